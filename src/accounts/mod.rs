@@ -1,0 +1,162 @@
+//! Accounts: the model, its queries, usernames and roles.
+
+pub mod password;
+pub mod policy;
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::accounts;
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub username_key: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub version: i64,
+    pub failed_logins: i32,
+    pub locked_until: Option<i64>,
+    pub last_login_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl Account {
+    pub fn role(&self) -> Role {
+        // The column has a CHECK constraint; anything else fails closed to the lesser role.
+        Role::parse(&self.role).unwrap_or(Role::User)
+    }
+}
+
+/// The form of a username used for uniqueness and look-up.
+pub fn username_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// 3–32 characters of ASCII letters, digits, '.', '_' and '-'.
+pub fn validate_username(name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if !(3..=32).contains(&n) {
+        return Err("A username has 3 to 32 characters.".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err("A username may contain only letters a–z, digits, '.', '_' and '-'.".into());
+    }
+    Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = accounts)]
+struct NewAccount<'a> {
+    username: &'a str,
+    username_key: &'a str,
+    password_hash: &'a str,
+    role: &'a str,
+    must_change_password: bool,
+    created_at: i64,
+}
+
+pub fn find_by_username(conn: &mut DbConn, name: &str) -> Result<Option<Account>> {
+    Ok(accounts::table
+        .filter(accounts::username_key.eq(username_key(name)))
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Account>> {
+    Ok(accounts::table
+        .find(id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Why an account could not be created.
+#[derive(Debug)]
+pub enum CreateError {
+    Taken,
+    Db(Error),
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+    must_change_password: bool,
+    now: i64,
+) -> Result<Account, CreateError> {
+    let key = username_key(username);
+    let new = NewAccount {
+        username,
+        username_key: &key,
+        password_hash,
+        role: role.as_str(),
+        must_change_password,
+        created_at: now,
+    };
+    match diesel::insert_into(accounts::table)
+        .values(&new)
+        .returning(Account::as_returning())
+        .get_result(conn)
+    {
+        Ok(a) => Ok(a),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(CreateError::Taken),
+        Err(e) => Err(CreateError::Db(e.into())),
+    }
+}
+
+pub fn admin_exists(conn: &mut DbConn) -> Result<bool> {
+    let n: i64 = accounts::table
+        .filter(accounts::role.eq(Role::Admin.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn record_login(conn: &mut DbConn, id: i64, now: i64) -> Result<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::last_login_at.eq(now),
+            accounts::failed_logins.eq(0),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

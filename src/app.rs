@@ -1,0 +1,111 @@
+//! Everything a request may need, built once at ignition and kept in Rocket's state.
+
+use rocket::figment::Figment;
+
+use crate::accounts::password::PasswordHasher;
+use crate::accounts::policy::PasswordPolicy;
+use crate::accounts::{self, CreateError, Role};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::Error;
+use crate::sessions::revocations::Revocations;
+use crate::sessions::tokens::JwtKeys;
+use crate::sessions::{now, store};
+use crate::web::csrf::CsrfKey;
+use crate::web::setup::SetupToken;
+
+pub struct App {
+    pub settings: Settings,
+    pub db: Db,
+    pub keys: JwtKeys,
+    pub csrf: CsrfKey,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    pub revocations: Revocations,
+    pub setup: SetupToken,
+}
+
+impl App {
+    /// Reads settings, opens and migrates the database, loads recent revocations.
+    /// Blocking: call from a blocking context.
+    pub fn start(figment: &Figment) -> Result<App, String> {
+        let settings = Settings::from_figment(figment)?;
+        let db = Db::open(&settings.database)?;
+        let keys = JwtKeys::new(&settings.keys).map_err(|e| e.to_string())?;
+        let csrf = settings
+            .keys
+            .first()
+            .map(CsrfKey::derive)
+            .ok_or("setting `jwt_keys` is empty")?;
+        let hasher = PasswordHasher::new(
+            settings.bcrypt_cost,
+            settings.hash_workers,
+            settings.hash_queue,
+        )
+        .map_err(|e| e.to_string())?;
+        let revocations = Revocations::new(settings.access_token_ttl);
+        let since = now() - revocations.window();
+        for (sid, at) in db
+            .run_blocking(|c| store::ended_since(c, since))
+            .map_err(|e| e.to_string())?
+        {
+            revocations.end_session(&sid, at);
+        }
+        let policy = PasswordPolicy {
+            min_length: settings.password_min_length,
+        };
+        Ok(App {
+            settings,
+            db,
+            keys,
+            csrf,
+            hasher,
+            policy,
+            revocations,
+            setup: SetupToken::default(),
+        })
+    }
+
+    /// When no administrator exists yet, makes the one-time setup token.
+    pub fn issue_setup_token_if_needed(&self) -> Result<Option<String>, String> {
+        let exists = self
+            .db
+            .run_blocking(accounts::admin_exists)
+            .map_err(|e| e.to_string())?;
+        Ok((!exists).then(|| self.setup.issue(now())))
+    }
+
+    /// Creates an account from the command line.
+    pub fn create_user(
+        &self,
+        username: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<accounts::Account, String> {
+        accounts::validate_username(username)?;
+        self.policy.check(password, username)?;
+        let hash = accounts::password::hash_blocking(password, self.settings.bcrypt_cost)
+            .map_err(|e| e.to_string())?;
+        let now = now();
+        self.db
+            .run_blocking(|c| {
+                c.immediate_transaction(|c| {
+                    let account = match accounts::create(c, username, &hash, role, false, now) {
+                        Ok(a) => a,
+                        Err(CreateError::Taken) => {
+                            return Ok(Err(format!("the username {username:?} is taken")))
+                        }
+                        Err(CreateError::Db(e)) => return Err(e),
+                    };
+                    crate::audit::record(
+                        c,
+                        &crate::audit::Event::new("account_created", "command-line", now)
+                            .subject(account.id, &account.username)
+                            .detail(format!("role {} (gatehouse create-user)", role.as_str())),
+                    )?;
+                    Ok::<_, Error>(Ok(account))
+                })
+            })
+            .map_err(|e| e.to_string())?
+    }
+}

@@ -1,0 +1,93 @@
+//! The security event log: who did what to whom, when, and from where.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::audit_events;
+use crate::db::DbConn;
+use crate::error::Result;
+
+/// An event about to be recorded.
+pub struct Event<'a> {
+    kind: &'a str,
+    ip: &'a str,
+    at: i64,
+    actor_id: Option<i64>,
+    subject_id: Option<i64>,
+    subject_name: Option<String>,
+    detail: String,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(kind: &'a str, ip: &'a str, at: i64) -> Self {
+        Event {
+            kind,
+            ip,
+            at,
+            actor_id: None,
+            subject_id: None,
+            subject_name: None,
+            detail: String::new(),
+        }
+    }
+
+    pub fn actor(mut self, id: i64) -> Self {
+        self.actor_id = Some(id);
+        self
+    }
+
+    pub fn subject(mut self, id: i64, name: &str) -> Self {
+        self.subject_id = Some(id);
+        self.subject_name = Some(name.to_string());
+        self
+    }
+
+    /// A name that was tried but may not exist (kept short: it is client input).
+    pub fn attempted_name(mut self, name: &str) -> Self {
+        self.subject_name = Some(name.chars().take(64).collect());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+}
+
+pub fn record(conn: &mut DbConn, e: &Event<'_>) -> Result<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::at.eq(e.at),
+            audit_events::kind.eq(e.kind),
+            audit_events::actor_id.eq(e.actor_id),
+            audit_events::subject_id.eq(e.subject_id),
+            audit_events::subject_name.eq(&e.subject_name),
+            audit_events::ip.eq(e.ip),
+            audit_events::detail.eq(&e.detail),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub actor_id: Option<i64>,
+    pub subject_id: Option<i64>,
+    pub subject_name: Option<String>,
+    pub ip: String,
+    pub detail: String,
+}
+
+/// Events of one kind, newest first (used by tests now, by the audit page later).
+pub fn of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<AuditRow>> {
+    Ok(audit_events::table
+        .filter(audit_events::kind.eq(kind))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,275 @@
+//! Typed settings, read from Rocket's figment (Rocket.toml and `ROCKET_*` variables)
+//! and validated before the server starts.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+use crate::db::DatabaseUrl;
+
+/// Shortest secret accepted for signing keys, in bytes.
+pub const MIN_KEY_BYTES: usize = 32;
+/// The floor below which `password_min_length` may not go.
+pub const PASSWORD_MIN_FLOOR: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyConfig {
+    pub kid: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    Open,
+    Closed,
+}
+
+fn default_database_url() -> String {
+    "data/gatehouse.sqlite".into()
+}
+fn default_bcrypt_cost() -> u32 {
+    12
+}
+fn default_access_ttl() -> i64 {
+    300
+}
+fn default_refresh_grace() -> i64 {
+    30
+}
+fn default_signup() -> Signup {
+    Signup::Closed
+}
+fn default_true() -> bool {
+    true
+}
+fn default_password_min_length() -> usize {
+    15
+}
+fn default_data_dir() -> String {
+    "data".into()
+}
+fn default_static_dir() -> String {
+    "static".into()
+}
+fn default_hash_queue() -> usize {
+    256
+}
+
+/// Settings as written by the operator.
+#[derive(Debug, Clone, Deserialize)]
+struct RawSettings {
+    #[serde(default = "default_database_url")]
+    database_url: String,
+    #[serde(default = "default_bcrypt_cost")]
+    bcrypt_cost: u32,
+    #[serde(default = "default_access_ttl")]
+    access_token_ttl: i64,
+    #[serde(default = "default_refresh_grace")]
+    refresh_grace: i64,
+    #[serde(default)]
+    jwt_keys: Vec<KeyConfig>,
+    #[serde(default = "default_signup")]
+    signup: Signup,
+    #[serde(default = "default_true")]
+    cookie_secure: bool,
+    #[serde(default = "default_password_min_length")]
+    password_min_length: usize,
+    #[serde(default = "default_data_dir")]
+    data_dir: String,
+    #[serde(default = "default_static_dir")]
+    static_dir: String,
+    #[serde(default)]
+    hash_workers: usize,
+    #[serde(default = "default_hash_queue")]
+    hash_queue: usize,
+    #[serde(default)]
+    trusted_proxies: Vec<IpAddr>,
+}
+
+/// A signing key with its secret decoded.
+#[derive(Clone)]
+pub struct Key {
+    pub kid: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Key {{ kid: {:?}, secret: <{} bytes> }}",
+            self.kid,
+            self.secret.len()
+        )
+    }
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseUrl,
+    pub bcrypt_cost: u32,
+    pub access_token_ttl: i64,
+    pub refresh_grace: i64,
+    pub keys: Vec<Key>,
+    pub signup: Signup,
+    pub cookie_secure: bool,
+    pub password_min_length: usize,
+    pub data_dir: PathBuf,
+    pub static_dir: PathBuf,
+    pub hash_workers: usize,
+    pub hash_queue: usize,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Settings {
+    /// Reads and checks every setting. The error names the setting to fix.
+    pub fn from_figment(figment: &Figment) -> Result<Settings, String> {
+        let raw: RawSettings = figment
+            .extract()
+            .map_err(|e| format!("invalid settings: {e}"))?;
+        let database = DatabaseUrl::parse(&raw.database_url)?;
+        if !(4..=31).contains(&raw.bcrypt_cost) {
+            return Err(format!(
+                "setting `bcrypt_cost` must be between 4 and 31, not {}",
+                raw.bcrypt_cost
+            ));
+        }
+        if raw.access_token_ttl < 10 || raw.access_token_ttl > 86_400 {
+            return Err("setting `access_token_ttl` must be between 10 and 86400 seconds".into());
+        }
+        if !(0..=300).contains(&raw.refresh_grace) {
+            return Err("setting `refresh_grace` must be between 0 and 300 seconds".into());
+        }
+        if raw.password_min_length < PASSWORD_MIN_FLOOR || raw.password_min_length > PASSWORD_MAX {
+            return Err(format!(
+                "setting `password_min_length` must be between {PASSWORD_MIN_FLOOR} and {PASSWORD_MAX}"
+            ));
+        }
+        let data_dir = PathBuf::from(&raw.data_dir);
+        let keys = if raw.jwt_keys.is_empty() {
+            if cfg!(debug_assertions) {
+                vec![development_key(&data_dir)?]
+            } else {
+                return Err(missing_keys_message());
+            }
+        } else {
+            decode_keys(&raw.jwt_keys)?
+        };
+        let hash_workers = if raw.hash_workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            raw.hash_workers
+        };
+        Ok(Settings {
+            database,
+            bcrypt_cost: raw.bcrypt_cost,
+            access_token_ttl: raw.access_token_ttl,
+            refresh_grace: raw.refresh_grace,
+            keys,
+            signup: raw.signup,
+            cookie_secure: raw.cookie_secure,
+            password_min_length: raw.password_min_length,
+            data_dir,
+            static_dir: PathBuf::from(raw.static_dir),
+            hash_workers,
+            hash_queue: raw.hash_queue.max(1),
+            trusted_proxies: raw.trusted_proxies,
+        })
+    }
+}
+
+fn missing_keys_message() -> String {
+    "setting `jwt_keys` is missing: a release build needs at least one signing key of 32 or more \
+     random bytes, e.g. ROCKET_JWT_KEYS='[{kid=\"k1\",secret=\"<base64 of 32 random bytes>\"}]' \
+     (make one with: head -c 32 /dev/urandom | base64)"
+        .into()
+}
+
+fn decode_keys(keys: &[KeyConfig]) -> Result<Vec<Key>, String> {
+    let mut out: Vec<Key> = Vec::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        let kid = k.kid.trim();
+        if kid.is_empty()
+            || kid.len() > 64
+            || !kid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "setting `jwt_keys[{i}].kid` must be 1–64 characters of letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if out.iter().any(|o| o.kid == kid) {
+            return Err(format!("setting `jwt_keys`: the kid {kid:?} appears twice"));
+        }
+        let secret = decode_base64(k.secret.trim()).ok_or_else(|| {
+            format!("setting `jwt_keys[{i}].secret` (kid {kid:?}) is not valid base64")
+        })?;
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "setting `jwt_keys[{i}].secret` (kid {kid:?}) is {} bytes; it must be at least {MIN_KEY_BYTES} random bytes",
+                secret.len()
+            ));
+        }
+        out.push(Key {
+            kid: kid.to_string(),
+            secret,
+        });
+    }
+    Ok(out)
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(s).ok())
+}
+
+/// In debug builds only: a signing key generated once and kept in the data folder.
+fn development_key(data_dir: &Path) -> Result<Key, String> {
+    let path = data_dir.join("dev-signing-key");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(text) => decode_base64(text.trim())
+            .filter(|s| s.len() >= MIN_KEY_BYTES)
+            .ok_or_else(|| format!("{} is damaged; delete it to make a new key", path.display()))?,
+        Err(_) => {
+            let secret = crate::random::bytes::<32>().to_vec();
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("cannot create the folder {}: {e}", data_dir.display()))?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
+            write_private(&path, &encoded)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            secret
+        }
+    };
+    eprintln!(
+        "warning: setting `jwt_keys` is not set; using the development key in {} \
+         (a release build refuses to start without `jwt_keys`)",
+        path.display()
+    );
+    Ok(Key {
+        kid: "dev".into(),
+        secret,
+    })
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,101 @@
+//! The command line: serve (default), migrate, create-user.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse::accounts::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Password sign-in with JWT cookies and rotating refresh tokens"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an account, reading its password from standard input.
+    CreateUser {
+        username: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    User,
+    Admin,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(),
+        Command::Migrate => match gatehouse::App::start(&gatehouse::figment()) {
+            Ok(_) => {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::CreateUser {
+            username,
+            role,
+            password_stdin: _,
+        } => {
+            let mut password = String::new();
+            if let Err(e) = std::io::stdin().read_to_string(&mut password) {
+                return fail(&format!(
+                    "cannot read the password from standard input: {e}"
+                ));
+            }
+            let password = password.strip_suffix('\n').unwrap_or(&password);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            let role = match role {
+                RoleArg::User => Role::User,
+                RoleArg::Admin => Role::Admin,
+            };
+            let created = gatehouse::App::start(&gatehouse::figment())
+                .and_then(|app| app.create_user(&username, role, password));
+            match created {
+                Ok(a) => {
+                    println!(
+                        "created {} ({}) with id {}",
+                        a.username,
+                        role.as_str(),
+                        a.id
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+fn serve() -> ExitCode {
+    let result = rocket::execute(gatehouse::rocket(gatehouse::figment()).launch());
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        // The cause has already been printed by the failing start-up step.
+        Err(e) => fail(&format!("the server did not start: {e}")),
+    }
+}

@@ -1,0 +1,312 @@
+//! Sessions: access tokens, refresh rotation, the request guard and the cookies.
+
+pub mod revocations;
+pub mod store;
+pub mod tokens;
+
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use serde::Serialize;
+
+use crate::accounts::{self, Role};
+use crate::app::App;
+use crate::audit::{self, Event};
+use crate::error::{Error, Result};
+use crate::web::client::ClientInfo;
+use store::{IssuedRefresh, NewSession, Rotation};
+use tokens::Claims;
+
+pub const ACCESS_COOKIE: &str = "__Host-access";
+pub const REFRESH_COOKIE: &str = "__Host-refresh";
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The person making this request, known from a valid access token (or a refresh token
+/// that was just rotated).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthenticatedUser {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub sid: String,
+}
+
+impl AuthenticatedUser {
+    fn from_claims(c: &Claims) -> Option<Self> {
+        Some(AuthenticatedUser {
+            id: c.account_id()?,
+            name: c.name.clone(),
+            role: c.role,
+            sid: c.sid.clone(),
+        })
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+fn auth_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .secure(secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+/// Sets the access cookie (lifetime = token lifetime) and, when given, the refresh cookie
+/// (30 days when remembered, else a browser-session cookie).
+pub fn set_cookies(
+    jar: &CookieJar<'_>,
+    app: &App,
+    access: String,
+    refresh: Option<&IssuedRefresh>,
+    now: i64,
+) {
+    let secure = app.settings.cookie_secure;
+    let mut c = auth_cookie(ACCESS_COOKIE, access, secure);
+    c.set_max_age(time::Duration::seconds(app.settings.access_token_ttl));
+    jar.add(c);
+    if let Some(r) = refresh {
+        let mut c = auth_cookie(REFRESH_COOKIE, r.token.clone(), secure);
+        if r.remember {
+            c.set_max_age(time::Duration::seconds((r.expires_at - now).max(0)));
+        }
+        jar.add(c);
+    }
+}
+
+/// Tells the browser to drop both cookies (with the attributes a `__Host-` cookie needs,
+/// or the browser would ignore the removal).
+pub fn clear_cookies(jar: &CookieJar<'_>, secure: bool) {
+    for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
+        let mut c = auth_cookie(name, String::new(), secure);
+        c.set_max_age(time::Duration::ZERO);
+        c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+        jar.add(c);
+    }
+}
+
+/// Issues a fresh access token for a session.
+pub fn access_token(app: &App, account: &accounts::Account, sid: &str, now: i64) -> Result<String> {
+    let claims = Claims::new(
+        account.id,
+        &account.username,
+        account.role(),
+        sid,
+        now,
+        app.settings.access_token_ttl,
+    );
+    app.keys.sign(&claims)
+}
+
+/// Works out who is asking: access token first, refresh token second. Cookies that fail
+/// are cleared. Database trouble during rotation is an error (503), not "signed out".
+async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
+    let app = req
+        .rocket()
+        .state::<App>()
+        .ok_or_else(|| Error::Internal("app state missing".into()))?;
+    let jar = req.cookies();
+    let secure = app.settings.cookie_secure;
+    if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+        let user = app
+            .keys
+            .verify(cookie.value())
+            .filter(|c| !app.revocations.is_ended(&c.sid))
+            .and_then(|c| AuthenticatedUser::from_claims(&c));
+        if user.is_some() {
+            return Ok(user);
+        }
+    }
+    let refresh = match jar.get(REFRESH_COOKIE) {
+        Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
+        Some(_) => {
+            clear_cookies(jar, secure);
+            return Ok(None);
+        }
+        None => {
+            if jar.get(ACCESS_COOKIE).is_some() {
+                clear_cookies(jar, secure);
+            }
+            return Ok(None);
+        }
+    };
+    let ip = ClientInfo::of(req, &app.settings).ip;
+    let grace = app.settings.refresh_grace;
+    let now = now();
+    let rotation = app
+        .db
+        .run(move |c| store::rotate(c, &refresh, grace, &ip, now))
+        .await?;
+    match rotation {
+        Rotation::Rotated {
+            account,
+            session,
+            refresh,
+        } => {
+            let access = access_token(app, &account, &session.id, now)?;
+            set_cookies(jar, app, access, refresh.as_ref(), now);
+            let role = account.role();
+            Ok(Some(AuthenticatedUser {
+                id: account.id,
+                name: account.username,
+                role,
+                sid: session.id,
+            }))
+        }
+        Rotation::Reused { session_id, .. } => {
+            app.revocations.end_session(&session_id, now);
+            clear_cookies(jar, secure);
+            Ok(None)
+        }
+        Rotation::Invalid => {
+            clear_cookies(jar, secure);
+            Ok(None)
+        }
+    }
+}
+
+/// The outcome of `resolve`, cached so that one request rotates at most once however
+/// many guards ask.
+struct Resolved(std::result::Result<Option<AuthenticatedUser>, Status>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthenticatedUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let resolved = req
+            .local_cache_async(async {
+                Resolved(resolve(req).await.map_err(|e| {
+                    log::error!("resolving the session: {e}");
+                    e.status()
+                }))
+            })
+            .await;
+        match &resolved.0 {
+            Ok(Some(user)) => Outcome::Success(user.clone()),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
+            Err(status) => Outcome::Error((*status, ())),
+        }
+    }
+}
+
+/// The generic answer to every failed sign-in.
+pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
+
+pub struct SignedIn {
+    pub access: String,
+    pub refresh: IssuedRefresh,
+    pub now: i64,
+}
+
+/// Checks a password and starts a session. Every failure looks the same to the caller.
+pub async fn sign_in(
+    app: &App,
+    username: &str,
+    password: &str,
+    remember: bool,
+    client: &ClientInfo,
+) -> Result<Option<SignedIn>> {
+    // Names that cannot exist are looked up anyway (cheaply) so that they cost the same.
+    let name = username.chars().take(64).collect::<String>();
+    let lookup = name.clone();
+    let account = app
+        .db
+        .run(move |c| accounts::find_by_username(c, &lookup))
+        .await?;
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let password_ok = app.hasher.verify(password.to_string(), hash).await?;
+    let now = now();
+    let ip = client.ip.clone();
+    let account = match account {
+        Some(a) if password_ok && !a.disabled => a,
+        other => {
+            let reason = match &other {
+                None => "unknown username",
+                Some(a) if a.disabled => "account disabled",
+                Some(_) => "wrong password",
+            };
+            let subject = other.map(|a| (a.id, a.username));
+            app.db
+                .run(move |c| {
+                    let mut e = Event::new("login_failure", &ip, now)
+                        .attempted_name(&name)
+                        .detail(reason);
+                    if let Some((id, n)) = &subject {
+                        e = e.subject(*id, n);
+                    }
+                    audit::record(c, &e)
+                })
+                .await?;
+            return Ok(None);
+        }
+    };
+    let user_agent = client.user_agent.clone();
+    let account_id = account.id;
+    let username = account.username.clone();
+    let (session, refresh) = app
+        .db
+        .run(move |c| {
+            c.immediate_transaction(|c| {
+                let new = NewSession {
+                    account_id,
+                    remember,
+                    user_agent: &user_agent,
+                    ip: &ip,
+                };
+                let created = store::create(c, &new, now)?;
+                accounts::record_login(c, account_id, now)?;
+                audit::record(
+                    c,
+                    &Event::new("login_success", &ip, now)
+                        .subject(account_id, &username)
+                        .detail(format!(
+                            "session {}{}",
+                            created.0.id,
+                            if remember { ", remembered" } else { "" }
+                        )),
+                )?;
+                Ok(created)
+            })
+        })
+        .await?;
+    let access = access_token(app, &account, &session.id, now)?;
+    Ok(Some(SignedIn {
+        access,
+        refresh,
+        now,
+    }))
+}
+
+/// Ends the session behind `user` (sign-out): in the database, in memory, in the audit log.
+pub async fn sign_out(app: &App, user: &AuthenticatedUser, client: &ClientInfo) -> Result<()> {
+    let now = now();
+    let (sid, ip, id, name) = (
+        user.sid.clone(),
+        client.ip.clone(),
+        user.id,
+        user.name.clone(),
+    );
+    app.db
+        .run(move |c| {
+            c.immediate_transaction(|c| {
+                store::end(c, &sid, "logout", now)?;
+                audit::record(
+                    c,
+                    &Event::new("logout", &ip, now)
+                        .actor(id)
+                        .subject(id, &name)
+                        .detail(format!("session {sid}")),
+                )
+            })
+        })
+        .await?;
+    app.revocations.end_session(&user.sid, now);
+    Ok(())
+}

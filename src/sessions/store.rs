@@ -1,0 +1,270 @@
+//! Sessions and their refresh-token families in the database.
+//!
+//! Each sign-in is one session; its refresh tokens form a chain (parent → child). A token
+//! is used once: using it marks it and issues its child. Presenting a used token again is
+//! tolerated only within the grace window and only for the newest used token (two tabs
+//! renewing at once); any other reuse means a copy of the token is loose, so the whole
+//! session ends.
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::accounts::{self, Account};
+use crate::audit::{self, Event};
+use crate::db::schema::{refresh_tokens, sessions};
+use crate::db::DbConn;
+use crate::error::Result;
+
+/// Lifetime of a remembered refresh token, renewed on every use.
+pub const REMEMBER_TTL: i64 = 30 * 86_400;
+/// A session never lasts longer than this, however active.
+pub const ABSOLUTE_TTL: i64 = 90 * 86_400;
+/// A session without "remember me" ends after this long without a request.
+pub const IDLE_TTL: i64 = 12 * 3_600;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: String,
+    pub account_id: i64,
+    pub remember: bool,
+    pub user_agent: String,
+    pub ip: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+struct RefreshRow {
+    id: i64,
+    session_id: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+/// A refresh token handed to the client, with when it stops working.
+#[derive(Debug, Clone)]
+pub struct IssuedRefresh {
+    pub token: String,
+    pub expires_at: i64,
+    pub remember: bool,
+}
+
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn refresh_expiry(remember: bool, session_expires_at: i64, now: i64) -> i64 {
+    let ttl = if remember { REMEMBER_TTL } else { IDLE_TTL };
+    (now + ttl).min(session_expires_at)
+}
+
+fn insert_refresh(
+    conn: &mut DbConn,
+    session: &Session,
+    parent: Option<i64>,
+    now: i64,
+) -> Result<IssuedRefresh> {
+    let token = crate::random::token::<32>();
+    let expires_at = refresh_expiry(session.remember, session.expires_at, now);
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::session_id.eq(&session.id),
+            refresh_tokens::token_hash.eq(hash_token(&token)),
+            refresh_tokens::parent_id.eq(parent),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(IssuedRefresh {
+        token,
+        expires_at,
+        remember: session.remember,
+    })
+}
+
+pub struct NewSession<'a> {
+    pub account_id: i64,
+    pub remember: bool,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+}
+
+/// Starts a session and its first refresh token. Runs inside the caller's transaction.
+pub fn create(
+    conn: &mut DbConn,
+    new: &NewSession<'_>,
+    now: i64,
+) -> Result<(Session, IssuedRefresh)> {
+    let session = Session {
+        id: crate::random::token::<16>(),
+        account_id: new.account_id,
+        remember: new.remember,
+        user_agent: new.user_agent.chars().take(256).collect(),
+        ip: new.ip.to_string(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + ABSOLUTE_TTL,
+        ended_at: None,
+        end_reason: None,
+    };
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&session.id),
+            sessions::account_id.eq(session.account_id),
+            sessions::remember.eq(session.remember),
+            sessions::user_agent.eq(&session.user_agent),
+            sessions::ip.eq(&session.ip),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(session.expires_at),
+        ))
+        .execute(conn)?;
+    let refresh = insert_refresh(conn, &session, None, now)?;
+    Ok((session, refresh))
+}
+
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was good: here is the account, the session, and the next refresh token
+    /// (`None` inside the grace window, where only a new access token is due).
+    Rotated {
+        account: Box<Account>,
+        session: Box<Session>,
+        refresh: Option<IssuedRefresh>,
+    },
+    /// A used token came back: the session has been ended.
+    Reused { account_id: i64, session_id: String },
+    /// Unknown, expired, or its session is over.
+    Invalid,
+}
+
+/// Uses a refresh token. Must run in one immediate transaction (see `rotate_tx`).
+fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
+    let Some(row) = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash_token(token)))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Rotation::Invalid);
+    };
+    let session: Session = sessions::table
+        .find(&row.session_id)
+        .select(Session::as_select())
+        .first(conn)?;
+    if session.ended_at.is_some() {
+        return Ok(Rotation::Invalid);
+    }
+    let account = match accounts::find(conn, session.account_id)? {
+        Some(a) if !a.disabled => a,
+        _ => {
+            end(conn, &session.id, "account_disabled", now)?;
+            return Ok(Rotation::Invalid);
+        }
+    };
+    if now >= session.expires_at {
+        end(conn, &session.id, "expired", now)?;
+        return Ok(Rotation::Invalid);
+    }
+    match row.used_at {
+        None => {
+            if now >= row.expires_at {
+                end(conn, &session.id, "idle", now)?;
+                return Ok(Rotation::Invalid);
+            }
+            let marked = diesel::update(
+                refresh_tokens::table
+                    .find(row.id)
+                    .filter(refresh_tokens::used_at.is_null()),
+            )
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)?;
+            if marked != 1 {
+                return Ok(Rotation::Invalid);
+            }
+            diesel::update(sessions::table.find(&session.id))
+                .set(sessions::last_seen_at.eq(now))
+                .execute(conn)?;
+            let refresh = insert_refresh(conn, &session, Some(row.id), now)?;
+            Ok(Rotation::Rotated {
+                account: Box::new(account),
+                session: Box::new(session),
+                refresh: Some(refresh),
+            })
+        }
+        Some(used_at) => {
+            // Newest used token: its child exists and has not been used yet.
+            let child_unused = refresh_tokens::table
+                .filter(refresh_tokens::parent_id.eq(row.id))
+                .filter(refresh_tokens::used_at.is_null())
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if child_unused && now - used_at < grace {
+                return Ok(Rotation::Rotated {
+                    account: Box::new(account),
+                    session: Box::new(session),
+                    refresh: None,
+                });
+            }
+            end(conn, &session.id, "refresh_token_reuse", now)?;
+            audit::record(
+                conn,
+                &Event::new("refresh_token_reuse", ip, now)
+                    .subject(account.id, &account.username)
+                    .detail(format!(
+                        "session {} ended: refresh token {} reused {}s after its use",
+                        session.id,
+                        row.id,
+                        now - used_at
+                    )),
+            )?;
+            Ok(Rotation::Reused {
+                account_id: account.id,
+                session_id: session.id,
+            })
+        }
+    }
+}
+
+pub fn rotate(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
+    conn.immediate_transaction(|c| rotate_in(c, token, grace, ip, now))
+}
+
+/// Ends one session (no-op if it already ended). Returns whether it was live.
+pub fn end(conn: &mut DbConn, session_id: &str, reason: &str, now: i64) -> Result<bool> {
+    let n = diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn find(conn: &mut DbConn, session_id: &str) -> Result<Option<Session>> {
+    Ok(sessions::table
+        .find(session_id)
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Sessions that ended at or after `since`: start-up loads them into the in-memory view.
+pub fn ended_since(conn: &mut DbConn, since: i64) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<(String, Option<i64>)> = sessions::table
+        .filter(sessions::ended_at.ge(since))
+        .select((sessions::id, sessions::ended_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at)| (id, at.unwrap_or(since)))
+        .collect())
+}

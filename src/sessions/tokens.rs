@@ -1,0 +1,126 @@
+//! Access tokens: HS256 JWTs with a `kid`, verified strictly.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Role;
+use crate::config::Key;
+use crate::error::{Error, Result};
+
+pub const ISSUER: &str = "gatehouse";
+pub const AUDIENCE: &str = "gatehouse";
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY: u64 = 5;
+/// Header parameters that would ask a verifier to trust something other than our keys.
+const REFUSED_HEADERS: [&str; 5] = ["crit", "jku", "jwk", "x5u", "x5c"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub name: String,
+    pub sid: String,
+    pub role: Role,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl Claims {
+    pub fn new(account_id: i64, name: &str, role: Role, sid: &str, now: i64, ttl: i64) -> Claims {
+        Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: account_id.to_string(),
+            name: name.into(),
+            sid: sid.into(),
+            role,
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti: crate::random::token::<16>(),
+        }
+    }
+
+    pub fn account_id(&self) -> Option<i64> {
+        self.sub.parse().ok()
+    }
+}
+
+/// The configured keys, parsed once: the first signs, all verify.
+pub struct JwtKeys {
+    signing_kid: String,
+    signing: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+impl JwtKeys {
+    pub fn new(keys: &[Key]) -> Result<JwtKeys> {
+        let first = keys
+            .first()
+            .ok_or_else(|| Error::Internal("no signing key".into()))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        Ok(JwtKeys {
+            signing_kid: first.kid.clone(),
+            signing: EncodingKey::from_secret(&first.secret),
+            verifying: keys
+                .iter()
+                .map(|k| (k.kid.clone(), DecodingKey::from_secret(&k.secret)))
+                .collect(),
+            validation,
+        })
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("JWT".into());
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.signing)
+            .map_err(|e| Error::Internal(format!("jwt: {e}")))
+    }
+
+    /// The claims of a token that passes every check, or `None`.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let key = self.key_for(token)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    /// Reads the header ourselves: jsonwebtoken ignores parameters it does not know, and
+    /// `crit` must be refused, not ignored.
+    fn key_for(&self, token: &str) -> Option<&DecodingKey> {
+        let header_b64 = token.split('.').next()?;
+        if header_b64.len() > 1024 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(header_b64).ok()?;
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&bytes).ok()?;
+        if REFUSED_HEADERS.iter().any(|h| header.contains_key(*h)) {
+            return None;
+        }
+        if header.get("alg")?.as_str()? != "HS256" {
+            return None;
+        }
+        if let Some(typ) = header.get("typ") {
+            if typ.as_str()? != "JWT" {
+                return None;
+            }
+        }
+        self.verifying.get(header.get("kid")?.as_str()?)
+    }
+}

@@ -1,0 +1,150 @@
+//! Sign-in and sign-out pages.
+
+use rocket::http::uri::Origin;
+use rocket::http::{CookieJar, Status};
+use rocket::response::Redirect;
+use rocket::Either;
+use rocket::State;
+use rocket_dyn_templates::{context, Template};
+
+use crate::app::App;
+use crate::error::Result;
+use crate::sessions::{self, AuthenticatedUser, SIGN_IN_FAILED};
+use crate::web::client::ClientInfo;
+use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
+
+/// Where to go after signing in: a local path only. Anything that could leave the site
+/// (`//host`, `/\host`, a scheme, control characters browsers strip) falls back to the
+/// dashboard.
+pub fn safe_next(next: Option<&str>) -> String {
+    const DEFAULT: &str = "/dashboard";
+    let Some(next) = next else {
+        return DEFAULT.into();
+    };
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        && next.len() <= 2048
+        && Origin::parse(next).is_ok();
+    if local {
+        next.to_string()
+    } else {
+        DEFAULT.into()
+    }
+}
+
+/// Fixed notices that pages may be sent to show (nothing from the URL is echoed).
+fn notice_text(key: Option<&str>) -> Option<&'static str> {
+    match key? {
+        "signed_out" => Some("You have been signed out."),
+        "setup_done" => Some("The administrator account is ready. Sign in with it."),
+        _ => None,
+    }
+}
+
+fn login_form(
+    next: &str,
+    token: &str,
+    username: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Template {
+    Template::render(
+        "auth/login",
+        context! { next, csrf_token: token, username, error, notice, title: "Sign in" },
+    )
+}
+
+#[get("/login?<next>&<notice>")]
+pub fn login_page(
+    next: Option<&str>,
+    notice: Option<&str>,
+    user: Option<AuthenticatedUser>,
+    token: PreSessionToken,
+) -> Either<Redirect, Template> {
+    let next = safe_next(next);
+    if user.is_some() {
+        return Either::Left(Redirect::to(next));
+    }
+    Either::Right(login_form(&next, &token.0, "", None, notice_text(notice)))
+}
+
+#[derive(FromForm)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    remember: bool,
+    #[field(default = String::new())]
+    next: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for LoginForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/login", data = "<form>")]
+pub async fn login(
+    form: Csrf<LoginForm>,
+    client: ClientInfo,
+    token: PreSessionToken,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    let form = form.into_inner();
+    let next = safe_next(Some(&form.next));
+    match sessions::sign_in(app, &form.username, &form.password, form.remember, &client).await? {
+        Some(signed_in) => {
+            sessions::set_cookies(
+                jar,
+                app,
+                signed_in.access,
+                Some(&signed_in.refresh),
+                signed_in.now,
+            );
+            Ok(Either::Left(Redirect::to(next)))
+        }
+        None => Ok(Either::Right((
+            Status::Unauthorized,
+            login_form(&next, &token.0, &form.username, Some(SIGN_IN_FAILED), None),
+        ))),
+    }
+}
+
+#[get("/logout")]
+pub fn logout_page(user: AuthenticatedUser, app: &State<App>) -> Template {
+    let csrf_token = app.csrf.for_session(&user.sid);
+    Template::render(
+        "auth/logout",
+        context! { user, csrf_token, title: "Sign out" },
+    )
+}
+
+#[derive(FromForm)]
+pub struct TokenOnly {
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for TokenOnly {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/logout", data = "<_form>")]
+pub async fn logout(
+    user: AuthenticatedUser,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+) -> Result<Redirect> {
+    sessions::sign_out(app, &user, &client).await?;
+    sessions::clear_cookies(jar, app.settings.cookie_secure);
+    Ok(Redirect::to("/login?notice=signed_out"))
+}

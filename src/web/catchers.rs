@@ -1,0 +1,40 @@
+//! Error pages for everything Rocket itself refuses, in the site's layout.
+
+use rocket::http::{RawStr, Status};
+use rocket::response::Redirect;
+use rocket::{Catcher, Request};
+use rocket_dyn_templates::Template;
+
+use crate::app::App;
+use crate::error::{default_message, error_page};
+use crate::sessions;
+
+/// Not signed in: to the sign-in page, coming back here afterwards (for a GET).
+#[catch(401)]
+fn unauthorized(req: &Request<'_>) -> Redirect {
+    if let Some(app) = req.rocket().state::<App>() {
+        let jar = req.cookies();
+        if jar.get(sessions::ACCESS_COOKIE).is_some() || jar.get(sessions::REFRESH_COOKIE).is_some()
+        {
+            sessions::clear_cookies(jar, app.settings.cookie_secure);
+        }
+    }
+    if req.method() == rocket::http::Method::Get {
+        let here = req.uri().to_string();
+        Redirect::to(format!(
+            "/login?next={}",
+            RawStr::new(&here).percent_encode()
+        ))
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+#[catch(default)]
+fn any(status: Status, _req: &Request<'_>) -> Template {
+    error_page(status, default_message(status))
+}
+
+pub fn catchers() -> Vec<Catcher> {
+    catchers![unauthorized, any]
+}

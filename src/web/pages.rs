@@ -1,0 +1,34 @@
+//! The home redirect, the dashboard, and the health endpoints.
+
+use rocket::response::Redirect;
+use rocket::State;
+use rocket_dyn_templates::{context, Template};
+
+use crate::app::App;
+use crate::error::Result;
+use crate::sessions::AuthenticatedUser;
+
+#[get("/")]
+pub fn index(user: Option<AuthenticatedUser>) -> Redirect {
+    match user {
+        Some(_) => Redirect::to("/dashboard"),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// Served from the access token alone: no database query.
+#[get("/dashboard")]
+pub fn dashboard(user: AuthenticatedUser) -> Template {
+    Template::render("dashboard", context! { user, title: "Dashboard" })
+}
+
+#[get("/healthz")]
+pub fn healthz() -> &'static str {
+    "ok"
+}
+
+#[get("/readyz")]
+pub async fn readyz(app: &State<App>) -> Result<&'static str> {
+    app.db.ping().await?;
+    Ok("ready")
+}

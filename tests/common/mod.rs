@@ -1,0 +1,261 @@
+//! A test app on a fresh temp SQLite file, and helpers to drive it like a browser.
+#![allow(dead_code)]
+
+use gatehouse::accounts::Role;
+use gatehouse::App;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::blocking::{Client, LocalResponse};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use tempfile::TempDir;
+
+/// base64 of 32 bytes 0x01 and 0x02: the test keys, so tests can forge tokens.
+pub const KEY1_SECRET: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+pub const KEY2_SECRET: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub client: Client,
+    pub dir: TempDir,
+}
+
+pub fn figment(dir: &TempDir) -> Figment {
+    gatehouse::figment()
+        .merge((
+            "database_url",
+            dir.path().join("test.sqlite").to_string_lossy().to_string(),
+        ))
+        .merge(("data_dir", dir.path().to_string_lossy().to_string()))
+        .merge(("bcrypt_cost", 4))
+        .merge(("log_level", "off"))
+        .merge((
+            "jwt_keys",
+            vec![serde_json::json!({ "kid": "k1", "secret": KEY1_SECRET })],
+        ))
+}
+
+pub fn app() -> TestApp {
+    app_with(|f| f)
+}
+
+pub fn app_with(configure: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let client =
+        Client::untracked(gatehouse::rocket(configure(figment(&dir)))).expect("valid rocket");
+    TestApp { client, dir }
+}
+
+impl TestApp {
+    pub fn state(&self) -> &App {
+        self.client.rocket().state::<App>().expect("app state")
+    }
+
+    pub fn create_user(&self, name: &str, role: Role) -> i64 {
+        self.state()
+            .create_user(name, role, PASSWORD)
+            .expect("create user")
+            .id
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            client: &self.client,
+            jar: RefCell::new(BTreeMap::new()),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Creates a user and signs in with a new browser.
+    pub fn signed_in(&self, name: &str, role: Role) -> (i64, Browser<'_>) {
+        let id = self.create_user(name, role);
+        let b = self.browser();
+        let r = b.login(name, PASSWORD, false);
+        assert_eq!(
+            r.status,
+            Status::SeeOther,
+            "sign-in of {name} failed: {}",
+            r.body
+        );
+        (id, b)
+    }
+
+    pub fn audit_kinds(&self, kind: &str) -> Vec<gatehouse::audit::AuditRow> {
+        let kind = kind.to_string();
+        self.state()
+            .db
+            .run_blocking(move |c| gatehouse::audit::of_kind(c, &kind, 100))
+            .expect("audit query")
+    }
+}
+
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a csrf_token field") + marker.len();
+    let end = html[start..].find('"').expect("end of token") + start;
+    html[start..end].to_string()
+}
+
+pub fn enc(s: &str) -> String {
+    rocket::http::RawStr::new(s).percent_encode().to_string()
+}
+
+/// A response read in full.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: Status,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    fn read(r: LocalResponse<'_>) -> Resp {
+        let status = r.status();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|h| (h.name().to_string(), h.value().to_string()))
+            .collect();
+        let body = r.into_string().unwrap_or_default();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("Location").unwrap_or("")
+    }
+
+    /// Every `Set-Cookie` value for `name`.
+    pub fn set_cookies(&self, name: &str) -> Vec<&str> {
+        let prefix = format!("{name}=");
+        self.headers
+            .iter()
+            .filter(|(n, v)| n.eq_ignore_ascii_case("Set-Cookie") && v.starts_with(&prefix))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Whether this response tells the browser to drop `name`.
+    pub fn clears(&self, name: &str) -> bool {
+        self.set_cookies(name)
+            .iter()
+            .any(|c| c.contains("Max-Age=0"))
+    }
+
+    pub fn is_login_redirect(&self) -> bool {
+        self.status == Status::SeeOther && self.location().starts_with("/login")
+    }
+}
+
+/// A browser: a cookie jar that follows `Set-Cookie`, plus extra headers.
+pub struct Browser<'c> {
+    pub client: &'c Client,
+    pub jar: RefCell<BTreeMap<String, String>>,
+    pub headers: Vec<Header<'static>>,
+}
+
+impl<'c> Browser<'c> {
+    /// Another browser with a copy of this one's cookies (a stolen cookie jar, a second tab).
+    pub fn copy(&self) -> Browser<'c> {
+        Browser {
+            client: self.client,
+            jar: RefCell::new(self.jar.borrow().clone()),
+            headers: self.headers.clone(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.borrow().get(name).cloned()
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar
+            .borrow_mut()
+            .insert(name.to_string(), value.to_string());
+    }
+
+    pub fn drop_cookie(&self, name: &str) {
+        self.jar.borrow_mut().remove(name);
+    }
+
+    fn send(&self, mut req: rocket::local::blocking::LocalRequest<'c>) -> Resp {
+        for (n, v) in self.jar.borrow().iter() {
+            req = req.cookie(rocket::http::Cookie::new(n.clone(), v.clone()));
+        }
+        for h in &self.headers {
+            req = req.header(h.clone());
+        }
+        let resp = Resp::read(req.dispatch());
+        let mut jar = self.jar.borrow_mut();
+        for (n, v) in &resp.headers {
+            if !n.eq_ignore_ascii_case("Set-Cookie") {
+                continue;
+            }
+            if let Ok(c) = rocket::http::Cookie::parse(v.clone()) {
+                if c.max_age() == Some(rocket::time::Duration::ZERO) {
+                    jar.remove(c.name());
+                } else {
+                    jar.insert(c.name().to_string(), c.value().to_string());
+                }
+            }
+        }
+        resp
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.send(self.client.get(path.to_string()))
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Resp {
+        self.send(
+            self.client
+                .post(path.to_string())
+                .header(ContentType::Form)
+                .body(body),
+        )
+    }
+
+    pub fn post_with(&self, path: &str, body: &str, header: Header<'static>) -> Resp {
+        self.send(
+            self.client
+                .post(path.to_string())
+                .header(ContentType::Form)
+                .header(header)
+                .body(body),
+        )
+    }
+
+    /// The CSRF token from the form on `path`.
+    pub fn token(&self, path: &str) -> String {
+        csrf_token(&self.get(path).body)
+    }
+
+    /// Signs in through the form.
+    pub fn login(&self, name: &str, password: &str, remember: bool) -> Resp {
+        let token = self.token("/login");
+        let mut body = format!(
+            "username={}&password={}&csrf_token={}",
+            enc(name),
+            enc(password),
+            token
+        );
+        if remember {
+            body.push_str("&remember=true");
+        }
+        self.post("/login", &body)
+    }
+}
+
+pub fn origin(value: &str) -> Header<'static> {
+    Header::new("Origin", value.to_string())
+}
