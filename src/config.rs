@@ -130,6 +130,12 @@ pub struct Settings {
 impl Settings {
     /// Reads and checks every setting. The error names the setting to fix.
     pub fn from_figment(figment: &Figment) -> Result<Settings, String> {
+        Self::from_figment_for(figment, cfg!(debug_assertions))
+    }
+
+    /// As `from_figment`; `development` allows a generated key when `jwt_keys` is unset
+    /// (debug builds only).
+    pub fn from_figment_for(figment: &Figment, development: bool) -> Result<Settings, String> {
         let raw: RawSettings = figment
             .extract()
             .map_err(|e| format!("invalid settings: {e}"))?;
@@ -153,7 +159,7 @@ impl Settings {
         }
         let data_dir = PathBuf::from(&raw.data_dir);
         let keys = if raw.jwt_keys.is_empty() {
-            if cfg!(debug_assertions) {
+            if development {
                 vec![development_key(&data_dir)?]
             } else {
                 return Err(missing_keys_message());

@@ -3,7 +3,8 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use gatehouse::accounts::Role;
 
 #[derive(Parser)]
@@ -41,7 +42,21 @@ enum RoleArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            // Every refusal shows the usage, not only some of clap's.
+            let rendered = e.render().to_string();
+            eprint!("{rendered}");
+            if !rendered.contains("Usage:") {
+                eprintln!("\n{}", Cli::command().render_usage());
+            }
+            return ExitCode::from(2);
+        }
+    };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
         Command::Migrate => match gatehouse::App::start(&gatehouse::figment()) {

@@ -37,6 +37,12 @@ impl SetupToken {
         matches!(&*guard, Some((hash, expires)) if now < *expires && *hash == password::prehash(token))
     }
 
+    /// Whether a setup link is on offer at all.
+    pub fn is_valid_any(&self) -> bool {
+        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(&*guard, Some((_, expires)) if now() < *expires)
+    }
+
     /// Uses the token up; true if it was valid.
     fn consume(&self, token: &str, now: i64) -> bool {
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,177 @@
+//! Ugly input: huge, truncated and non-UTF-8 forms, odd Unicode, garbage cookies,
+//! concurrent requests. Always a 4xx page, never a 5xx, and nothing changes.
+
+mod common;
+
+use common::*;
+use gatehouse::accounts::Role;
+use rocket::http::{ContentType, Status};
+
+#[test]
+fn a_huge_form_is_refused_with_413() {
+    let app = app();
+    let b = app.browser();
+    let token = b.token("/login");
+    let body = format!(
+        "username=alice&password={}&csrf_token={token}",
+        "a".repeat(100_000)
+    );
+    let r = b.post("/login", &body);
+    assert_eq!(r.status, Status::PayloadTooLarge);
+    assert!(r.body.contains("Request too large"));
+}
+
+#[test]
+fn truncated_and_malformed_forms_get_4xx() {
+    let app = app();
+    app.create_user("alice", Role::User);
+    let b = app.browser();
+    let token = b.token("/login");
+    for body in [
+        String::new(),
+        "username=alice".to_string(),
+        format!("username=alice&password=&csrf_token={token}&remember=maybe"),
+        format!("csrf_token={token}&username"),
+        "%%%%&&&===".to_string(),
+        format!("username=%FF%FE&password=%C3%28&csrf_token={token}"),
+        format!("username=a%00b&password=x&csrf_token={token}"),
+    ] {
+        let r = b.post("/login", &body);
+        assert!(
+            r.status.code >= 400 && r.status.code < 500,
+            "{body:?} → {}",
+            r.status
+        );
+    }
+    // Raw non-UTF-8 bytes in the body.
+    let r = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body([0xff, 0xfe, b'=', 0x80, b'&', 0xc3])
+        .dispatch();
+    assert!(
+        r.status().code >= 400 && r.status().code < 500,
+        "{}",
+        r.status()
+    );
+    // A form sent as another content type.
+    let r = app
+        .client
+        .post("/login")
+        .header(ContentType::JSON)
+        .body("{}")
+        .dispatch();
+    assert!(
+        r.status().code >= 400 && r.status().code < 500,
+        "{}",
+        r.status()
+    );
+    assert!(app.audit_kinds("login_success").is_empty());
+}
+
+#[test]
+fn odd_unicode_usernames_fail_cleanly() {
+    let app = app();
+    app.create_user("alice", Role::User);
+    for name in [
+        "ａｌｉｃｅ",
+        "alice\u{200b}",
+        "\u{202e}ecila",
+        "🦀🦀🦀",
+        "al\u{0}ice",
+        "ALİCE",
+        &"x".repeat(5000),
+        "' OR 1=1 --",
+    ] {
+        let r = app.browser().login(name, PASSWORD, false);
+        assert_eq!(r.status, Status::Unauthorized, "{name:?}");
+    }
+}
+
+#[test]
+fn garbage_cookies_never_cause_a_server_error() {
+    let app = app();
+    let (_, signed_in) = app.signed_in("alice", Role::User);
+    let values = [
+        "".to_string(),
+        "\u{1}".to_string(),
+        "a.b.c".to_string(),
+        "eyJhbGciOiJub25lIn0.e30.".to_string(),
+        "%00%ff".to_string(),
+        "x".repeat(4000),
+        "=;=;=".to_string(),
+        "ü€𝄞".to_string(),
+    ];
+    for v in &values {
+        for name in ["__Host-access", "__Host-refresh", "__Host-presession"] {
+            for path in ["/", "/dashboard", "/login", "/logout", "/setup?token=x"] {
+                let b = app.browser();
+                b.set_cookie(name, v);
+                let r = b.get(path);
+                assert!(r.status.code < 500, "{name}={v:?} on {path}: {}", r.status);
+            }
+            let b = signed_in.copy();
+            b.set_cookie(name, v);
+            let r = b.post("/logout", "csrf_token=x");
+            assert!(r.status.code < 500, "POST with {name}={v:?}: {}", r.status);
+        }
+    }
+}
+
+#[test]
+fn unknown_pages_get_a_rendered_404() {
+    let app = app();
+    let r = app.browser().get("/nope/../../etc/passwd");
+    assert_eq!(r.status, Status::NotFound);
+    assert!(r.body.contains("Page not found"));
+    assert!(r.body.contains("<html lang=\"en\">"));
+    let r = app.browser().get("/static/../Cargo.toml");
+    assert!(
+        r.status == Status::NotFound || r.status.code == 400,
+        "{}",
+        r.status
+    );
+}
+
+#[test]
+fn concurrent_sign_ins_all_succeed() {
+    use rocket::local::asynchronous::Client;
+    let dir = tempfile::tempdir().unwrap();
+    rocket::execute(async move {
+        let client = Client::untracked(gatehouse::rocket(figment(&dir)))
+            .await
+            .unwrap();
+        let app = client.rocket().state::<gatehouse::App>().unwrap();
+        for i in 0..8 {
+            app.create_user(&format!("user{i}"), Role::User, PASSWORD)
+                .unwrap();
+        }
+        let attempts = (0..16).map(|i| {
+            let client = &client;
+            async move {
+                let page = client.get("/login").dispatch().await;
+                let cookie = page.cookies().get("__Host-presession").unwrap().clone();
+                let token = csrf_token(&page.into_string().await.unwrap());
+                let body = format!(
+                    "username=user{}&password={}&csrf_token={token}",
+                    i % 8,
+                    enc(PASSWORD)
+                );
+                let r = client
+                    .post("/login")
+                    .header(ContentType::Form)
+                    .cookie(cookie)
+                    .body(body)
+                    .dispatch()
+                    .await;
+                r.status()
+            }
+        });
+        let statuses = futures::future::join_all(attempts).await;
+        assert!(
+            statuses.iter().all(|s| *s == Status::SeeOther),
+            "{statuses:?}"
+        );
+    });
+}

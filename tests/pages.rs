@@ -1,0 +1,124 @@
+//! Headers on every response, health endpoints, static files, error pages.
+
+mod common;
+
+use common::*;
+use gatehouse::accounts::Role;
+use rocket::http::Status;
+
+fn assert_security_headers(r: &Resp, what: &str) {
+    let csp = r
+        .header("Content-Security-Policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(directive), "{what}: CSP lacks {directive}");
+    }
+    assert_eq!(
+        r.header("X-Content-Type-Options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(r.header("Referrer-Policy"), Some("same-origin"), "{what}");
+    assert_eq!(r.header("X-Frame-Options"), Some("DENY"), "{what}");
+    assert!(
+        r.header("Strict-Transport-Security")
+            .unwrap_or("")
+            .contains("max-age="),
+        "{what}: HSTS"
+    );
+    assert_eq!(r.header("Server"), None, "{what}: Server header");
+}
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let app = app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    for path in [
+        "/login",
+        "/dashboard",
+        "/logout",
+        "/nope",
+        "/healthz",
+        "/static/app.css",
+    ] {
+        assert_security_headers(&b.get(path), path);
+    }
+    assert_security_headers(&app.browser().get("/dashboard"), "redirect");
+    assert_security_headers(&b.post("/logout", ""), "403");
+}
+
+#[test]
+fn pages_are_not_cached_but_static_files_may_be() {
+    let app = app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    for path in ["/dashboard", "/login", "/logout"] {
+        assert_eq!(
+            b.get(path).header("Cache-Control"),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    let css = b.get("/static/app.css");
+    assert_eq!(css.status, Status::Ok);
+    assert!(css
+        .header("Content-Type")
+        .unwrap_or("")
+        .starts_with("text/css"));
+    assert_ne!(css.header("Cache-Control"), Some("no-store"));
+}
+
+#[test]
+fn without_cookie_secure_there_is_no_hsts_and_no_secure_flag() {
+    let app = app_with(|f| f.merge(("cookie_secure", false)));
+    app.create_user("alice", Role::User);
+    let r = app.browser().login("alice", PASSWORD, false);
+    assert!(r.header("Strict-Transport-Security").is_none());
+    assert!(!r.set_cookies("__Host-access")[0].contains("Secure"));
+}
+
+#[test]
+fn health_and_readiness() {
+    let app = app();
+    let r = app.browser().get("/healthz");
+    assert_eq!((r.status, r.body.as_str()), (Status::Ok, "ok"));
+    let r = app.browser().get("/readyz");
+    assert_eq!((r.status, r.body.as_str()), (Status::Ok, "ready"));
+}
+
+#[test]
+fn error_pages_use_the_layout_and_status() {
+    let app = app();
+    let r = app.browser().get("/no-such-page");
+    assert_eq!(r.status, Status::NotFound);
+    assert!(r.body.contains("<title>Gatehouse</title>") || r.body.contains("· Gatehouse</title>"));
+    assert!(r.body.contains("Error 404"));
+    assert!(r.body.contains("href=\"/static/app.css\""));
+}
+
+#[test]
+fn the_login_form_has_the_contract_fields() {
+    let app = app();
+    let r = app.browser().get("/login");
+    for field in [
+        "name=\"username\"",
+        "name=\"password\"",
+        "name=\"remember\"",
+        "name=\"csrf_token\"",
+        "name=\"next\"",
+    ] {
+        assert!(r.body.contains(field), "missing {field}");
+    }
+    assert!(r.body.contains("autocomplete=\"username\""));
+    assert!(r.body.contains("autocomplete=\"current-password\""));
+    let presession = r.set_cookies("__Host-presession");
+    assert_eq!(presession.len(), 1);
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(presession[0].contains(flag), "{flag}");
+    }
+}
