@@ -91,3 +91,47 @@ pub fn of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<AuditRow
         .select(AuditRow::as_select())
         .load(conn)?)
 }
+
+pub const AUDIT_PAGE: i64 = 50;
+
+/// One page of events, newest first, before the event id `before`; and the id to
+/// continue before, if there is more.
+pub fn search(
+    conn: &mut DbConn,
+    subject: Option<SubjectFilter>,
+    kind: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditRow>, Option<i64>)> {
+    let mut q = audit_events::table
+        .select(AuditRow::as_select())
+        .into_boxed();
+    match subject {
+        Some(SubjectFilter::Id(id)) => q = q.filter(audit_events::subject_id.eq(id)),
+        Some(SubjectFilter::Name(name)) => q = q.filter(audit_events::subject_name.eq(name)),
+        None => {}
+    }
+    if let Some(kind) = kind {
+        q = q.filter(audit_events::kind.eq(kind.to_string()));
+    }
+    if let Some(before) = before {
+        q = q.filter(audit_events::id.lt(before));
+    }
+    let mut rows: Vec<AuditRow> = q
+        .order(audit_events::id.desc())
+        .limit(limit + 1)
+        .load(conn)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Whose events: an existing account by id, or a name (deleted accounts, unknown names).
+pub enum SubjectFilter {
+    Id(i64),
+    Name(String),
+}

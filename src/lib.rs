@@ -70,7 +70,9 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
-        .attach(Template::fairing())
+        .attach(Template::custom(|engines| {
+            engines.tera.register_filter("when", web::format::when);
+        }))
         .attach(web::headers::SecurityHeaders { hsts })
         .mount("/", web::routes())
         .mount("/static", FileServer::new(static_dir, Options::None))

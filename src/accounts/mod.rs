@@ -1,5 +1,6 @@
 //! Accounts: the model, its queries, usernames and roles.
 
+pub mod admin;
 pub mod password;
 pub mod policy;
 
@@ -156,6 +157,83 @@ pub fn record_login(conn: &mut DbConn, id: i64, now: i64) -> Result<()> {
         .set((
             accounts::last_login_at.eq(now),
             accounts::failed_logins.eq(0),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Which accounts the administrators' list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Active,
+    Disabled,
+    Locked,
+}
+
+impl StatusFilter {
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        match s {
+            "active" => Some(StatusFilter::Active),
+            "disabled" => Some(StatusFilter::Disabled),
+            "locked" => Some(StatusFilter::Locked),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Start of the username (case-insensitive).
+    pub prefix: String,
+    pub role: Option<Role>,
+    pub status: Option<StatusFilter>,
+    /// Keyset pagination: the last username key of the previous page.
+    pub after: Option<String>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of accounts in username order, and the key to continue after, if any.
+/// Walks the username index from the prefix (or `after`): no OFFSET, no COUNT.
+pub fn search(conn: &mut DbConn, s: &Search, now: i64) -> Result<(Vec<Account>, Option<String>)> {
+    let mut query = accounts::table.select(Account::as_select()).into_boxed();
+    let prefix = username_key(&s.prefix);
+    if !prefix.is_empty() {
+        // A range on the unique index: [prefix, prefix + U+10FFFF).
+        query = query
+            .filter(accounts::username_key.ge(prefix.clone()))
+            .filter(accounts::username_key.lt(format!("{prefix}\u{10FFFF}")));
+    }
+    if let Some(after) = &s.after {
+        query = query.filter(accounts::username_key.gt(after.clone()));
+    }
+    if let Some(role) = s.role {
+        query = query.filter(accounts::role.eq(role.as_str()));
+    }
+    match s.status {
+        Some(StatusFilter::Active) => query = query.filter(accounts::disabled.eq(false)),
+        Some(StatusFilter::Disabled) => query = query.filter(accounts::disabled.eq(true)),
+        Some(StatusFilter::Locked) => query = query.filter(accounts::locked_until.gt(now)),
+        None => {}
+    }
+    let mut rows: Vec<Account> = query
+        .order(accounts::username_key.asc())
+        .limit(PAGE_SIZE + 1)
+        .load(conn)?;
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|a| a.username_key.clone())
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> Result<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::password_hash.eq(hash),
+            accounts::must_change_password.eq(false),
         ))
         .execute(conn)?;
     Ok(())

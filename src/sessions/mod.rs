@@ -32,6 +32,8 @@ pub struct AuthenticatedUser {
     pub name: String,
     pub role: Role,
     pub sid: String,
+    /// The account must choose a new password before it may use any other page.
+    pub must_change_password: bool,
 }
 
 impl AuthenticatedUser {
@@ -41,7 +43,18 @@ impl AuthenticatedUser {
             name: c.name.clone(),
             role: c.role,
             sid: c.sid.clone(),
+            must_change_password: c.pwc,
         })
+    }
+
+    fn from_account(account: &accounts::Account, sid: &str) -> Self {
+        AuthenticatedUser {
+            id: account.id,
+            name: account.username.clone(),
+            role: account.role(),
+            sid: sid.to_string(),
+            must_change_password: account.must_change_password,
+        }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -100,6 +113,7 @@ pub fn access_token(app: &App, account: &accounts::Account, sid: &str, now: i64)
         sid,
         now,
         app.settings.access_token_ttl,
+        account.must_change_password,
     );
     app.keys.sign(&claims)
 }
@@ -117,7 +131,7 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
         let user = app
             .keys
             .verify(cookie.value())
-            .filter(|c| !app.revocations.is_ended(&c.sid))
+            .filter(|c| !app.revocations.refuses(c))
             .and_then(|c| AuthenticatedUser::from_claims(&c));
         if user.is_some() {
             return Ok(user);
@@ -151,13 +165,7 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
         } => {
             let access = access_token(app, &account, &session.id, now)?;
             set_cookies(jar, app, access, refresh.as_ref(), now);
-            let role = account.role();
-            Ok(Some(AuthenticatedUser {
-                id: account.id,
-                name: account.username,
-                role,
-                sid: session.id,
-            }))
+            Ok(Some(AuthenticatedUser::from_account(&account, &session.id)))
         }
         Rotation::Reused { session_id, .. } => {
             app.revocations.end_session(&session_id, now);
@@ -175,23 +183,65 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
 /// many guards ask.
 struct Resolved(std::result::Result<Option<AuthenticatedUser>, Status>);
 
+async fn resolved<'r>(req: &'r Request<'_>) -> &'r Resolved {
+    req.local_cache_async(async {
+        Resolved(resolve(req).await.map_err(|e| {
+            log::error!("resolving the session: {e}");
+            e.status()
+        }))
+    })
+    .await
+}
+
+/// Any signed-in session, even one that must change its password first (the
+/// password page and sign-out use it).
+pub struct AnySession(pub AuthenticatedUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AnySession {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match &resolved(req).await.0 {
+            Ok(Some(user)) => Outcome::Success(AnySession(user.clone())),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
+            Err(status) => Outcome::Error((*status, ())),
+        }
+    }
+}
+
+/// A signed-in user free to use the site. An account that must change its password is
+/// answered 428, which the catcher turns into a redirect to the password page.
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AuthenticatedUser {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let resolved = req
-            .local_cache_async(async {
-                Resolved(resolve(req).await.map_err(|e| {
-                    log::error!("resolving the session: {e}");
-                    e.status()
-                }))
-            })
-            .await;
-        match &resolved.0 {
-            Ok(Some(user)) => Outcome::Success(user.clone()),
-            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
-            Err(status) => Outcome::Error((*status, ())),
+        match req.guard::<AnySession>().await {
+            Outcome::Success(AnySession(user)) if user.must_change_password => {
+                Outcome::Error((Status::PreconditionRequired, ()))
+            }
+            Outcome::Success(AnySession(user)) => Outcome::Success(user),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}
+
+/// An administrator; anyone else signed in gets 403. Decided from the token (whose
+/// role the in-memory view keeps current), so it fails closed.
+pub struct AdminUser(pub AuthenticatedUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match req.guard::<AuthenticatedUser>().await {
+            Outcome::Success(user) if user.is_admin() => Outcome::Success(AdminUser(user)),
+            Outcome::Success(_) => Outcome::Error((Status::Forbidden, ())),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
         }
     }
 }

@@ -3,20 +3,33 @@
 //!
 //! An entry is only needed while an access token issued before the session ended could
 //! still be valid: its lifetime plus the leeway. Older entries are pruned, which bounds
-//! the map by the number of sessions ended within one access-token lifetime.
+//! the map by the number of sessions ended within one access-token lifetime. Role
+//! changes are kept the same way: a token carrying another role than the account's
+//! current one is refused, and the refresh token then issues one with the new role.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use crate::accounts::Role;
+use crate::sessions::tokens::Claims;
+
+#[derive(Default)]
+struct View {
+    /// Session id → when it ended.
+    ended: HashMap<String, i64>,
+    /// Account id → (its role now, when that changed).
+    roles: HashMap<i64, (Role, i64)>,
+}
+
 pub struct Revocations {
-    ended: RwLock<HashMap<String, i64>>,
+    view: RwLock<View>,
     keep_for: i64,
 }
 
 impl Revocations {
     pub fn new(access_ttl: i64) -> Self {
         Revocations {
-            ended: RwLock::new(HashMap::new()),
+            view: RwLock::new(View::default()),
             keep_for: access_ttl + crate::sessions::tokens::LEEWAY as i64 + 1,
         }
     }
@@ -26,32 +39,59 @@ impl Revocations {
         self.keep_for
     }
 
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, View> {
+        self.view.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn end_session(&self, sid: &str, at: i64) {
-        let mut map = self.ended.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(sid.to_string(), at);
-        if map.len().is_multiple_of(1024) {
-            let keep_for = self.keep_for;
-            map.retain(|_, ended_at| *ended_at + keep_for > at);
+        let mut view = self.write();
+        view.ended.insert(sid.to_string(), at);
+        if view.ended.len().is_multiple_of(1024) {
+            self.prune_view(&mut view, at);
         }
     }
 
-    pub fn is_ended(&self, sid: &str) -> bool {
-        self.ended
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(sid)
+    pub fn end_sessions(&self, sids: &[String], at: i64) {
+        let mut view = self.write();
+        for sid in sids {
+            view.ended.insert(sid.clone(), at);
+        }
+    }
+
+    pub fn set_role(&self, account_id: i64, role: Role, at: i64) {
+        self.write().roles.insert(account_id, (role, at));
+    }
+
+    /// Whether an access token must be refused although its signature and times are good.
+    pub fn refuses(&self, claims: &Claims) -> bool {
+        let view = self.read();
+        if view.ended.contains_key(&claims.sid) {
+            return true;
+        }
+        match claims.account_id().and_then(|id| view.roles.get(&id)) {
+            Some((role, _)) => *role != claims.role,
+            None => false,
+        }
+    }
+
+    fn prune_view(&self, view: &mut View, now: i64) {
+        let keep_for = self.keep_for;
+        view.ended.retain(|_, at| *at + keep_for > now);
+        view.roles.retain(|_, (_, at)| *at + keep_for > now);
     }
 
     pub fn prune(&self, now: i64) {
-        let keep_for = self.keep_for;
-        self.ended
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, ended_at| *ended_at + keep_for > now);
+        let mut view = self.write();
+        self.prune_view(&mut view, now);
     }
 
     pub fn len(&self) -> usize {
-        self.ended.read().unwrap_or_else(|e| e.into_inner()).len()
+        let view = self.read();
+        view.ended.len() + view.roles.len()
     }
 
     pub fn is_empty(&self) -> bool {

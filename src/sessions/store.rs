@@ -268,3 +268,39 @@ pub fn ended_since(conn: &mut DbConn, since: i64) -> Result<Vec<(String, i64)>> 
         .map(|(id, at)| (id, at.unwrap_or(since)))
         .collect())
 }
+
+/// Live sessions of an account, newest first.
+pub fn live_for_account(conn: &mut DbConn, account_id: i64, now: i64) -> Result<Vec<Session>> {
+    Ok(sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order(sessions::last_seen_at.desc())
+        .select(Session::as_select())
+        .load(conn)?)
+}
+
+/// Ends every live session of an account except `keep`; returns the ids it ended.
+pub fn end_all_for_account(
+    conn: &mut DbConn,
+    account_id: i64,
+    keep: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>> {
+    let ids: Vec<String> = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::ended_at.is_null())
+        .select(sessions::id)
+        .load(conn)?;
+    let ids: Vec<String> = ids
+        .into_iter()
+        .filter(|id| Some(id.as_str()) != keep)
+        .collect();
+    if !ids.is_empty() {
+        diesel::update(sessions::table.filter(sessions::id.eq_any(&ids)))
+            .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
+            .execute(conn)?;
+    }
+    Ok(ids)
+}

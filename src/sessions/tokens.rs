@@ -30,10 +30,21 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// Set while the account must choose a new password before using any other page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pwc: bool,
 }
 
 impl Claims {
-    pub fn new(account_id: i64, name: &str, role: Role, sid: &str, now: i64, ttl: i64) -> Claims {
+    pub fn new(
+        account_id: i64,
+        name: &str,
+        role: Role,
+        sid: &str,
+        now: i64,
+        ttl: i64,
+        pwc: bool,
+    ) -> Claims {
         Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -45,6 +56,7 @@ impl Claims {
             nbf: now,
             exp: now + ttl,
             jti: crate::random::token::<16>(),
+            pwc,
         }
     }
 

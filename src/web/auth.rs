@@ -9,7 +9,7 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sessions::{self, AuthenticatedUser, SIGN_IN_FAILED};
+use crate::sessions::{self, AnySession, AuthenticatedUser, SIGN_IN_FAILED};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 
@@ -31,15 +31,6 @@ pub fn safe_next(next: Option<&str>) -> String {
         next.to_string()
     } else {
         DEFAULT.into()
-    }
-}
-
-/// Fixed notices that pages may be sent to show (nothing from the URL is echoed).
-fn notice_text(key: Option<&str>) -> Option<&'static str> {
-    match key? {
-        "signed_out" => Some("You have been signed out."),
-        "setup_done" => Some("The administrator account is ready. Sign in with it."),
-        _ => None,
     }
 }
 
@@ -67,7 +58,13 @@ pub fn login_page(
     if user.is_some() {
         return Either::Left(Redirect::to(next));
     }
-    Either::Right(login_form(&next, &token.0, "", None, notice_text(notice)))
+    Either::Right(login_form(
+        &next,
+        &token.0,
+        "",
+        None,
+        crate::web::notice::text(notice),
+    ))
 }
 
 #[derive(FromForm)]
@@ -116,7 +113,8 @@ pub async fn login(
 }
 
 #[get("/logout")]
-pub fn logout_page(user: AuthenticatedUser, app: &State<App>) -> Template {
+pub fn logout_page(user: AnySession, app: &State<App>) -> Template {
+    let user = user.0;
     let csrf_token = app.csrf.for_session(&user.sid);
     Template::render(
         "auth/logout",
@@ -138,13 +136,13 @@ impl CsrfProtected for TokenOnly {
 
 #[post("/logout", data = "<_form>")]
 pub async fn logout(
-    user: AuthenticatedUser,
+    user: AnySession,
     _form: Csrf<TokenOnly>,
     client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> Result<Redirect> {
-    sessions::sign_out(app, &user, &client).await?;
+    sessions::sign_out(app, &user.0, &client).await?;
     sessions::clear_cookies(jar, app.settings.cookie_secure);
     Ok(Redirect::to("/login?notice=signed_out"))
 }

@@ -30,11 +30,17 @@ fn unauthorized(req: &Request<'_>) -> Redirect {
     }
 }
 
+/// Signed in, but the password must be changed first.
+#[catch(428)]
+fn password_change_required() -> Redirect {
+    Redirect::to("/account/password?notice=must_change")
+}
+
 #[catch(default)]
 fn any(status: Status, _req: &Request<'_>) -> Template {
     error_page(status, default_message(status))
 }
 
 pub fn catchers() -> Vec<Catcher> {
-    catchers![unauthorized, any]
+    catchers![unauthorized, password_change_required, any]
 }

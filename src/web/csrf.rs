@@ -14,7 +14,7 @@ use sha2::Sha256;
 
 use crate::app::App;
 use crate::config::Key;
-use crate::sessions::AuthenticatedUser;
+use crate::sessions::AnySession;
 
 pub const PRESESSION_COOKIE: &str = "__Host-presession";
 
@@ -159,8 +159,10 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
             .get(PRESESSION_COOKIE)
             .is_some_and(|c| app.csrf.verify(&format!("p:{}", c.value()), token));
         let ok = presession_ok
-            || match req.guard::<AuthenticatedUser>().await {
-                Outcome::Success(user) => app.csrf.verify(&format!("s:{}", user.sid), token),
+            || match req.guard::<AnySession>().await {
+                Outcome::Success(AnySession(user)) => {
+                    app.csrf.verify(&format!("s:{}", user.sid), token)
+                }
                 _ => false,
             };
         if ok {

@@ -14,7 +14,8 @@ CREATE TABLE accounts (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX accounts_role_idx ON accounts (role, username_key);
-CREATE INDEX accounts_created_idx ON accounts (created_at);
+CREATE INDEX accounts_disabled_idx ON accounts (disabled, username_key);
+CREATE INDEX accounts_locked_idx ON accounts (locked_until);
 
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY NOT NULL,                 -- random, 128 bits, base64url
@@ -55,3 +56,4 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_kind_idx ON audit_events (kind, id);
 CREATE INDEX audit_events_subject_idx ON audit_events (subject_id, id);
+CREATE INDEX audit_events_actor_idx ON audit_events (actor_id, id);

@@ -1,0 +1,305 @@
+//! What administrators do to accounts, with the rules that keep them safe: nobody
+//! disables, demotes or deletes themself, and the last active administrator stays.
+//! Each action runs in one transaction with its audit row.
+
+use diesel::prelude::*;
+
+use super::{find, Account, Role};
+use crate::audit::{self, Event};
+use crate::db::schema::accounts;
+use crate::db::DbConn;
+use crate::error::Error;
+use crate::sessions::store;
+
+/// Who is acting, and from where.
+pub struct Actor {
+    pub id: i64,
+    pub ip: String,
+}
+
+#[derive(Debug)]
+pub enum Refusal {
+    NotFound,
+    /// An administrator tried to lock themself out.
+    SelfAction,
+    LastAdmin,
+    ConfirmationMismatch,
+    Db(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Refusal::Db(e.into())
+    }
+}
+
+/// What an action changed that the in-memory view must learn.
+#[derive(Debug, Default)]
+pub struct Effect {
+    pub ended_sessions: Vec<String>,
+    pub new_role: Option<(i64, Role)>,
+}
+
+fn active_admins(conn: &mut DbConn) -> Result<i64, Refusal> {
+    Ok(accounts::table
+        .filter(accounts::role.eq(Role::Admin.as_str()))
+        .filter(accounts::disabled.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Refuses when `target` is the only active administrator.
+fn keep_last_admin(conn: &mut DbConn, target: &Account) -> Result<(), Refusal> {
+    if target.role() == Role::Admin && !target.disabled && active_admins(conn)? <= 1 {
+        return Err(Refusal::LastAdmin);
+    }
+    Ok(())
+}
+
+fn load(conn: &mut DbConn, id: i64) -> Result<Account, Refusal> {
+    find(conn, id)?.ok_or(Refusal::NotFound)
+}
+
+fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    kind: &str,
+    target: &Account,
+    detail: String,
+    now: i64,
+) -> Result<(), Refusal> {
+    audit::record(
+        conn,
+        &Event::new(kind, &actor.ip, now)
+            .actor(actor.id)
+            .subject(target.id, &target.username)
+            .detail(detail),
+    )?;
+    Ok(())
+}
+
+fn in_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
+    conn.immediate_transaction(f)
+}
+
+pub fn set_role(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    role: Role,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        if target.role() == role {
+            return Ok(Effect::default());
+        }
+        if role != Role::Admin {
+            if target.id == actor.id {
+                return Err(Refusal::SelfAction);
+            }
+            keep_last_admin(c, &target)?;
+        }
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::role.eq(role.as_str()),
+                accounts::version.eq(accounts::version + 1),
+            ))
+            .execute(c)?;
+        let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
+        record(c, actor, "admin_role_changed", &target, detail, now)?;
+        Ok(Effect {
+            new_role: Some((id, role)),
+            ..Effect::default()
+        })
+    })
+}
+
+pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        if target.id == actor.id {
+            return Err(Refusal::SelfAction);
+        }
+        keep_last_admin(c, &target)?;
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::disabled.eq(true),
+                accounts::version.eq(accounts::version + 1),
+            ))
+            .execute(c)?;
+        let ended = store::end_all_for_account(c, id, None, "account_disabled", now)?;
+        record(
+            c,
+            actor,
+            "admin_account_disabled",
+            &target,
+            format!("{} sessions ended", ended.len()),
+            now,
+        )?;
+        Ok(Effect {
+            ended_sessions: ended,
+            ..Effect::default()
+        })
+    })
+}
+
+pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        diesel::update(accounts::table.find(id))
+            .set(accounts::disabled.eq(false))
+            .execute(c)?;
+        record(
+            c,
+            actor,
+            "admin_account_enabled",
+            &target,
+            String::new(),
+            now,
+        )?;
+        Ok(Effect::default())
+    })
+}
+
+pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::failed_logins.eq(0),
+                accounts::locked_until.eq(None::<i64>),
+            ))
+            .execute(c)?;
+        let detail = format!("{} failures cleared", target.failed_logins);
+        record(c, actor, "admin_account_unlocked", &target, detail, now)?;
+        Ok(Effect::default())
+    })
+}
+
+/// Sets a password chosen by the administrator; the owner must replace it at next sign-in.
+pub fn reset_password(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::password_hash.eq(hash),
+                accounts::must_change_password.eq(true),
+                accounts::failed_logins.eq(0),
+                accounts::locked_until.eq(None::<i64>),
+            ))
+            .execute(c)?;
+        let ended = store::end_all_for_account(c, id, None, "password_reset", now)?;
+        let detail = format!(
+            "must change at next sign-in; {} sessions ended",
+            ended.len()
+        );
+        record(c, actor, "admin_password_reset", &target, detail, now)?;
+        Ok(Effect {
+            ended_sessions: ended,
+            ..Effect::default()
+        })
+    })
+}
+
+pub fn revoke_sessions(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        let ended = store::end_all_for_account(c, id, None, "admin_revoked", now)?;
+        record(
+            c,
+            actor,
+            "admin_sessions_revoked",
+            &target,
+            format!("{} sessions ended", ended.len()),
+            now,
+        )?;
+        Ok(Effect {
+            ended_sessions: ended,
+            ..Effect::default()
+        })
+    })
+}
+
+pub fn revoke_session(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    sid: &str,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        match store::find(c, sid)? {
+            Some(s) if s.account_id == id => {}
+            _ => return Err(Refusal::NotFound),
+        }
+        store::end(c, sid, "admin_revoked", now)?;
+        record(
+            c,
+            actor,
+            "admin_session_revoked",
+            &target,
+            format!("session {sid}"),
+            now,
+        )?;
+        Ok(Effect {
+            ended_sessions: vec![sid.to_string()],
+            ..Effect::default()
+        })
+    })
+}
+
+/// Deletes an account for good. `confirm` must repeat its username.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    confirm: &str,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, |c| {
+        let target = load(c, id)?;
+        if target.id == actor.id {
+            return Err(Refusal::SelfAction);
+        }
+        if confirm != target.username {
+            return Err(Refusal::ConfirmationMismatch);
+        }
+        keep_last_admin(c, &target)?;
+        let ended = store::end_all_for_account(c, id, None, "account_deleted", now)?;
+        diesel::delete(accounts::table.find(id)).execute(c)?;
+        record(
+            c,
+            actor,
+            "admin_account_deleted",
+            &target,
+            format!("role {}", target.role().as_str()),
+            now,
+        )?;
+        Ok(Effect {
+            ended_sessions: ended,
+            ..Effect::default()
+        })
+    })
+}

@@ -1,0 +1,508 @@
+//! Administrators' pages: find accounts, act on them, read the audit log. Every route
+//! takes `AdminUser`, so anyone else gets 403 (or the sign-in page).
+
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{Either, State};
+use rocket_dyn_templates::{context, Template};
+
+use crate::accounts::admin::{self as actions, Actor, Effect, Refusal};
+use crate::accounts::{self, CreateError, Role, Search, StatusFilter};
+use crate::app::App;
+use crate::audit::{self as audit_log, Event, SubjectFilter, AUDIT_PAGE};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::sessions::{now, store, AdminUser};
+use crate::web::auth::TokenOnly;
+use crate::web::client::ClientInfo;
+use crate::web::csrf::{Csrf, CsrfProtected};
+use crate::web::notice;
+
+fn parse_id(id: &str) -> Result<i64> {
+    id.parse().map_err(|_| Error::NotFound)
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    id: i64,
+    username: String,
+    role: String,
+    disabled: bool,
+    locked_until: Option<i64>,
+    last_login_at: Option<i64>,
+    created_at: i64,
+}
+
+impl Row {
+    fn of(a: accounts::Account, now: i64) -> Row {
+        Row {
+            id: a.id,
+            username: a.username,
+            role: a.role,
+            disabled: a.disabled,
+            locked_until: a.locked_until.filter(|t| *t > now),
+            last_login_at: a.last_login_at,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[get("/admin/users?<q>&<role>&<status>&<after>&<notice>")]
+pub async fn users(
+    admin: AdminUser,
+    q: Option<&str>,
+    role: Option<&str>,
+    status: Option<&str>,
+    after: Option<&str>,
+    notice: Option<&str>,
+    app: &State<App>,
+) -> Result<Template> {
+    let search = Search {
+        prefix: q.unwrap_or_default().chars().take(64).collect(),
+        role: role.and_then(Role::parse),
+        status: status.and_then(StatusFilter::parse),
+        after: after
+            .filter(|a| !a.is_empty())
+            .map(|a| a.chars().take(64).collect()),
+    };
+    let now = now();
+    let s = search.clone();
+    let (rows, next) = app.db.run(move |c| accounts::search(c, &s, now)).await?;
+    let rows: Vec<Row> = rows.into_iter().map(|a| Row::of(a, now)).collect();
+    Ok(Template::render(
+        "admin/users",
+        context! {
+            title: "Accounts",
+            user: admin.0,
+            rows,
+            next,
+            q: search.prefix,
+            role: search.role.map(|r| r.as_str()),
+            status: status.filter(|_| search.status.is_some()),
+            notice: notice::text(notice),
+        },
+    ))
+}
+
+fn new_user_form(
+    admin: &AdminUser,
+    app: &App,
+    username: &str,
+    role: &str,
+    error: Option<&str>,
+) -> Template {
+    Template::render(
+        "admin/new",
+        context! {
+            title: "New account",
+            csrf_token: app.csrf.for_session(&admin.0.sid),
+            min_length: app.policy.min_length,
+            user: &admin.0,
+            username,
+            role,
+            error,
+        },
+    )
+}
+
+#[get("/admin/users/new")]
+pub fn new_user_page(admin: AdminUser, app: &State<App>) -> Template {
+    new_user_form(&admin, app, "", "user", None)
+}
+
+#[derive(FromForm)]
+pub struct NewUserForm {
+    username: String,
+    role: String,
+    password: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for NewUserForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/users/new", data = "<form>")]
+pub async fn new_user(
+    admin: AdminUser,
+    form: Csrf<NewUserForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    let form = form.into_inner();
+    let refuse = |msg: &str| {
+        Ok(Either::Right((
+            Status::UnprocessableEntity,
+            new_user_form(&admin, app, &form.username, &form.role, Some(msg)),
+        )))
+    };
+    let Some(role) = Role::parse(&form.role) else {
+        return refuse("Choose the role user or admin.");
+    };
+    if let Err(msg) = accounts::validate_username(&form.username) {
+        return refuse(&msg);
+    }
+    if let Err(msg) = app.policy.check(&form.password, &form.username) {
+        return refuse(&msg);
+    }
+    let hash = app.hasher.hash(form.password.clone()).await?;
+    let (username, actor, ip, now) = (form.username.clone(), admin.0.id, client.ip.clone(), now());
+    let created = app
+        .db
+        .run(move |c| {
+            c.immediate_transaction(|c| {
+                match accounts::create(c, &username, &hash, role, true, now) {
+                    Ok(a) => {
+                        audit_log::record(
+                            c,
+                            &Event::new("admin_account_created", &ip, now)
+                                .actor(actor)
+                                .subject(a.id, &a.username)
+                                .detail(format!("role {}", role.as_str())),
+                        )?;
+                        Ok(Some(a.id))
+                    }
+                    Err(CreateError::Taken) => Ok(None),
+                    Err(CreateError::Db(e)) => Err(e),
+                }
+            })
+        })
+        .await?;
+    match created {
+        Some(id) => Ok(Either::Left(Redirect::to(format!(
+            "/admin/users/{id}?notice=created"
+        )))),
+        None => refuse("That username is taken."),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SessionRow {
+    id: String,
+    user_agent: String,
+    ip: String,
+    created_at: i64,
+    last_seen_at: i64,
+}
+
+#[get("/admin/users/<id>?<notice>")]
+pub async fn user_page(
+    admin: AdminUser,
+    id: &str,
+    notice: Option<&str>,
+    app: &State<App>,
+) -> Result<Template> {
+    let id = parse_id(id)?;
+    let now = now();
+    let (account, sessions, (events, _)) = app
+        .db
+        .run(move |c| {
+            let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
+            Ok((
+                account,
+                store::live_for_account(c, id, now)?,
+                audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
+            ))
+        })
+        .await?;
+    let sessions: Vec<SessionRow> = sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+        })
+        .collect();
+    Ok(Template::render(
+        "admin/user",
+        context! {
+            title: format!("Account {}", account.username),
+            csrf_token: app.csrf.for_session(&admin.0.sid),
+            is_self: account.id == admin.0.id,
+            min_length: app.policy.min_length,
+            account: Row::of(account.clone(), now),
+            must_change_password: account.must_change_password,
+            failed_logins: account.failed_logins,
+            sessions,
+            events,
+            notice: notice::text(notice),
+            user: admin.0,
+        },
+    ))
+}
+
+/// Runs one admin action and answers with a redirect to the account, or the refusal.
+async fn act(
+    app: &App,
+    admin: &AdminUser,
+    client: &ClientInfo,
+    id: &str,
+    done: &str,
+    action: impl FnOnce(&mut DbConn, &Actor, i64, i64) -> std::result::Result<Effect, Refusal>
+        + Send
+        + 'static,
+) -> Result<Redirect> {
+    let id = parse_id(id)?;
+    let actor = Actor {
+        id: admin.0.id,
+        ip: client.ip.clone(),
+    };
+    let now = now();
+    let outcome = app.db.run(move |c| Ok(action(c, &actor, id, now))).await?;
+    let effect = match outcome {
+        Ok(effect) => effect,
+        Err(Refusal::NotFound) => return Err(Error::NotFound),
+        Err(Refusal::SelfAction) => {
+            return Err(Error::Forbidden(
+                "You cannot disable, demote or delete your own account. Ask another administrator."
+                    .into(),
+            ))
+        }
+        Err(Refusal::LastAdmin) => return Err(Error::Forbidden(
+            "This is the last active administrator. Make another account an administrator first."
+                .into(),
+        )),
+        Err(Refusal::ConfirmationMismatch) => {
+            return Err(Error::Unprocessable(
+                "Type the account's username exactly to confirm the deletion.".into(),
+            ))
+        }
+        Err(Refusal::Db(e)) => return Err(e),
+    };
+    app.revocations.end_sessions(&effect.ended_sessions, now);
+    if let Some((account, role)) = effect.new_role {
+        app.revocations.set_role(account, role, now);
+    }
+    if done == "deleted" {
+        return Ok(Redirect::to("/admin/users?notice=deleted"));
+    }
+    Ok(Redirect::to(format!("/admin/users/{id}?notice={done}")))
+}
+
+#[derive(FromForm)]
+pub struct RoleForm {
+    role: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for RoleForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/users/<id>/role", data = "<form>")]
+pub async fn set_role(
+    admin: AdminUser,
+    id: &str,
+    form: Csrf<RoleForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let role = Role::parse(&form.0.role)
+        .ok_or_else(|| Error::Unprocessable("Choose the role user or admin.".into()))?;
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "role_changed",
+        move |c, a, id, now| actions::set_role(c, a, id, role, now),
+    )
+    .await
+}
+
+#[post("/admin/users/<id>/disable", data = "<_form>")]
+pub async fn disable(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(app, &admin, &client, id, "disabled", actions::disable).await
+}
+
+#[post("/admin/users/<id>/enable", data = "<_form>")]
+pub async fn enable(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(app, &admin, &client, id, "enabled", actions::enable).await
+}
+
+#[post("/admin/users/<id>/unlock", data = "<_form>")]
+pub async fn unlock(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(app, &admin, &client, id, "unlocked", actions::unlock).await
+}
+
+#[post("/admin/users/<id>/revoke-sessions", data = "<_form>")]
+pub async fn revoke_sessions(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "sessions_revoked",
+        actions::revoke_sessions,
+    )
+    .await
+}
+
+#[post("/admin/users/<id>/sessions/<sid>/revoke", data = "<_form>")]
+pub async fn revoke_session(
+    admin: AdminUser,
+    id: &str,
+    sid: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let sid = sid.to_string();
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "sessions_revoked",
+        move |c, a, id, now| actions::revoke_session(c, a, id, &sid, now),
+    )
+    .await
+}
+
+#[derive(FromForm)]
+pub struct ResetForm {
+    password: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for ResetForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/users/<id>/reset-password", data = "<form>")]
+pub async fn reset_password(
+    admin: AdminUser,
+    id: &str,
+    form: Csrf<ResetForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let account_id = parse_id(id)?;
+    let account = app
+        .db
+        .run(move |c| accounts::find(c, account_id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let password = form.into_inner().password;
+    app.policy
+        .check(&password, &account.username)
+        .map_err(Error::Unprocessable)?;
+    let hash = app.hasher.hash(password).await?;
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "password_reset",
+        move |c, a, id, now| actions::reset_password(c, a, id, &hash, now),
+    )
+    .await
+}
+
+#[derive(FromForm)]
+pub struct DeleteForm {
+    #[field(default = String::new())]
+    confirm: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for DeleteForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/users/<id>/delete", data = "<form>")]
+pub async fn delete(
+    admin: AdminUser,
+    id: &str,
+    form: Csrf<DeleteForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let confirm = form.into_inner().confirm;
+    act(app, &admin, &client, id, "deleted", move |c, a, id, now| {
+        actions::delete(c, a, id, &confirm, now)
+    })
+    .await
+}
+
+#[get("/admin/audit?<user>&<kind>&<before>")]
+pub async fn audit(
+    admin: AdminUser,
+    user: Option<&str>,
+    kind: Option<&str>,
+    before: Option<&str>,
+    app: &State<App>,
+) -> Result<Template> {
+    let user_filter = user
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| u.chars().take(64).collect::<String>());
+    let kind_filter = kind
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| k.chars().take(64).collect::<String>());
+    let before_id = before.and_then(|b| b.parse::<i64>().ok());
+    let (name, kind_q) = (user_filter.clone(), kind_filter.clone());
+    let (events, next) = app
+        .db
+        .run(move |c| {
+            let subject = match name {
+                Some(n) => Some(match accounts::find_by_username(c, &n)? {
+                    Some(a) => SubjectFilter::Id(a.id),
+                    None => SubjectFilter::Name(n),
+                }),
+                None => None,
+            };
+            audit_log::search(c, subject, kind_q.as_deref(), before_id, AUDIT_PAGE)
+        })
+        .await?;
+    Ok(Template::render(
+        "admin/audit",
+        context! {
+            title: "Audit log",
+            user: admin.0,
+            events,
+            next,
+            filter_user: user_filter,
+            filter_kind: kind_filter,
+        },
+    ))
+}
