@@ -9,7 +9,7 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sessions::{self, AnySession, AuthenticatedUser, SIGN_IN_FAILED};
+use crate::sessions::{self, AnySession, SIGN_IN_FAILED};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 
@@ -51,7 +51,7 @@ fn login_form(
 pub fn login_page(
     next: Option<&str>,
     notice: Option<&str>,
-    user: Option<AuthenticatedUser>,
+    user: Option<AnySession>,
     token: PreSessionToken,
 ) -> Either<Redirect, Template> {
     let next = safe_next(next);

@@ -6,11 +6,14 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::error::Result;
-use crate::sessions::AuthenticatedUser;
+use crate::sessions::{AnySession, AuthenticatedUser};
 
 #[get("/")]
-pub fn index(user: Option<AuthenticatedUser>) -> Redirect {
+pub fn index(user: Option<AnySession>) -> Redirect {
     match user {
+        Some(AnySession(u)) if u.must_change_password => {
+            Redirect::to("/account/password?notice=must_change")
+        }
         Some(_) => Redirect::to("/dashboard"),
         None => Redirect::to("/login"),
     }

@@ -1,0 +1,263 @@
+//! Self-service: the account page, revoking one's own sessions, changing the password,
+//! and sign-up when it is open.
+
+mod common;
+
+use common::*;
+use gatehouse::accounts::Role;
+use rocket::http::{Header, Status};
+
+fn session_ids(page: &str) -> Vec<String> {
+    page.split("action=\"/sessions/")
+        .skip(1)
+        .map(|s| s[..s.find(['/', '"']).unwrap()].to_string())
+        .filter(|s| s != "revoke-others")
+        .collect()
+}
+
+#[test]
+fn the_account_page_lists_devices_and_marks_this_one() {
+    let app = app();
+    let (_, phone) = app.signed_in("alice", Role::User);
+    let mut laptop = app.browser();
+    laptop
+        .headers
+        .push(Header::new("User-Agent", "Laptop <b>Browser</b>"));
+    laptop.login("alice", PASSWORD, false);
+    let page = laptop.get("/account");
+    assert_eq!(page.status, Status::Ok);
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    assert_eq!(session_ids(&page.body).len(), 2);
+    assert_eq!(page.body.matches("this device").count(), 1);
+    assert!(
+        page.body.contains("Laptop &lt;b&gt;Browser&lt;&#x2F;b&gt;"),
+        "user agent escaped"
+    );
+    assert!(page.body.contains("Last sign-in"));
+    assert!(page.body.contains(" UTC"), "dates shown with their zone");
+    assert!(page.body.contains("Sign out everywhere else"));
+    assert_eq!(phone.get("/account").status, Status::Ok);
+}
+
+#[test]
+fn revoke_one_other_session() {
+    let app = app();
+    let (_, phone) = app.signed_in("alice", Role::User);
+    let laptop = app.browser();
+    laptop.login("alice", PASSWORD, false);
+    let page = laptop.get("/account");
+    // The row not marked "this device" is the phone's.
+    let rows: Vec<&str> = page
+        .body
+        .split("<tr")
+        .filter(|r| r.contains("/sessions/"))
+        .collect();
+    let phone_row = rows.iter().find(|r| !r.contains("this device")).unwrap();
+    let sid = session_ids(phone_row)[0].clone();
+    let r = laptop.post(
+        &format!("/sessions/{sid}/revoke"),
+        &format!("csrf_token={}", csrf_token(&page.body)),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(r.location(), "/account?notice=session_revoked");
+    assert!(
+        phone.get("/dashboard").is_login_redirect(),
+        "revoked session still works"
+    );
+    assert_eq!(laptop.get("/dashboard").status, Status::Ok);
+    assert_eq!(app.audit_kinds("session_revoked").len(), 1);
+}
+
+#[test]
+fn nobody_revokes_another_accounts_session() {
+    let app = app();
+    let (_, alice) = app.signed_in("alice", Role::User);
+    let alice_sid = session_ids(&alice.get("/account").body)[0].clone();
+    let (_, mallory) = app.signed_in("mallory", Role::User);
+    let token = mallory.token("/logout");
+    let r = mallory.post(
+        &format!("/sessions/{alice_sid}/revoke"),
+        &format!("csrf_token={token}"),
+    );
+    assert_eq!(r.status, Status::NotFound);
+    assert_eq!(alice.get("/dashboard").status, Status::Ok);
+    assert_eq!(
+        mallory
+            .post(
+                "/sessions/nonexistent/revoke",
+                &format!("csrf_token={token}")
+            )
+            .status,
+        Status::NotFound
+    );
+}
+
+#[test]
+fn revoking_this_device_signs_it_out() {
+    let app = app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    let page = b.get("/account");
+    let sid = session_ids(&page.body)[0].clone();
+    let r = b.post(
+        &format!("/sessions/{sid}/revoke"),
+        &format!("csrf_token={}", csrf_token(&page.body)),
+    );
+    assert_eq!(r.location(), "/login?notice=signed_out");
+    assert!(b.get("/dashboard").is_login_redirect());
+}
+
+#[test]
+fn sign_out_everywhere_else() {
+    let app = app();
+    let (_, a) = app.signed_in("alice", Role::User);
+    let b = app.browser();
+    b.login("alice", PASSWORD, false);
+    let c = app.browser();
+    c.login("alice", PASSWORD, true);
+    let r = a.post(
+        "/sessions/revoke-others",
+        &format!("csrf_token={}", a.token("/logout")),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(a.get("/dashboard").status, Status::Ok);
+    assert!(b.get("/dashboard").is_login_redirect());
+    assert!(c.get("/dashboard").is_login_redirect());
+    let events = app.audit_kinds("sessions_revoked");
+    assert_eq!(events[0].detail, "2 other sessions ended");
+    assert!(a.post("/sessions/revoke-others", "csrf_token=x").status == Status::Forbidden);
+}
+
+fn change(b: &Browser<'_>, current: &str, new: &str, confirm: &str) -> Resp {
+    let token = b.token("/account/password");
+    b.post(
+        "/account/password",
+        &format!(
+            "current={}&password={}&confirm={}&csrf_token={token}",
+            enc(current),
+            enc(new),
+            enc(confirm)
+        ),
+    )
+}
+
+#[test]
+fn password_change_checks_and_ends_other_sessions() {
+    let app = app();
+    let (_, a) = app.signed_in("alice", Role::User);
+    let other = app.browser();
+    other.login("alice", PASSWORD, false);
+    let new = "a completely new passphrase here";
+    for (current, pw, confirm, message) in [
+        (
+            "wrong current password!",
+            new,
+            new,
+            "current password is not right",
+        ),
+        (PASSWORD, "short", "short", "at least 15 characters"),
+        (
+            PASSWORD,
+            "alice-is-my-name-here",
+            "alice-is-my-name-here",
+            "does not contain your username",
+        ),
+        (PASSWORD, new, "something else", "do not match"),
+        (
+            PASSWORD,
+            PASSWORD,
+            PASSWORD,
+            "different from the current one",
+        ),
+        (PASSWORD, &"x".repeat(129), &"x".repeat(129), "at most 128"),
+    ] {
+        let r = change(&a, current, pw, confirm);
+        assert_eq!(r.status, Status::UnprocessableEntity, "{message}");
+        assert!(r.body.contains(message), "{message}");
+    }
+    assert_eq!(
+        other.get("/dashboard").status,
+        Status::Ok,
+        "refusals change nothing"
+    );
+    let r = change(&a, PASSWORD, new, new);
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(r.location(), "/account?notice=password_changed");
+    assert_eq!(
+        a.get("/dashboard").status,
+        Status::Ok,
+        "this session goes on"
+    );
+    assert!(
+        other.get("/dashboard").is_login_redirect(),
+        "other sessions end at once"
+    );
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        app.browser().login("alice", new, false).status,
+        Status::SeeOther
+    );
+    assert_eq!(app.audit_kinds("password_changed").len(), 1);
+}
+
+#[test]
+fn signup_is_404_when_closed() {
+    let app = app();
+    assert_eq!(app.browser().get("/signup").status, Status::NotFound);
+    let b = app.browser();
+    let token = b.token("/login");
+    let r = b.post(
+        "/signup",
+        &format!(
+            "username=newbie&password={0}&confirm={0}&csrf_token={token}",
+            enc(PASSWORD)
+        ),
+    );
+    assert_eq!(r.status, Status::NotFound);
+}
+
+#[test]
+fn open_signup_creates_plain_users_only() {
+    let app = app_with(|f| f.merge(("signup", "open")));
+    let b = app.browser();
+    let page = b.get("/signup");
+    assert_eq!(page.status, Status::Ok);
+    let r = b.post(
+        "/signup",
+        &format!(
+            "username=newbie&password={0}&confirm={0}&role=admin&csrf_token={1}",
+            enc(PASSWORD),
+            csrf_token(&page.body)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(r.location(), "/login?notice=signed_up");
+    let user = app.browser();
+    user.login("newbie", PASSWORD, false);
+    assert!(
+        user.get("/dashboard").body.contains(">user<"),
+        "the role field is ignored"
+    );
+    assert_eq!(user.get("/admin/users").status, Status::Forbidden);
+    // Taken names, bad names and weak passwords are refused with a message.
+    for (name, pw, message) in [
+        ("NEWBIE", PASSWORD, "not available"),
+        ("no spaces", PASSWORD, "only letters"),
+        ("other", "short", "at least 15"),
+    ] {
+        let r = b.post(
+            "/signup",
+            &format!(
+                "username={}&password={1}&confirm={1}&csrf_token={2}",
+                enc(name),
+                enc(pw),
+                b.token("/signup")
+            ),
+        );
+        assert_eq!(r.status, Status::UnprocessableEntity, "{name}");
+        assert!(r.body.contains(message), "{name}: {message}");
+    }
+    assert_eq!(app.audit_kinds("signup").len(), 1);
+}
