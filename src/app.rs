@@ -4,6 +4,7 @@ use rocket::figment::Figment;
 
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::policy::PasswordPolicy;
+use crate::accounts::throttle::AddressLimiter;
 use crate::accounts::{self, CreateError, Role};
 use crate::config::Settings;
 use crate::db::Db;
@@ -23,6 +24,7 @@ pub struct App {
     pub policy: PasswordPolicy,
     pub revocations: Revocations,
     pub setup: SetupToken,
+    pub addresses: AddressLimiter,
 }
 
 impl App {
@@ -54,7 +56,9 @@ impl App {
         let policy = PasswordPolicy {
             min_length: settings.password_min_length,
         };
+        let addresses = AddressLimiter::new(settings.address_failures, settings.address_window);
         Ok(App {
+            addresses,
             settings,
             db,
             keys,

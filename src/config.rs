@@ -59,6 +59,24 @@ fn default_static_dir() -> String {
 fn default_hash_queue() -> usize {
     256
 }
+fn default_lockout_threshold() -> i32 {
+    5
+}
+fn default_lockout_base_wait() -> i64 {
+    60
+}
+fn default_lockout_max_wait() -> i64 {
+    900
+}
+fn default_account_failures_per_hour() -> i32 {
+    100
+}
+fn default_address_failures() -> u32 {
+    30
+}
+fn default_address_window() -> u64 {
+    600
+}
 
 /// Settings as written by the operator.
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +107,18 @@ struct RawSettings {
     hash_queue: usize,
     #[serde(default)]
     trusted_proxies: Vec<IpAddr>,
+    #[serde(default = "default_lockout_threshold")]
+    lockout_threshold: i32,
+    #[serde(default = "default_lockout_base_wait")]
+    lockout_base_wait: i64,
+    #[serde(default = "default_lockout_max_wait")]
+    lockout_max_wait: i64,
+    #[serde(default = "default_account_failures_per_hour")]
+    account_failures_per_hour: i32,
+    #[serde(default = "default_address_failures")]
+    address_failures: u32,
+    #[serde(default = "default_address_window")]
+    address_window: u64,
 }
 
 /// A signing key with its secret decoded.
@@ -125,6 +155,9 @@ pub struct Settings {
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub trusted_proxies: Vec<IpAddr>,
+    pub throttle: crate::accounts::throttle::Limits,
+    pub address_failures: u32,
+    pub address_window: u64,
 }
 
 impl Settings {
@@ -157,6 +190,18 @@ impl Settings {
                 "setting `password_min_length` must be between {PASSWORD_MIN_FLOOR} and {PASSWORD_MAX}"
             ));
         }
+        if raw.lockout_threshold < 1
+            || raw.account_failures_per_hour < 1
+            || raw.address_failures < 1
+        {
+            return Err("settings `lockout_threshold`, `account_failures_per_hour` and `address_failures` must be at least 1".into());
+        }
+        if raw.lockout_base_wait < 1
+            || raw.lockout_max_wait < raw.lockout_base_wait
+            || raw.address_window < 1
+        {
+            return Err("settings `lockout_base_wait` and `address_window` must be positive, and `lockout_max_wait` at least `lockout_base_wait`".into());
+        }
         let data_dir = PathBuf::from(&raw.data_dir);
         let keys = if raw.jwt_keys.is_empty() {
             if development {
@@ -188,6 +233,14 @@ impl Settings {
             hash_workers,
             hash_queue: raw.hash_queue.max(1),
             trusted_proxies: raw.trusted_proxies,
+            throttle: crate::accounts::throttle::Limits {
+                lockout_after: raw.lockout_threshold,
+                base_wait: raw.lockout_base_wait,
+                max_wait: raw.lockout_max_wait,
+                per_hour: raw.account_failures_per_hour,
+            },
+            address_failures: raw.address_failures,
+            address_window: raw.address_window,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use super::{find, Account, Role};
+use super::{find, throttle, Account, Role};
 use crate::audit::{self, Event};
 use crate::db::schema::accounts;
 use crate::db::DbConn;
@@ -174,13 +174,8 @@ pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
 pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
     in_tx(conn, |c| {
         let target = load(c, id)?;
-        diesel::update(accounts::table.find(id))
-            .set((
-                accounts::failed_logins.eq(0),
-                accounts::locked_until.eq(None::<i64>),
-            ))
-            .execute(c)?;
-        let detail = format!("{} failures cleared", target.failed_logins);
+        let cleared = throttle::clear(c, &target.username_key)?;
+        let detail = format!("{cleared} failures cleared");
         record(c, actor, "admin_account_unlocked", &target, detail, now)?;
         Ok(Effect::default())
     })
@@ -200,10 +195,10 @@ pub fn reset_password(
             .set((
                 accounts::password_hash.eq(hash),
                 accounts::must_change_password.eq(true),
-                accounts::failed_logins.eq(0),
-                accounts::locked_until.eq(None::<i64>),
             ))
             .execute(c)?;
+        throttle::clear(c, &target.username_key)?;
+        throttle::clear(c, &target.username_key)?;
         let ended = store::end_all_for_account(c, id, None, "password_reset", now)?;
         let detail = format!(
             "must change at next sign-in; {} sessions ended",

@@ -3,11 +3,12 @@
 pub mod admin;
 pub mod password;
 pub mod policy;
+pub mod throttle;
 
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::accounts;
+use crate::db::schema::{accounts, login_attempts};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 
@@ -46,8 +47,6 @@ pub struct Account {
     pub disabled: bool,
     pub must_change_password: bool,
     pub version: i64,
-    pub failed_logins: i32,
-    pub locked_until: Option<i64>,
     pub last_login_at: Option<i64>,
     pub created_at: i64,
 }
@@ -154,10 +153,7 @@ pub fn admin_exists(conn: &mut DbConn) -> Result<bool> {
 
 pub fn record_login(conn: &mut DbConn, id: i64, now: i64) -> Result<()> {
     diesel::update(accounts::table.find(id))
-        .set((
-            accounts::last_login_at.eq(now),
-            accounts::failed_logins.eq(0),
-        ))
+        .set(accounts::last_login_at.eq(now))
         .execute(conn)?;
     Ok(())
 }
@@ -213,7 +209,12 @@ pub fn search(conn: &mut DbConn, s: &Search, now: i64) -> Result<(Vec<Account>, 
     match s.status {
         Some(StatusFilter::Active) => query = query.filter(accounts::disabled.eq(false)),
         Some(StatusFilter::Disabled) => query = query.filter(accounts::disabled.eq(true)),
-        Some(StatusFilter::Locked) => query = query.filter(accounts::locked_until.gt(now)),
+        Some(StatusFilter::Locked) => {
+            let locked = login_attempts::table
+                .filter(login_attempts::locked_until.gt(now))
+                .select(login_attempts::username_key);
+            query = query.filter(accounts::username_key.eq_any(locked))
+        }
         None => {}
     }
     let mut rows: Vec<Account> = query

@@ -1,5 +1,9 @@
 //! What makes a password acceptable: length by characters (any Unicode), at most 128,
-//! not the username. No composition rules.
+//! not the username, not common or easily guessed. No composition rules.
+//!
+//! "Common" is judged by zxcvbn: its dictionaries hold the most common passwords of
+//! published breaches, English words, names and keyboard patterns, and it rates how many
+//! guesses a password would take. Scores below 3 (about 10^8 guesses) are refused.
 
 use crate::config::PASSWORD_MAX;
 
@@ -25,6 +29,14 @@ impl PasswordPolicy {
         let lower = password.to_lowercase();
         if !username.is_empty() && lower.contains(&username.to_lowercase()) {
             return Err("Choose a password that does not contain your username.".into());
+        }
+        let inputs = [username, "gatehouse"];
+        if zxcvbn::zxcvbn(password, &inputs).score() < zxcvbn::Score::Three {
+            return Err(
+                "This password is too common or too easy to guess. Add a few words that do not form a \
+                 known phrase, or avoid repeated characters and keyboard patterns."
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -10,10 +10,18 @@ diesel::table! {
         disabled -> Bool,
         must_change_password -> Bool,
         version -> BigInt,
-        failed_logins -> Integer,
-        locked_until -> Nullable<BigInt>,
         last_login_at -> Nullable<BigInt>,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_attempts (username_key) {
+        username_key -> Text,
+        consecutive -> Integer,
+        locked_until -> Nullable<BigInt>,
+        hour_start -> BigInt,
+        hour_failures -> Integer,
     }
 }
 
@@ -59,4 +67,10 @@ diesel::table! {
 
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, sessions, refresh_tokens, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    login_attempts,
+    sessions,
+    refresh_tokens,
+    audit_events
+);

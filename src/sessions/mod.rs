@@ -9,7 +9,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::Serialize;
 
-use crate::accounts::{self, Role};
+use crate::accounts::{self, throttle, Role};
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
@@ -255,6 +255,13 @@ pub struct SignedIn {
     pub now: i64,
 }
 
+pub enum SignIn {
+    Success(SignedIn),
+    Failed,
+    /// Too many failures for this username or this address: wait so many seconds.
+    Throttled(i64),
+}
+
 /// Checks a password and starts a session. Every failure looks the same to the caller.
 pub async fn sign_in(
     app: &App,
@@ -262,18 +269,29 @@ pub async fn sign_in(
     password: &str,
     remember: bool,
     client: &ClientInfo,
-) -> Result<Option<SignedIn>> {
+) -> Result<SignIn> {
+    if let Some(wait) = app.addresses.wait(&client.ip) {
+        return Ok(SignIn::Throttled(wait));
+    }
     // Names that cannot exist are looked up anyway (cheaply) so that they cost the same.
     let name = username.chars().take(64).collect::<String>();
-    let lookup = name.clone();
-    let account = app
+    let (lookup, limits, ip) = (name.clone(), app.settings.throttle, client.ip.clone());
+    let started = now();
+    let (account, wait) = app
         .db
-        .run(move |c| accounts::find_by_username(c, &lookup))
+        .run(move |c| {
+            Ok((
+                accounts::find_by_username(c, &lookup)?,
+                throttle::wait(c, &lookup, &limits, started)?,
+            ))
+        })
         .await?;
+    if let Some(wait) = wait {
+        return Ok(SignIn::Throttled(wait));
+    }
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let password_ok = app.hasher.verify(password.to_string(), hash).await?;
     let now = now();
-    let ip = client.ip.clone();
     let account = match account {
         Some(a) if password_ok && !a.disabled => a,
         other => {
@@ -283,18 +301,15 @@ pub async fn sign_in(
                 Some(_) => "wrong password",
             };
             let subject = other.map(|a| (a.id, a.username));
+            app.addresses.record_failure(&ip);
             app.db
                 .run(move |c| {
-                    let mut e = Event::new("login_failure", &ip, now)
-                        .attempted_name(&name)
-                        .detail(reason);
-                    if let Some((id, n)) = &subject {
-                        e = e.subject(*id, n);
-                    }
-                    audit::record(c, &e)
+                    c.immediate_transaction(|c| {
+                        record_failure(c, &name, subject, reason, &limits, &ip, now)
+                    })
                 })
                 .await?;
-            return Ok(None);
+            return Ok(SignIn::Failed);
         }
     };
     let user_agent = client.user_agent.clone();
@@ -312,6 +327,7 @@ pub async fn sign_in(
                 };
                 let created = store::create(c, &new, now)?;
                 accounts::record_login(c, account_id, now)?;
+                throttle::record_success(c, &username)?;
                 audit::record(
                     c,
                     &Event::new("login_success", &ip, now)
@@ -327,11 +343,45 @@ pub async fn sign_in(
         })
         .await?;
     let access = access_token(app, &account, &session.id, now)?;
-    Ok(Some(SignedIn {
+    Ok(SignIn::Success(SignedIn {
         access,
         refresh,
         now,
     }))
+}
+
+/// Counts a failed sign-in against the username and writes it (and any lockout it
+/// causes) to the audit log.
+fn record_failure(
+    c: &mut crate::db::DbConn,
+    name: &str,
+    subject: Option<(i64, String)>,
+    reason: &str,
+    limits: &throttle::Limits,
+    ip: &str,
+    now: i64,
+) -> Result<()> {
+    let failure = throttle::record_failure(c, name, limits, now)?;
+    let event = |kind, detail: String| {
+        let e = Event::new(kind, ip, now)
+            .attempted_name(name)
+            .detail(detail);
+        match &subject {
+            Some((id, n)) => e.subject(*id, n),
+            None => e,
+        }
+    };
+    audit::record(c, &event("login_failure", reason.to_string()))?;
+    if let throttle::Failure::LockedFor(wait) = failure {
+        audit::record(
+            c,
+            &event(
+                "lockout",
+                format!("sign-in refused for {wait}s after repeated failures"),
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// Ends the session behind `user` (sign-out): in the database, in memory, in the audit log.

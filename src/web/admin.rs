@@ -7,7 +7,7 @@ use rocket::{Either, State};
 use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::admin::{self as actions, Actor, Effect, Refusal};
-use crate::accounts::{self, CreateError, Role, Search, StatusFilter};
+use crate::accounts::{self, throttle, CreateError, Role, Search, StatusFilter};
 use crate::app::App;
 use crate::audit::{self as audit_log, Event, SubjectFilter, AUDIT_PAGE};
 use crate::db::DbConn;
@@ -34,13 +34,13 @@ struct Row {
 }
 
 impl Row {
-    fn of(a: accounts::Account, now: i64) -> Row {
+    fn of(a: accounts::Account, locked_until: Option<i64>) -> Row {
         Row {
             id: a.id,
             username: a.username,
             role: a.role,
             disabled: a.disabled,
-            locked_until: a.locked_until.filter(|t| *t > now),
+            locked_until,
             last_login_at: a.last_login_at,
             created_at: a.created_at,
         }
@@ -67,8 +67,25 @@ pub async fn users(
     };
     let now = now();
     let s = search.clone();
-    let (rows, next) = app.db.run(move |c| accounts::search(c, &s, now)).await?;
-    let rows: Vec<Row> = rows.into_iter().map(|a| Row::of(a, now)).collect();
+    let (rows, next, locks) = app
+        .db
+        .run(move |c| {
+            let (rows, next) = accounts::search(c, &s, now)?;
+            let keys: Vec<String> = rows.iter().map(|a| a.username_key.clone()).collect();
+            let locks = throttle::locked_until_many(c, &keys, now)?;
+            Ok((rows, next, locks))
+        })
+        .await?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|a| {
+            let lock = locks
+                .iter()
+                .find(|(k, _)| *k == a.username_key)
+                .map(|(_, t)| *t);
+            Row::of(a, lock)
+        })
+        .collect();
     Ok(Template::render(
         "admin/users",
         context! {
@@ -197,14 +214,16 @@ pub async fn user_page(
 ) -> Result<Template> {
     let id = parse_id(id)?;
     let now = now();
-    let (account, sessions, (events, _)) = app
+    let (account, sessions, (events, _), (failed_logins, locked_until)) = app
         .db
         .run(move |c| {
             let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
+            let lock = throttle::status(c, &account.username_key, now)?;
             Ok((
                 account,
                 store::live_for_account(c, id, now)?,
                 audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
+                lock,
             ))
         })
         .await?;
@@ -225,9 +244,9 @@ pub async fn user_page(
             csrf_token: app.csrf.for_session(&admin.0.sid),
             is_self: account.id == admin.0.id,
             min_length: app.policy.min_length,
-            account: Row::of(account.clone(), now),
+            account: Row::of(account.clone(), locked_until),
             must_change_password: account.must_change_password,
-            failed_logins: account.failed_logins,
+            failed_logins,
             sessions,
             events,
             notice: notice::text(notice),

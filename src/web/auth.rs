@@ -8,8 +8,8 @@ use rocket::State;
 use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
-use crate::error::Result;
-use crate::sessions::{self, AnySession, SIGN_IN_FAILED};
+use crate::error::{Error, Result};
+use crate::sessions::{self, AnySession, SignIn, SIGN_IN_FAILED};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 
@@ -95,7 +95,7 @@ pub async fn login(
     let form = form.into_inner();
     let next = safe_next(Some(&form.next));
     match sessions::sign_in(app, &form.username, &form.password, form.remember, &client).await? {
-        Some(signed_in) => {
+        SignIn::Success(signed_in) => {
             sessions::set_cookies(
                 jar,
                 app,
@@ -105,7 +105,10 @@ pub async fn login(
             );
             Ok(Either::Left(Redirect::to(next)))
         }
-        None => Ok(Either::Right((
+        SignIn::Throttled(wait) => Err(Error::TooManyRequests {
+            retry_after: wait.max(1) as u64,
+        }),
+        SignIn::Failed => Ok(Either::Right((
             Status::Unauthorized,
             login_form(&next, &token.0, &form.username, Some(SIGN_IN_FAILED), None),
         ))),

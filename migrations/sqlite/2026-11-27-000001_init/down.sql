@@ -1,4 +1,5 @@
 DROP TABLE audit_events;
 DROP TABLE refresh_tokens;
 DROP TABLE sessions;
+DROP TABLE login_attempts;
 DROP TABLE accounts;

@@ -8,14 +8,22 @@ CREATE TABLE accounts (
     disabled BOOLEAN NOT NULL DEFAULT FALSE,
     must_change_password BOOLEAN NOT NULL DEFAULT FALSE,
     version BIGINT NOT NULL DEFAULT 1,            -- bumped whenever tokens issued earlier must be re-checked
-    failed_logins INTEGER NOT NULL DEFAULT 0,
-    locked_until BIGINT,
     last_login_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX accounts_role_idx ON accounts (role, username_key);
 CREATE INDEX accounts_disabled_idx ON accounts (disabled, username_key);
-CREATE INDEX accounts_locked_idx ON accounts (locked_until);
+
+-- Failed sign-ins per username, whether or not the account exists, so that a lockout
+-- says nothing about existence; kept in the database so every instance sees one count.
+CREATE TABLE login_attempts (
+    username_key TEXT PRIMARY KEY NOT NULL,
+    consecutive INTEGER NOT NULL,                 -- failures since the last success
+    locked_until BIGINT,
+    hour_start BIGINT NOT NULL,                   -- start of the current one-hour window
+    hour_failures INTEGER NOT NULL
+);
+CREATE INDEX login_attempts_locked_idx ON login_attempts (locked_until);
 
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY NOT NULL,                 -- random, 128 bits, base64url
