@@ -153,11 +153,14 @@ pub struct AddressLimiter {
 
 impl AddressLimiter {
     pub fn new(max: u32, window_secs: u64) -> AddressLimiter {
-        let max = std::num::NonZeroU32::new(max.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-        let period = std::time::Duration::from_secs(window_secs.max(1)) / max.get();
+        let max = max.max(1);
+        let period = std::time::Duration::from_secs(window_secs.max(1)) / max;
+        // The failure that finds the bucket empty sets the block, so a burst of max - 1
+        // lets exactly `max` failures through before the address waits.
+        let burst = std::num::NonZeroU32::new(max - 1).unwrap_or(std::num::NonZeroU32::MIN);
         let quota = governor::Quota::with_period(period)
-            .unwrap_or_else(|| governor::Quota::per_second(max))
-            .allow_burst(max);
+            .unwrap_or_else(|| governor::Quota::per_second(burst))
+            .allow_burst(burst);
         AddressLimiter {
             limiter: governor::RateLimiter::keyed(quota),
             blocked: Default::default(),

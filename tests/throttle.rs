@@ -1,0 +1,274 @@
+//! Throttling and client addresses: per username (known or not), per address, trusted
+//! proxies, growing waits, unlock, audit.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::*;
+use gatehouse::accounts::Role;
+use rocket::http::{ContentType, Header, Status};
+
+fn fail(b: &Browser<'_>, name: &str) -> Resp {
+    b.login(name, "definitely not the password", false)
+}
+
+/// Waits an account has left, read from the database.
+fn retry_after(r: &Resp) -> i64 {
+    r.header("Retry-After")
+        .expect("Retry-After header")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn five_failures_lock_a_username_whether_or_not_it_exists() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    app.create_user("alice", Role::User);
+    let mut answers = Vec::new();
+    for name in ["alice", "nobody-here"] {
+        let b = app.browser();
+        for i in 0..5 {
+            assert_eq!(
+                fail(&b, name).status,
+                Status::Unauthorized,
+                "{name} attempt {i}"
+            );
+        }
+        let r = fail(&b, name);
+        assert_eq!(r.status, Status::TooManyRequests, "{name}");
+        assert!(
+            (55..=60).contains(&retry_after(&r)),
+            "{name}: first wait about a minute"
+        );
+        answers.push(r.body);
+    }
+    // The 429 page reads the same for both.
+    assert_eq!(answers[0], answers[1]);
+    // Even the right password is refused while locked.
+    let r = app.browser().login("alice", PASSWORD, false);
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(r.set_cookies("__Host-access").is_empty());
+    // Lockouts are audited, for real and unknown names alike.
+    let lockouts = app.audit_kinds("lockout");
+    assert_eq!(lockouts.len(), 2);
+    assert!(lockouts
+        .iter()
+        .any(|e| e.subject_name.as_deref() == Some("nobody-here")));
+}
+
+#[test]
+fn waits_grow_and_are_capped() {
+    use gatehouse::accounts::throttle::{self, Failure, Limits};
+    let app = app();
+    let limits = Limits {
+        lockout_after: 5,
+        base_wait: 60,
+        max_wait: 900,
+        per_hour: 100,
+    };
+    let waits: Vec<Failure> = (0..12)
+        .map(|i| {
+            app.state()
+                .db
+                .run_blocking(|c| throttle::record_failure(c, "Growing", &limits, 1_000_000 + i))
+                .unwrap()
+        })
+        .collect();
+    let locked: Vec<i64> = waits
+        .iter()
+        .filter_map(|w| match w {
+            Failure::LockedFor(s) => Some(*s),
+            Failure::Counted => None,
+        })
+        .collect();
+    assert!(
+        matches!(waits[3], Failure::Counted),
+        "no wait before the fifth failure"
+    );
+    assert_eq!(locked, vec![60, 120, 240, 480, 900, 900, 900, 900]);
+}
+
+#[test]
+fn the_hourly_cap_holds_whatever_the_waits() {
+    use gatehouse::accounts::throttle::{self, Limits};
+    let app = app();
+    // Waits so short they never bite: only the hourly cap stops failures.
+    let limits = Limits {
+        lockout_after: 1000,
+        base_wait: 1,
+        max_wait: 1,
+        per_hour: 100,
+    };
+    let db = &app.state().db;
+    for i in 0..100 {
+        db.run_blocking(|c| throttle::record_failure(c, "capped", &limits, 5_000 + i))
+            .unwrap();
+    }
+    let wait = db
+        .run_blocking(|c| throttle::wait(c, "capped", &limits, 5_100))
+        .unwrap();
+    assert_eq!(wait, Some(3600 - 100), "refused until the hour is over");
+    let later = db
+        .run_blocking(|c| throttle::wait(c, "capped", &limits, 5_000 + 3600))
+        .unwrap();
+    assert_eq!(later, None);
+}
+
+#[test]
+fn a_success_resets_the_run_of_failures() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    app.create_user("alice", Role::User);
+    let b = app.browser();
+    for _ in 0..4 {
+        fail(&b, "alice");
+    }
+    assert_eq!(b.login("alice", PASSWORD, false).status, Status::SeeOther);
+    let b = app.browser();
+    for _ in 0..4 {
+        assert_eq!(fail(&b, "alice").status, Status::Unauthorized);
+    }
+}
+
+#[test]
+fn an_admin_sees_the_lock_and_unlocks() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    let (_, admin) = app.signed_in("boss", Role::Admin);
+    let target = app.create_user("alice", Role::User);
+    let b = app.browser();
+    for _ in 0..5 {
+        fail(&b, "alice");
+    }
+    assert_eq!(
+        b.login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+    let list = admin.get("/admin/users?status=locked");
+    assert!(list.body.contains(">alice</a>"), "locked account listed");
+    assert!(list.body.contains("locked until"));
+    let page = admin.get(&format!("/admin/users/{target}"));
+    assert!(page.body.contains("locked until"));
+    let r = admin.post(
+        &format!("/admin/users/{target}/unlock"),
+        &format!("csrf_token={}", admin.token("/logout")),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    assert_eq!(
+        app.audit_kinds("admin_account_unlocked")[0].detail,
+        "5 failures cleared"
+    );
+}
+
+/// A sign-in attempt from a given peer address, with extra headers.
+fn attempt_from(app: &TestApp, peer: &str, headers: &[(&str, &str)], name: &str) -> Status {
+    let peer: SocketAddr = peer.parse().unwrap();
+    let page = app.client.get("/login").remote(peer).dispatch();
+    let cookie = page.cookies().get("__Host-presession").unwrap().clone();
+    let token = csrf_token(&page.into_string().unwrap());
+    let mut req = app
+        .client
+        .post("/login")
+        .remote(peer)
+        .header(ContentType::Form)
+        .cookie(cookie)
+        .body(format!(
+            "username={name}&password=wrong-password-here&csrf_token={token}"
+        ));
+    for (n, v) in headers {
+        req = req.header(Header::new(n.to_string(), v.to_string()));
+    }
+    req.dispatch().status()
+}
+
+#[test]
+fn one_address_is_limited_across_usernames() {
+    let app = app_with(|f| f.merge(("address_failures", 3)));
+    for i in 0..3 {
+        assert_eq!(
+            attempt_from(&app, "203.0.113.7:5000", &[], &format!("name{i}")),
+            Status::Unauthorized
+        );
+    }
+    assert_eq!(
+        attempt_from(&app, "203.0.113.7:5000", &[], "another"),
+        Status::TooManyRequests
+    );
+    // Another address is not affected.
+    assert_eq!(
+        attempt_from(&app, "203.0.113.8:5000", &[], "another"),
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn forwarded_for_is_ignored_without_a_trusted_proxy() {
+    let app = app_with(|f| f.merge(("address_failures", 3)));
+    for i in 0..3 {
+        let spoof = format!("198.51.100.{i}");
+        let status = attempt_from(
+            &app,
+            "203.0.113.7:5000",
+            &[("X-Forwarded-For", &spoof), ("X-Real-IP", &spoof)],
+            "x",
+        );
+        assert_eq!(status, Status::Unauthorized);
+    }
+    // Rotating the header does not help: the peer address is what counts.
+    let status = attempt_from(
+        &app,
+        "203.0.113.7:5000",
+        &[("X-Forwarded-For", "198.51.100.99")],
+        "x",
+    );
+    assert_eq!(status, Status::TooManyRequests);
+    let events = app.audit_kinds("login_failure");
+    assert!(
+        events.iter().all(|e| e.ip == "203.0.113.7"),
+        "{:?}",
+        events.iter().map(|e| &e.ip).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn forwarded_for_is_honoured_from_a_trusted_proxy() {
+    let app = app_with(|f| {
+        f.merge(("address_failures", 3))
+            .merge(("trusted_proxies", vec!["10.0.0.1"]))
+    });
+    for _ in 0..3 {
+        let status = attempt_from(
+            &app,
+            "10.0.0.1:443",
+            &[("X-Forwarded-For", "198.51.100.1")],
+            "x",
+        );
+        assert_eq!(status, Status::Unauthorized);
+    }
+    assert_eq!(
+        attempt_from(
+            &app,
+            "10.0.0.1:443",
+            &[("X-Forwarded-For", "198.51.100.1")],
+            "x"
+        ),
+        Status::TooManyRequests
+    );
+    // A different client behind the same proxy is its own address; a spoofed left-most
+    // entry is ignored (the proxy appends the real one on the right).
+    assert_eq!(
+        attempt_from(
+            &app,
+            "10.0.0.1:443",
+            &[("X-Forwarded-For", "198.51.100.1, 198.51.100.2")],
+            "y"
+        ),
+        Status::Unauthorized
+    );
+    let events = app.audit_kinds("login_failure");
+    assert!(events.iter().any(|e| e.ip == "198.51.100.2"));
+    assert!(events.iter().all(|e| e.ip != "10.0.0.1"));
+}
