@@ -22,7 +22,7 @@ pub struct App {
     pub csrf: CsrfKey,
     pub hasher: PasswordHasher,
     pub policy: PasswordPolicy,
-    pub revocations: Revocations,
+    pub revocations: std::sync::Arc<Revocations>,
     pub setup: SetupToken,
     pub addresses: AddressLimiter,
 }
@@ -65,7 +65,7 @@ impl App {
             csrf,
             hasher,
             policy,
-            revocations,
+            revocations: std::sync::Arc::new(revocations),
             setup: SetupToken::default(),
         })
     }

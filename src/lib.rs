@@ -70,6 +70,25 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
+        .attach(AdHoc::on_liftoff("Revocation pruning", |rocket| {
+            Box::pin(async move {
+                // Drop revocations older than any access token they could still refuse,
+                // so the in-memory view stays as small as one token lifetime of changes.
+                if let Some(app) = rocket.state::<App>() {
+                    let every = std::time::Duration::from_secs(
+                        app.settings.access_token_ttl.clamp(10, 60) as u64,
+                    );
+                    let revocations = app.revocations.clone();
+                    rocket::tokio::spawn(async move {
+                        let mut tick = rocket::tokio::time::interval(every);
+                        loop {
+                            tick.tick().await;
+                            revocations.prune(sessions::now());
+                        }
+                    });
+                }
+            })
+        }))
         .attach(Template::custom(|engines| {
             engines.tera.register_filter("when", web::format::when);
         }))

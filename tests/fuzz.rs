@@ -55,7 +55,7 @@ fn cookie_value() -> impl Strategy<Value = String> {
 fn random_cookies_never_cause_a_server_error() {
     let app = app();
     app.create_user("alice", Role::User);
-    proptest!(config(600), |(which in 0..3usize, value in cookie_value(), page in 0..PAGES.len())| {
+    proptest!(config(2000), |(which in 0..3usize, value in cookie_value(), page in 0..PAGES.len())| {
         let r = app.client.get(PAGES[page]).cookie(Cookie::new(COOKIES[which], value.clone())).dispatch();
         prop_assert!(r.status().code < 500, "{}={value:?} on {} → {}", COOKIES[which], PAGES[page], r.status());
     });
@@ -74,7 +74,7 @@ fn random_form_bodies_never_cause_a_server_error() {
         regex(&format!("({fields}=%[0-9A-F]{{2}}%[0-9A-F]{{2}}&){{1,6}}"))
             .prop_map(|s| s.into_bytes()),
     ];
-    proptest!(config(600), |(form in 0..FORMS.len(), mut bytes in body, with_token in any::<bool>())| {
+    proptest!(config(2000), |(form in 0..FORMS.len(), mut bytes in body, with_token in any::<bool>())| {
         if with_token {
             bytes.extend_from_slice(format!("&csrf_token={token}").as_bytes());
         }

@@ -98,3 +98,47 @@ impl Revocations {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(sid: &str, sub: &str, role: Role) -> Claims {
+        Claims::new(sub.parse().unwrap_or(0), "n", role, sid, 0, 300, false)
+    }
+
+    #[test]
+    fn ended_sessions_are_refused_until_pruned() {
+        let r = Revocations::new(300);
+        r.end_session("s1", 1_000);
+        assert!(r.refuses(&claims("s1", "1", Role::User)));
+        assert!(!r.refuses(&claims("s2", "1", Role::User)));
+        // Still needed while a token issued before the end could live (300 s + leeway).
+        r.prune(1_000 + 300);
+        assert!(r.refuses(&claims("s1", "1", Role::User)));
+        r.prune(1_000 + 300 + 6);
+        assert!(!r.refuses(&claims("s1", "1", Role::User)));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn tokens_with_an_outdated_role_are_refused() {
+        let r = Revocations::new(300);
+        r.set_role(7, Role::User, 1_000);
+        assert!(r.refuses(&claims("s", "7", Role::Admin)));
+        assert!(!r.refuses(&claims("s", "7", Role::User)));
+        assert!(!r.refuses(&claims("s", "8", Role::Admin)));
+        r.prune(2_000);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn the_view_stays_bounded_under_many_revocations() {
+        let r = Revocations::new(300);
+        // A million revocations spread over a day: only the last token lifetime stays.
+        for i in 0..1_000_000i64 {
+            r.end_session(&format!("s{i}"), i / 12);
+        }
+        assert!(r.len() < 10_000, "{} entries kept", r.len());
+    }
+}

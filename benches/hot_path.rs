@@ -1,0 +1,130 @@
+//! Micro-benchmarks of the signed-in hot path: access-token verification, the
+//! revocation check, and a whole `GET /dashboard` served in-process.
+//!
+//!     cargo bench --bench hot_path
+//!
+//! At the end it prints what share of a dashboard request the revocation check costs.
+
+use std::time::Instant;
+
+use criterion::{black_box, Criterion};
+use gatehouse::accounts::Role;
+use gatehouse::sessions::tokens::{Claims, JwtKeys};
+use gatehouse::sessions::{now, revocations::Revocations};
+use rocket::http::{ContentType, Cookie};
+use rocket::local::blocking::Client;
+
+const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+fn main() {
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(std::time::Duration::from_millis(500));
+    let keys = JwtKeys::new(&[gatehouse::config::Key {
+        kid: "k1".into(),
+        secret: vec![1u8; 32],
+    }])
+    .unwrap();
+    let claims = Claims::new(
+        1,
+        "alice",
+        Role::User,
+        "session-id-0000000000",
+        now(),
+        300,
+        false,
+    );
+    let token = keys.sign(&claims).unwrap();
+
+    c.bench_function("verify access token", |b| {
+        b.iter(|| keys.verify(black_box(&token)))
+    });
+
+    let empty = Revocations::new(300);
+    c.bench_function("revocation check, empty view", |b| {
+        b.iter(|| empty.refuses(black_box(&claims)))
+    });
+    let full = Revocations::new(300);
+    let t = now();
+    for i in 0..10_000 {
+        full.end_session(&format!("ended-session-{i:08}"), t);
+        full.set_role(100_000 + i, Role::User, t);
+    }
+    c.bench_function(
+        "revocation check, 10k ended sessions + 10k role changes",
+        |b| b.iter(|| full.refuses(black_box(&claims))),
+    );
+
+    // The whole request, in-process (no network): guard + template + headers.
+    let dir = tempfile::tempdir().unwrap();
+    let figment = gatehouse::figment()
+        .merge((
+            "database_url",
+            dir.path()
+                .join("bench.sqlite")
+                .to_string_lossy()
+                .to_string(),
+        ))
+        .merge(("bcrypt_cost", 4))
+        .merge(("log_level", "off"))
+        .merge((
+            "jwt_keys",
+            vec![serde_json::json!({ "kid": "k1", "secret": KEY })],
+        ));
+    let client = Client::untracked(gatehouse::rocket(figment)).unwrap();
+    let app = client.rocket().state::<gatehouse::App>().unwrap();
+    app.create_user("alice", Role::User, "correct horse battery staple")
+        .unwrap();
+    for i in 0..10_000 {
+        app.revocations
+            .end_session(&format!("ended-session-{i:08}"), t);
+    }
+    let page = client.get("/login").dispatch();
+    let pre = page.cookies().get("__Host-presession").unwrap().clone();
+    let html = page.into_string().unwrap();
+    let m = "name=\"csrf_token\" value=\"";
+    let s = html.find(m).unwrap() + m.len();
+    let csrf = &html[s..s + html[s..].find('"').unwrap()];
+    let r = client
+        .post("/login")
+        .header(ContentType::Form)
+        .cookie(pre)
+        .body(format!(
+            "username=alice&password=correct+horse+battery+staple&csrf_token={csrf}"
+        ))
+        .dispatch();
+    let access: Cookie<'static> = r.cookies().get("__Host-access").unwrap().clone();
+    c.bench_function("GET /dashboard in-process", |b| {
+        b.iter(|| {
+            client
+                .get("/dashboard")
+                .cookie(access.clone())
+                .dispatch()
+                .into_string()
+        })
+    });
+
+    // The share, measured directly once more so that it can be printed as one figure.
+    let n = 20_000;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        black_box(full.refuses(black_box(&claims)));
+    }
+    let check = t0.elapsed() / n;
+    let t0 = Instant::now();
+    for _ in 0..2_000 {
+        black_box(
+            client
+                .get("/dashboard")
+                .cookie(access.clone())
+                .dispatch()
+                .into_string(),
+        );
+    }
+    let request = t0.elapsed() / 2_000;
+    println!(
+        "\nrevocation check {check:?} of a {request:?} dashboard request = {:.3}% of the hot path",
+        100.0 * check.as_secs_f64() / request.as_secs_f64()
+    );
+    c.final_summary();
+}
