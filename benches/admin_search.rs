@@ -62,7 +62,7 @@ fn main() {
         gatehouse::accounts::password::hash_blocking("unused password for seeding", 4).unwrap();
     app.db
         .run_blocking(|c| {
-            c.immediate_transaction(|c| {
+            gatehouse::db::write_tx(c, |c| {
                 for chunk in (0..n).collect::<Vec<_>>().chunks(2_000) {
                     let rows: Vec<_> = chunk
                         .iter()
@@ -78,7 +78,9 @@ fn main() {
                             )
                         })
                         .collect();
-                    diesel::insert_into(table::table).values(&rows).execute(c)?;
+                    gatehouse::on_backend!(&mut *c, |c| diesel::insert_into(table::table)
+                        .values(&rows)
+                        .execute(c))?;
                 }
                 Ok(())
             })

@@ -93,7 +93,7 @@ impl App {
         let now = now();
         self.db
             .run_blocking(|c| {
-                c.immediate_transaction(|c| {
+                crate::db::write_tx(c, |c| {
                     let account = match accounts::create(c, username, &hash, role, false, now) {
                         Ok(a) => a,
                         Err(CreateError::Taken) => {

@@ -88,7 +88,7 @@ fn in_tx<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, Refusal>,
 ) -> Result<T, Refusal> {
-    conn.immediate_transaction(f)
+    crate::db::write_tx(conn, f)
 }
 
 pub fn set_role(

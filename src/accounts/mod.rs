@@ -129,18 +129,22 @@ pub fn create(
         must_change_password,
         created_at: now,
     };
+    // Insert, then read back by the unique key (RETURNING a whole row is not available
+    // on the combined backend). Callers run this inside a transaction.
     match diesel::insert_into(accounts::table)
         .values(&new)
-        .returning(Account::as_returning())
-        .get_result(conn)
+        .execute(conn)
     {
-        Ok(a) => Ok(a),
+        Ok(_) => {}
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(CreateError::Taken),
-        Err(e) => Err(CreateError::Db(e.into())),
+        )) => return Err(CreateError::Taken),
+        Err(e) => return Err(CreateError::Db(e.into())),
     }
+    find_by_username(conn, &key)
+        .map_err(CreateError::Db)?
+        .ok_or_else(|| CreateError::Db(Error::Internal("account vanished after insert".into())))
 }
 
 pub fn admin_exists(conn: &mut DbConn) -> Result<bool> {

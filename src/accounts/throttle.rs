@@ -86,7 +86,9 @@ pub fn record_failure(conn: &mut DbConn, name: &str, limits: &Limits, now: i64) 
         a.locked_until = Some(now + wait);
         outcome = Failure::LockedFor(wait);
     }
-    diesel::insert_into(login_attempts::table)
+    // ON CONFLICT exists on both databases but not on the combined backend: run the
+    // same statement on whichever connection this is.
+    crate::on_backend!(conn, |c| diesel::insert_into(login_attempts::table)
         .values(&a)
         .on_conflict(login_attempts::username_key)
         .do_update()
@@ -96,7 +98,7 @@ pub fn record_failure(conn: &mut DbConn, name: &str, limits: &Limits, now: i64) 
             login_attempts::hour_start.eq(a.hour_start),
             login_attempts::hour_failures.eq(a.hour_failures),
         ))
-        .execute(conn)?;
+        .execute(c))?;
     Ok(outcome)
 }
 

@@ -1,5 +1,6 @@
-//! The connection pool, migrations, and the one door through which all database work
-//! passes (`Db::run`), which keeps blocking Diesel calls off the async workers.
+//! The connection pool over SQLite or PostgreSQL, migrations, and the one door through
+//! which all database work passes (`Db::run`), which keeps blocking Diesel calls off the
+//! async workers.
 
 pub mod schema;
 
@@ -7,27 +8,52 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::Error;
 
-pub type DbConn = SqliteConnection;
+/// One connection type for both databases: every query is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// Runs the same code against whichever concrete connection is inside, for the few
+/// statements the combined backend cannot express (upserts, migrations).
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}
 
-/// Settings applied to every new SQLite connection.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Settings applied to every new connection.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct OnConnect;
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
+impl CustomizeConnection<DbConn, diesel::r2d2::Error> for OnConnect {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
+        let sql = match conn {
+            DbConn::Sqlite(_) => {
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+            }
+            // A stuck statement must not hold a worker for ever.
+            DbConn::Pg(_) => "SET statement_timeout = '10s'; SET lock_timeout = '5s';",
+        };
+        conn.batch_execute(sql)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -35,6 +61,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(String),
+    Postgres(String),
 }
 
 impl DatabaseUrl {
@@ -44,11 +71,7 @@ impl DatabaseUrl {
             return Err("setting `database_url` is empty".into());
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(
-                "setting `database_url`: PostgreSQL is not supported by this build yet; \
-                 use a SQLite file path"
-                    .into(),
-            );
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -62,10 +85,85 @@ impl DatabaseUrl {
         }
         Ok(DatabaseUrl::Sqlite(path.to_string()))
     }
+
+    fn connection_string(&self) -> &str {
+        match self {
+            DatabaseUrl::Sqlite(s) | DatabaseUrl::Postgres(s) => s,
+        }
+    }
+
+    /// For messages: the URL without any password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => path.clone(),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
+/// together take turns.
+fn migrate(conn: &mut DbConn) -> Result<(), String> {
+    const LOCK: &str = "SELECT pg_advisory_lock(7355608)";
+    const UNLOCK: &str = "SELECT pg_advisory_unlock(7355608)";
+    match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        DbConn::Pg(c) => {
+            c.batch_execute(LOCK).map_err(|e| e.to_string())?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let _ = c.batch_execute(UNLOCK);
+            result
+        }
+    }
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write
+/// never fails on lock upgrade), an ordinary transaction on PostgreSQL.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
+            match outcome {
+                Ok(Ok(value)) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Ok(Err(e)) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+                Err(panic) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    std::panic::resume_unwind(panic)
+                }
+            }
+        }
+    }
 }
 
 pub struct Db {
     pool: Pool<ConnectionManager<DbConn>>,
+    url: DatabaseUrl,
     /// How many units of database work have been started; tests use it to show that
     /// the hot path runs none.
     runs: AtomicU64,
@@ -74,30 +172,41 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(url: &DatabaseUrl) -> Result<Db, String> {
-        let DatabaseUrl::Sqlite(path) = url;
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
+                }
             }
         }
-        let manager = ConnectionManager::<DbConn>::new(path.clone());
+        let manager = ConnectionManager::<DbConn>::new(url.connection_string());
+        let size = match url {
+            DatabaseUrl::Sqlite(_) => 8,
+            DatabaseUrl::Postgres(_) => 16,
+        };
         let pool = Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(5))
-            .connection_customizer(Box::new(SqlitePragmas))
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(2))
+            .connection_customizer(Box::new(OnConnect))
             .build(manager)
-            .map_err(|e| format!("cannot open the database {path}: {e}"))?;
+            .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))?;
         let mut conn = pool
             .get()
-            .map_err(|e| format!("cannot open the database {path}: {e}"))?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map_err(|e| format!("cannot migrate the database {path}: {e}"))?;
+            .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))?;
+        migrate(&mut conn)
+            .map_err(|e| format!("cannot migrate the database {}: {e}", url.redacted()))?;
         drop(conn);
         Ok(Db {
             pool,
+            url: url.clone(),
             runs: AtomicU64::new(0),
         })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.

@@ -304,7 +304,7 @@ pub async fn sign_in(
             app.addresses.record_failure(&ip);
             app.db
                 .run(move |c| {
-                    c.immediate_transaction(|c| {
+                    crate::db::write_tx(c, |c| {
                         record_failure(c, &name, subject, reason, &limits, &ip, now)
                     })
                 })
@@ -318,7 +318,7 @@ pub async fn sign_in(
     let (session, refresh) = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 let new = NewSession {
                     account_id,
                     remember,
@@ -395,7 +395,7 @@ pub async fn sign_out(app: &App, user: &AuthenticatedUser, client: &ClientInfo) 
     );
     app.db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 store::end(c, &sid, "logout", now)?;
                 audit::record(
                     c,

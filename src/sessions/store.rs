@@ -172,7 +172,8 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
         end(conn, &session.id, "expired", now)?;
         return Ok(Rotation::Invalid);
     }
-    match row.used_at {
+    let used_at = match row.used_at {
+        Some(used_at) => used_at,
         None => {
             if now >= row.expires_at {
                 end(conn, &session.id, "idle", now)?;
@@ -185,56 +186,60 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
             )
             .set(refresh_tokens::used_at.eq(now))
             .execute(conn)?;
-            if marked != 1 {
-                return Ok(Rotation::Invalid);
-            }
-            diesel::update(sessions::table.find(&session.id))
-                .set(sessions::last_seen_at.eq(now))
-                .execute(conn)?;
-            let refresh = insert_refresh(conn, &session, Some(row.id), now)?;
-            Ok(Rotation::Rotated {
-                account: Box::new(account),
-                session: Box::new(session),
-                refresh: Some(refresh),
-            })
-        }
-        Some(used_at) => {
-            // Newest used token: its child exists and has not been used yet.
-            let child_unused = refresh_tokens::table
-                .filter(refresh_tokens::parent_id.eq(row.id))
-                .filter(refresh_tokens::used_at.is_null())
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            if child_unused && now - used_at < grace {
+            if marked == 1 {
+                diesel::update(sessions::table.find(&session.id))
+                    .set(sessions::last_seen_at.eq(now))
+                    .execute(conn)?;
+                let refresh = insert_refresh(conn, &session, Some(row.id), now)?;
                 return Ok(Rotation::Rotated {
                     account: Box::new(account),
                     session: Box::new(session),
-                    refresh: None,
+                    refresh: Some(refresh),
                 });
             }
-            end(conn, &session.id, "refresh_token_reuse", now)?;
-            audit::record(
-                conn,
-                &Event::new("refresh_token_reuse", ip, now)
-                    .subject(account.id, &account.username)
-                    .detail(format!(
-                        "session {} ended: refresh token {} reused {}s after its use",
-                        session.id,
-                        row.id,
-                        now - used_at
-                    )),
-            )?;
-            Ok(Rotation::Reused {
-                account_id: account.id,
-                session_id: session.id,
-            })
+            // Another request used it between our read and our write (PostgreSQL runs
+            // these concurrently): treat it as the parallel-tab case below.
+            refresh_tokens::table
+                .find(row.id)
+                .select(refresh_tokens::used_at)
+                .first::<Option<i64>>(conn)?
+                .unwrap_or(now)
         }
+    };
+    // Newest used token: its child exists and has not been used yet.
+    let child_unused = refresh_tokens::table
+        .filter(refresh_tokens::parent_id.eq(row.id))
+        .filter(refresh_tokens::used_at.is_null())
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if child_unused && now - used_at < grace {
+        return Ok(Rotation::Rotated {
+            account: Box::new(account),
+            session: Box::new(session),
+            refresh: None,
+        });
     }
+    end(conn, &session.id, "refresh_token_reuse", now)?;
+    audit::record(
+        conn,
+        &Event::new("refresh_token_reuse", ip, now)
+            .subject(account.id, &account.username)
+            .detail(format!(
+                "session {} ended: refresh token {} reused {}s after its use",
+                session.id,
+                row.id,
+                now - used_at
+            )),
+    )?;
+    Ok(Rotation::Reused {
+        account_id: account.id,
+        session_id: session.id,
+    })
 }
 
 pub fn rotate(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
-    conn.immediate_transaction(|c| rotate_in(c, token, grace, ip, now))
+    crate::db::write_tx(conn, |c| rotate_in(c, token, grace, ip, now))
 }
 
 /// Ends one session (no-op if it already ended). Returns whether it was live.

@@ -78,7 +78,7 @@ pub async fn revoke_session(
     let ended = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| match store::find(c, &sid_owned)? {
+            crate::db::write_tx(c, |c| match store::find(c, &sid_owned)? {
                 Some(s) if s.account_id == owner && s.ended_at.is_none() => {
                     store::end(c, &sid_owned, "revoked_by_user", now)?;
                     audit::record(
@@ -122,7 +122,7 @@ pub async fn revoke_others(
     let ended = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 let ended = store::end_all_for_account(c, id, Some(&keep), "revoked_by_user", now)?;
                 audit::record(
                     c,
@@ -230,7 +230,7 @@ pub async fn change_password(
     let (account, ended) = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 accounts::set_password(c, id, &hash)?;
                 let ended =
                     store::end_all_for_account(c, id, Some(&keep), "password_changed", now)?;
@@ -321,7 +321,7 @@ pub async fn signup(
     let created = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 match accounts::create(c, &username, &hash, Role::User, false, now) {
                     Ok(a) => {
                         audit::record(

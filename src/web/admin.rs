@@ -170,7 +170,7 @@ pub async fn new_user(
     let created = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 match accounts::create(c, &username, &hash, role, true, now) {
                     Ok(a) => {
                         audit_log::record(

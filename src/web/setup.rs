@@ -130,7 +130,7 @@ pub async fn setup(
     let created = app
         .db
         .run(move |c| {
-            c.immediate_transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 if accounts::admin_exists(c)? {
                     return Ok(None);
                 }

@@ -1,3 +1,4 @@
+DROP TABLE changes;
 DROP TABLE audit_events;
 DROP TABLE refresh_tokens;
 DROP TABLE sessions;

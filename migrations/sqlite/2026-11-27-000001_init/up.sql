@@ -65,3 +65,15 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_kind_idx ON audit_events (kind, id);
 CREATE INDEX audit_events_subject_idx ON audit_events (subject_id, id);
 CREATE INDEX audit_events_actor_idx ON audit_events (actor_id, id);
+
+-- Revocations and role changes, for the other instances: each polls the rows newer than
+-- what it has seen and updates its in-memory view (see sessions::feed).
+CREATE TABLE changes (
+    id INTEGER PRIMARY KEY,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('session_ended', 'role')),
+    session_id TEXT,
+    account_id BIGINT,
+    role TEXT
+);
+CREATE INDEX changes_at_idx ON changes (at);
