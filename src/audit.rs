@@ -44,7 +44,7 @@ impl<'a> Event<'a> {
 
     /// A name that was tried but may not exist (kept short: it is client input).
     pub fn attempted_name(mut self, name: &str) -> Self {
-        self.subject_name = Some(name.chars().take(64).collect());
+        self.subject_name = Some(crate::text::printable(name, 64));
         self
     }
 

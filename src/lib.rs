@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod random;
 pub mod sessions;
+pub mod text;
 pub mod web;
 
 use rocket::fairing::AdHoc;

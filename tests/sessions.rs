@@ -123,14 +123,18 @@ fn refresh_tokens_are_stored_only_as_hashes() {
     let app = app();
     let (_, b) = app.signed_in("alice", Role::User);
     let token = b.cookie(REFRESH).unwrap();
-    let db = std::fs::read(app.dir.path().join("test.sqlite")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("test.sqlite-wal")).unwrap_or_default();
-    for bytes in [db, wal] {
-        assert!(
-            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
-            "raw refresh token stored"
-        );
-    }
+    let stored: Vec<String> = app
+        .state()
+        .db
+        .run_blocking(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::refresh_tokens::dsl::*;
+            Ok(refresh_tokens.select(token_hash).load(c)?)
+        })
+        .unwrap();
+    assert!(!stored.contains(&token), "raw refresh token stored");
+    assert!(stored.contains(&gatehouse::sessions::store::hash_token(&token)));
+    assert!(stored.iter().all(|h| h.len() == 64), "SHA-256 in hex");
 }
 
 #[test]

@@ -274,16 +274,21 @@ pub async fn sign_in(
         return Ok(SignIn::Throttled(wait));
     }
     // Names that cannot exist are looked up anyway (cheaply) so that they cost the same.
-    let name = username.chars().take(64).collect::<String>();
+    let name = crate::text::printable(username, 64);
+    let possible = !username.chars().any(char::is_control);
     let (lookup, limits, ip) = (name.clone(), app.settings.throttle, client.ip.clone());
     let started = now();
     let (account, wait) = app
         .db
         .run(move |c| {
-            Ok((
-                accounts::find_by_username(c, &lookup)?,
-                throttle::wait(c, &lookup, &limits, started)?,
-            ))
+            // A name with control characters cannot belong to any account; it is
+            // counted (cleaned) like any other unknown name.
+            let account = if possible {
+                accounts::find_by_username(c, &lookup)?
+            } else {
+                None
+            };
+            Ok((account, throttle::wait(c, &lookup, &limits, started)?))
         })
         .await?;
     if let Some(wait) = wait {

@@ -13,6 +13,7 @@ use crate::audit::{self as audit_log, Event, SubjectFilter, AUDIT_PAGE};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::sessions::{now, store, AdminUser};
+use crate::text::printable;
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected};
@@ -58,12 +59,10 @@ pub async fn users(
     app: &State<App>,
 ) -> Result<Template> {
     let search = Search {
-        prefix: q.unwrap_or_default().chars().take(64).collect(),
+        prefix: printable(q.unwrap_or_default(), 64),
         role: role.and_then(Role::parse),
         status: status.and_then(StatusFilter::parse),
-        after: after
-            .filter(|a| !a.is_empty())
-            .map(|a| a.chars().take(64).collect()),
+        after: after.filter(|a| !a.is_empty()).map(|a| printable(a, 64)),
     };
     let now = now();
     let s = search.clone();
@@ -493,11 +492,11 @@ pub async fn audit(
     let user_filter = user
         .map(str::trim)
         .filter(|u| !u.is_empty())
-        .map(|u| u.chars().take(64).collect::<String>());
+        .map(|u| printable(u, 64));
     let kind_filter = kind
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .map(|k| k.chars().take(64).collect::<String>());
+        .map(|k| printable(k, 64));
     let before_id = before.and_then(|b| b.parse::<i64>().ok());
     let (name, kind_q) = (user_filter.clone(), kind_filter.clone());
     let (events, next) = app

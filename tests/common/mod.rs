@@ -20,12 +20,40 @@ pub struct TestApp {
     pub dir: TempDir,
 }
 
+/// The database for a test folder: a SQLite file inside it, or, when
+/// `GATEHOUSE_TEST_DATABASE_URL` names a PostgreSQL server, a database of its own on it
+/// (named after the folder, so two apps on one folder share it).
+pub fn database_url(dir: &TempDir) -> String {
+    match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => postgres_database(&base, dir),
+        _ => dir.path().join("test.sqlite").to_string_lossy().to_string(),
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("GATEHOUSE_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+fn postgres_database(base: &str, dir: &TempDir) -> String {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.path().hash(&mut h);
+    let name = format!("gh_t_{:016x}", h.finish());
+    let mut admin =
+        diesel::PgConnection::establish(base).expect("GATEHOUSE_TEST_DATABASE_URL is reachable");
+    // CREATE DATABASE has no IF NOT EXISTS; a second app on the same folder finds it.
+    let _ = admin.batch_execute(&format!("CREATE DATABASE {name}"));
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("a PostgreSQL URL with a database name");
+    format!("{prefix}/{name}")
+}
+
 pub fn figment(dir: &TempDir) -> Figment {
     gatehouse::figment()
-        .merge((
-            "database_url",
-            dir.path().join("test.sqlite").to_string_lossy().to_string(),
-        ))
+        .merge(("database_url", database_url(dir)))
         .merge(("data_dir", dir.path().to_string_lossy().to_string()))
         .merge(("bcrypt_cost", 4))
         .merge(("log_level", "off"))
