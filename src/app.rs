@@ -11,13 +11,13 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::JwtKeys;
-use crate::sessions::{now, store};
+use crate::sessions::{feed, now};
 use crate::web::csrf::CsrfKey;
 use crate::web::setup::SetupToken;
 
 pub struct App {
     pub settings: Settings,
-    pub db: Db,
+    pub db: std::sync::Arc<Db>,
     pub keys: JwtKeys,
     pub csrf: CsrfKey,
     pub hasher: PasswordHasher,
@@ -46,13 +46,10 @@ impl App {
         )
         .map_err(|e| e.to_string())?;
         let revocations = Revocations::new(settings.access_token_ttl);
+        // Everything ended or changed recently enough to matter, from the change feed.
         let since = now() - revocations.window();
-        for (sid, at) in db
-            .run_blocking(|c| store::ended_since(c, since))
-            .map_err(|e| e.to_string())?
-        {
-            revocations.end_session(&sid, at);
-        }
+        db.run_blocking(|c| feed::catch_up(c, &revocations, since))
+            .map_err(|e| e.to_string())?;
         let policy = PasswordPolicy {
             min_length: settings.password_min_length,
         };
@@ -60,7 +57,7 @@ impl App {
         Ok(App {
             addresses,
             settings,
-            db,
+            db: std::sync::Arc::new(db),
             keys,
             csrf,
             hasher,

@@ -71,22 +71,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
-        .attach(AdHoc::on_liftoff("Revocation pruning", |rocket| {
+        .attach(AdHoc::on_liftoff("Change feed", |rocket| {
             Box::pin(async move {
-                // Drop revocations older than any access token they could still refuse,
-                // so the in-memory view stays as small as one token lifetime of changes.
                 if let Some(app) = rocket.state::<App>() {
-                    let every = std::time::Duration::from_secs(
-                        app.settings.access_token_ttl.clamp(10, 60) as u64,
-                    );
-                    let revocations = app.revocations.clone();
-                    rocket::tokio::spawn(async move {
-                        let mut tick = rocket::tokio::time::interval(every);
-                        loop {
-                            tick.tick().await;
-                            revocations.prune(sessions::now());
-                        }
-                    });
+                    rocket::tokio::spawn(follow_changes(app.db.clone(), app.revocations.clone()));
                 }
             })
         }))
@@ -97,4 +85,36 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .mount("/", web::routes())
         .mount("/static", FileServer::new(static_dir, Options::None))
         .register("/", web::catchers::catchers())
+}
+
+/// Keeps this instance's view of ended sessions and role changes current with what
+/// other instances wrote (twice a second), prunes the view once a minute, and deletes
+/// day-old feed rows every ten minutes. A database outage only delays it.
+async fn follow_changes(
+    db: std::sync::Arc<db::Db>,
+    view: std::sync::Arc<sessions::revocations::Revocations>,
+) {
+    use sessions::feed;
+    let mut tick = rocket::tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut since = sessions::now() - feed::OVERLAP;
+    for round in 1u64.. {
+        tick.tick().await;
+        let started = sessions::now();
+        let v = view.clone();
+        match db
+            .run_background(move |c| feed::catch_up(c, &v, since))
+            .await
+        {
+            Ok(_) => since = started - feed::OVERLAP,
+            Err(e) => log::warn!("change feed: {e}"),
+        }
+        if round % 120 == 0 {
+            view.prune(sessions::now());
+        }
+        if round % 1200 == 0 {
+            if let Err(e) = db.run_background(|c| feed::prune(c, sessions::now())).await {
+                log::warn!("change feed pruning: {e}");
+            }
+        }
+    }
 }

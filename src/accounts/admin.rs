@@ -115,6 +115,7 @@ pub fn set_role(
                 accounts::version.eq(accounts::version + 1),
             ))
             .execute(c)?;
+        crate::sessions::feed::role_changed(c, id, role, now)?;
         let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
         record(c, actor, "admin_role_changed", &target, detail, now)?;
         Ok(Effect {

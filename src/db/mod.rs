@@ -216,6 +216,15 @@ impl Db {
         T: Send + 'static,
     {
         self.runs.fetch_add(1, Ordering::Relaxed);
+        self.run_background(f).await
+    }
+
+    /// As `run`, for background work (the change feed), not counted as request work.
+    pub async fn run_background<F, T>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         rocket::tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;

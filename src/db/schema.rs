@@ -68,9 +68,21 @@ diesel::table! {
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    changes,
     accounts,
     login_attempts,
     sessions,
     refresh_tokens,
     audit_events
 );
+
+diesel::table! {
+    changes (id) {
+        id -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        session_id -> Nullable<Text>,
+        account_id -> Nullable<BigInt>,
+        role -> Nullable<Text>,
+    }
+}

@@ -1,5 +1,6 @@
 //! Sessions: access tokens, refresh rotation, the request guard and the cookies.
 
+pub mod feed;
 pub mod revocations;
 pub mod store;
 pub mod tokens;

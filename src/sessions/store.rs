@@ -14,6 +14,7 @@ use crate::audit::{self, Event};
 use crate::db::schema::{refresh_tokens, sessions};
 use crate::db::DbConn;
 use crate::error::Result;
+use crate::sessions::feed;
 
 /// Lifetime of a remembered refresh token, renewed on every use.
 pub const REMEMBER_TTL: i64 = 30 * 86_400;
@@ -251,6 +252,9 @@ pub fn end(conn: &mut DbConn, session_id: &str, reason: &str, now: i64) -> Resul
     )
     .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
     .execute(conn)?;
+    if n == 1 {
+        feed::session_ended(conn, session_id, now)?;
+    }
     Ok(n == 1)
 }
 
@@ -260,18 +264,6 @@ pub fn find(conn: &mut DbConn, session_id: &str) -> Result<Option<Session>> {
         .select(Session::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// Sessions that ended at or after `since`: start-up loads them into the in-memory view.
-pub fn ended_since(conn: &mut DbConn, since: i64) -> Result<Vec<(String, i64)>> {
-    let rows: Vec<(String, Option<i64>)> = sessions::table
-        .filter(sessions::ended_at.ge(since))
-        .select((sessions::id, sessions::ended_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, at)| (id, at.unwrap_or(since)))
-        .collect())
 }
 
 /// Live sessions of an account, newest first.
@@ -306,6 +298,9 @@ pub fn end_all_for_account(
         diesel::update(sessions::table.filter(sessions::id.eq_any(&ids)))
             .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
             .execute(conn)?;
+        for id in &ids {
+            feed::session_ended(conn, id, now)?;
+        }
     }
     Ok(ids)
 }

@@ -202,6 +202,15 @@ impl<'c> Browser<'c> {
         }
     }
 
+    /// The same cookies in a browser talking to another instance (behind a load balancer).
+    pub fn on<'d>(&self, client: &'d Client) -> Browser<'d> {
+        Browser {
+            client,
+            jar: RefCell::new(self.jar.borrow().clone()),
+            headers: self.headers.clone(),
+        }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.jar.borrow().get(name).cloned()
     }

@@ -1,0 +1,206 @@
+//! Two instances on one database, as behind a load balancer: any instance accepts any
+//! access cookie and rotates any refresh token; revocations, role changes and throttling
+//! made on one hold on the other within 2 seconds.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use gatehouse::accounts::Role;
+use rocket::http::Status;
+use rocket::local::blocking::Client;
+
+fn two(dir: &tempfile::TempDir) -> (Client, Client) {
+    let a = Client::untracked(gatehouse::rocket(figment(dir))).unwrap();
+    let b = Client::untracked(gatehouse::rocket(figment(dir))).unwrap();
+    (a, b)
+}
+
+fn state(c: &Client) -> &gatehouse::App {
+    c.rocket().state::<gatehouse::App>().unwrap()
+}
+
+/// How long until `done` holds, polling; panics after `limit`.
+fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "not seen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn cookies_from_one_instance_work_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(&dir);
+    state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap();
+    let on_a = Browser {
+        client: &a,
+        jar: Default::default(),
+        headers: Vec::new(),
+    };
+    assert_eq!(
+        on_a.login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    let on_b = on_a.on(&b);
+    assert_eq!(
+        on_b.get("/dashboard").status,
+        Status::Ok,
+        "A's access cookie on B"
+    );
+    // Rotation on B from A's refresh token.
+    on_b.drop_cookie("__Host-access");
+    let r = on_b.get("/dashboard");
+    assert_eq!(r.status, Status::Ok);
+    assert_eq!(r.set_cookies("__Host-refresh").len(), 1, "B rotated");
+    // The new pair works back on A.
+    assert_eq!(on_b.on(&a).get("/account").status, Status::Ok);
+}
+
+#[test]
+fn refresh_reuse_across_instances_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(&dir);
+    state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap();
+    let on_a = Browser {
+        client: &a,
+        jar: Default::default(),
+        headers: Vec::new(),
+    };
+    on_a.login("alice", PASSWORD, false);
+    on_a.drop_cookie("__Host-access");
+    let stolen = on_a.copy(); // token 0, kept on A
+    let on_b = on_a.on(&b);
+    assert_eq!(on_b.get("/dashboard").status, Status::Ok); // B: 0 → 1
+    on_b.drop_cookie("__Host-access");
+    assert_eq!(on_b.get("/dashboard").status, Status::Ok); // B: 1 → 2
+    assert!(
+        stolen.get("/dashboard").is_login_redirect(),
+        "reuse of token 0 on A"
+    );
+    // B's current access token is refused on B within 2 s (it learns through the feed).
+    let took = within(Duration::from_secs(2), || {
+        on_b.get("/dashboard").is_login_redirect()
+    });
+    println!("reuse on A refused on B after {took:?}");
+    assert_eq!(
+        state(&b)
+            .db
+            .run_blocking(|c| gatehouse::audit::of_kind(c, "refresh_token_reuse", 5))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn logout_and_revocations_on_one_instance_reach_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(&dir);
+    state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap();
+    let on_a = Browser {
+        client: &a,
+        jar: Default::default(),
+        headers: Vec::new(),
+    };
+    on_a.login("alice", PASSWORD, false);
+    let on_b = on_a.on(&b);
+    assert_eq!(on_b.get("/dashboard").status, Status::Ok);
+    let r = on_a.post("/logout", &format!("csrf_token={}", on_a.token("/logout")));
+    assert_eq!(r.status, Status::SeeOther);
+    let took = within(Duration::from_secs(2), || {
+        on_b.get("/dashboard").is_login_redirect()
+    });
+    println!("logout on A refused on B after {took:?}");
+}
+
+#[test]
+fn disable_and_role_change_on_one_instance_reach_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(&dir);
+    state(&a)
+        .create_user("boss", Role::Admin, PASSWORD)
+        .unwrap();
+    let target = state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap()
+        .id;
+    let admin = Browser {
+        client: &a,
+        jar: Default::default(),
+        headers: Vec::new(),
+    };
+    admin.login("boss", PASSWORD, false);
+    let alice_b = Browser {
+        client: &b,
+        jar: Default::default(),
+        headers: Vec::new(),
+    };
+    alice_b.login("alice", PASSWORD, false);
+    assert_eq!(alice_b.get("/admin/users").status, Status::Forbidden);
+    let token = admin.token("/logout");
+    // Promotion on A: B serves alice as an admin within 2 s.
+    let r = admin.post(
+        &format!("/admin/users/{target}/role"),
+        &format!("role=admin&csrf_token={token}"),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    let took = within(Duration::from_secs(2), || {
+        alice_b.get("/admin/users").status == Status::Ok
+    });
+    println!("role change on A seen on B after {took:?}");
+    // Disable on A: B refuses alice within 2 s.
+    let r = admin.post(
+        &format!("/admin/users/{target}/disable"),
+        &format!("csrf_token={token}"),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    let took = within(Duration::from_secs(2), || {
+        alice_b.get("/dashboard").is_login_redirect()
+    });
+    println!("disable on A refused on B after {took:?}");
+}
+
+#[test]
+fn the_per_account_throttle_is_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(&dir);
+    state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap();
+    for i in 0..5 {
+        // Alternate instances: the count is one.
+        let client = if i % 2 == 0 { &a } else { &b };
+        let browser = Browser {
+            client,
+            jar: Default::default(),
+            headers: Vec::new(),
+        };
+        assert_eq!(
+            browser
+                .login("alice", "wrong password for alice", false)
+                .status,
+            Status::Unauthorized
+        );
+    }
+    for client in [&a, &b] {
+        let browser = Browser {
+            client,
+            jar: Default::default(),
+            headers: Vec::new(),
+        };
+        assert_eq!(
+            browser.login("alice", PASSWORD, false).status,
+            Status::TooManyRequests
+        );
+    }
+}
