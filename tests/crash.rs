@@ -1,0 +1,221 @@
+//! kill -9 under load: every sign-up the server acknowledged is there after a restart,
+//! and the database is consistent. Runs the real binary over HTTP on the database of the
+//! pass (a SQLite file, or PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(db: &str, data: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ROCKET_DATABASE_URL", db)
+        .env("ROCKET_DATA_DIR", data)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_BCRYPT_COST", "4")
+        .env("ROCKET_SIGNUP", "open")
+        .env("ROCKET_COOKIE_SECURE", "false")
+        .env("ROCKET_LOG_LEVEL", "off")
+        .env("ROCKET_ADDRESS_FAILURES", "100000")
+        .env(
+            "ROCKET_JWT_KEYS",
+            format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent = agent();
+    let start = Instant::now();
+    while agent
+        .get(&format!("http://127.0.0.1:{port}/healthz"))
+        .call()
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// A form POST with a fresh pre-session cookie and its token, as a browser does.
+/// Returns the status, or None when the connection failed (the server died).
+fn submit(base: &str, page: &str, action: &str, fields: &str) -> Option<u16> {
+    let agent = agent();
+    let r = agent.get(&format!("{base}{page}")).call().ok()?;
+    let cookie = r.header("set-cookie")?.split(';').next()?.to_string();
+    let html = r.into_string().ok()?;
+    let token = csrf_token(&html);
+    let resp = agent
+        .post(&format!("{base}{action}"))
+        .set("Cookie", &cookie)
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!("{fields}&csrf_token={token}"));
+    match resp {
+        Ok(r) => Some(r.status()),
+        Err(ureq::Error::Status(code, _)) => Some(code),
+        Err(_) => None,
+    }
+}
+
+#[test]
+fn kill_9_under_load_loses_no_committed_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(&dir);
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = start(&db, dir.path(), port);
+    let pw = enc(PASSWORD);
+    assert_eq!(
+        submit(
+            &base,
+            "/signup",
+            "/signup",
+            &format!("username=seed&password={pw}&confirm={pw}")
+        ),
+        Some(303)
+    );
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (ack, stop, base, pw) =
+                (acknowledged.clone(), stop.clone(), base.clone(), pw.clone());
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if w % 2 == 0 {
+                        let name = format!("crash-{w}-{i}");
+                        match submit(
+                            &base,
+                            "/signup",
+                            "/signup",
+                            &format!("username={name}&password={pw}&confirm={pw}"),
+                        ) {
+                            Some(303) => ack.lock().unwrap().push(name),
+                            Some(code) => assert!(code < 500, "sign-up answered {code}"),
+                            None => break,
+                        }
+                    } else if submit(
+                        &base,
+                        "/login",
+                        "/login",
+                        &format!("username=seed&password={pw}"),
+                    )
+                    .is_none()
+                    {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SIGKILL: no shutdown, no flush.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 5,
+        "too little load before the kill: {}",
+        acknowledged.len()
+    );
+
+    // Restart on the same database: every acknowledged account signs in.
+    let mut server = start(&db, dir.path(), port);
+    for name in &acknowledged {
+        let status = submit(
+            &base,
+            "/login",
+            "/login",
+            &format!("username={name}&password={pw}"),
+        );
+        assert_eq!(
+            status,
+            Some(303),
+            "{name} was acknowledged but cannot sign in"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // And the database is consistent: no orphans, and SQLite's own check passes.
+    let client =
+        rocket::local::blocking::Client::untracked(gatehouse::rocket(figment(&dir))).unwrap();
+    let app = client.rocket().state::<gatehouse::App>().unwrap();
+    let orphans: i64 = app
+        .db
+        .run_blocking(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::{accounts, refresh_tokens, sessions};
+            let s: i64 = sessions::table
+                .filter(diesel::dsl::not(
+                    sessions::account_id.eq_any(accounts::table.select(accounts::id)),
+                ))
+                .count()
+                .get_result(c)?;
+            let r: i64 = refresh_tokens::table
+                .filter(diesel::dsl::not(
+                    refresh_tokens::session_id.eq_any(sessions::table.select(sessions::id)),
+                ))
+                .count()
+                .get_result(c)?;
+            Ok(s + r)
+        })
+        .unwrap();
+    assert_eq!(orphans, 0);
+    if !on_postgres() {
+        let check: String = app
+            .db
+            .run_blocking(|c| {
+                use diesel::prelude::*;
+                #[derive(QueryableByName)]
+                struct Row {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    integrity_check: String,
+                }
+                let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check").load(c)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| r.integrity_check)
+                    .collect::<Vec<_>>()
+                    .join(","))
+            })
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+    println!(
+        "{} acknowledged sign-ups all present after kill -9",
+        acknowledged.len()
+    );
+}
