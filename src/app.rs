@@ -25,6 +25,7 @@ pub struct App {
     pub revocations: std::sync::Arc<Revocations>,
     pub setup: SetupToken,
     pub addresses: AddressLimiter,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl App {
@@ -56,6 +57,7 @@ impl App {
         let addresses = AddressLimiter::new(settings.address_failures, settings.address_window);
         Ok(App {
             addresses,
+            metrics: Default::default(),
             settings,
             db: std::sync::Arc::new(db),
             keys,

@@ -77,6 +77,12 @@ fn default_address_failures() -> u32 {
 fn default_address_window() -> u64 {
     600
 }
+fn default_metrics_allow() -> Vec<IpAddr> {
+    vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+    ]
+}
 
 /// Settings as written by the operator.
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +125,10 @@ struct RawSettings {
     address_failures: u32,
     #[serde(default = "default_address_window")]
     address_window: u64,
+    #[serde(default = "default_metrics_allow")]
+    metrics_allow: Vec<IpAddr>,
+    #[serde(default)]
+    metrics_token: Option<String>,
 }
 
 /// A signing key with its secret decoded.
@@ -158,6 +168,8 @@ pub struct Settings {
     pub throttle: crate::accounts::throttle::Limits,
     pub address_failures: u32,
     pub address_window: u64,
+    pub metrics_allow: Vec<IpAddr>,
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -202,6 +214,13 @@ impl Settings {
         {
             return Err("settings `lockout_base_wait` and `address_window` must be positive, and `lockout_max_wait` at least `lockout_base_wait`".into());
         }
+        if raw
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| !t.is_empty() && t.len() < 16)
+        {
+            return Err("setting `metrics_token` must be at least 16 characters (or unset)".into());
+        }
         let data_dir = PathBuf::from(&raw.data_dir);
         let keys = if raw.jwt_keys.is_empty() {
             if development {
@@ -241,6 +260,8 @@ impl Settings {
             },
             address_failures: raw.address_failures,
             address_window: raw.address_window,
+            metrics_allow: raw.metrics_allow,
+            metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod random;
 pub mod sessions;
 pub mod text;
@@ -82,6 +83,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             engines.tera.register_filter("when", web::format::when);
         }))
         .attach(web::headers::SecurityHeaders { hsts })
+        .attach(metrics::RequestTimer)
         .mount("/", web::routes())
         .mount("/static", FileServer::new(static_dir, Options::None))
         .register("/", web::catchers::catchers())

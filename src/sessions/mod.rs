@@ -164,11 +164,15 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
             session,
             refresh,
         } => {
+            if refresh.is_some() {
+                app.metrics.rotations.inc();
+            }
             let access = access_token(app, &account, &session.id, now)?;
             set_cookies(jar, app, access, refresh.as_ref(), now);
             Ok(Some(AuthenticatedUser::from_account(&account, &session.id)))
         }
         Rotation::Reused { session_id, .. } => {
+            app.metrics.reuse_detections.inc();
             app.revocations.end_session(&session_id, now);
             clear_cookies(jar, secure);
             Ok(None)
@@ -272,6 +276,7 @@ pub async fn sign_in(
     client: &ClientInfo,
 ) -> Result<SignIn> {
     if let Some(wait) = app.addresses.wait(&client.ip) {
+        app.metrics.sign_in("throttled");
         return Ok(SignIn::Throttled(wait));
     }
     // Names that cannot exist are looked up anyway (cheaply) so that they cost the same.
@@ -293,6 +298,7 @@ pub async fn sign_in(
         })
         .await?;
     if let Some(wait) = wait {
+        app.metrics.sign_in("throttled");
         return Ok(SignIn::Throttled(wait));
     }
     let hash = account.as_ref().map(|a| a.password_hash.clone());
@@ -308,13 +314,18 @@ pub async fn sign_in(
             };
             let subject = other.map(|a| (a.id, a.username));
             app.addresses.record_failure(&ip);
-            app.db
+            let locked = app
+                .db
                 .run(move |c| {
                     crate::db::write_tx(c, |c| {
                         record_failure(c, &name, subject, reason, &limits, &ip, now)
                     })
                 })
                 .await?;
+            app.metrics.sign_in("failure");
+            if locked {
+                app.metrics.lockouts.inc();
+            }
             return Ok(SignIn::Failed);
         }
     };
@@ -349,6 +360,7 @@ pub async fn sign_in(
         })
         .await?;
     let access = access_token(app, &account, &session.id, now)?;
+    app.metrics.sign_in("success");
     Ok(SignIn::Success(SignedIn {
         access,
         refresh,
@@ -366,7 +378,7 @@ fn record_failure(
     limits: &throttle::Limits,
     ip: &str,
     now: i64,
-) -> Result<()> {
+) -> Result<bool> {
     let failure = throttle::record_failure(c, name, limits, now)?;
     let event = |kind, detail: String| {
         let e = Event::new(kind, ip, now)
@@ -386,8 +398,9 @@ fn record_failure(
                 format!("sign-in refused for {wait}s after repeated failures"),
             ),
         )?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Ends the session behind `user` (sign-out): in the database, in memory, in the audit log.
@@ -414,5 +427,6 @@ pub async fn sign_out(app: &App, user: &AuthenticatedUser, client: &ClientInfo) 
         })
         .await?;
     app.revocations.end_session(&user.sid, now);
+    app.metrics.revocations.inc();
     Ok(())
 }

@@ -98,6 +98,7 @@ pub async fn revoke_session(
         return Err(Error::NotFound);
     }
     app.revocations.end_session(sid, now);
+    app.metrics.revocations.inc();
     if sid == user.sid {
         sessions::clear_cookies(jar, app.settings.cookie_secure);
         return Ok(Redirect::to("/login?notice=signed_out"));
@@ -136,6 +137,7 @@ pub async fn revoke_others(
         })
         .await?;
     app.revocations.end_sessions(&ended, now);
+    app.metrics.revocations.inc_by(ended.len() as u64);
     Ok(Redirect::to("/account?notice=others_revoked"))
 }
 
@@ -247,6 +249,7 @@ pub async fn change_password(
         })
         .await?;
     app.revocations.end_sessions(&ended, now);
+    app.metrics.revocations.inc_by(ended.len() as u64);
     // This session goes on, with a token that no longer asks for a new password.
     let access = sessions::access_token(app, &account, &user.sid, now)?;
     sessions::set_cookies(jar, app, access, None, now);

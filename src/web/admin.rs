@@ -293,6 +293,9 @@ async fn act(
         Err(Refusal::Db(e)) => return Err(e),
     };
     app.revocations.end_sessions(&effect.ended_sessions, now);
+    app.metrics
+        .revocations
+        .inc_by(effect.ended_sessions.len() as u64);
     if let Some((account, role)) = effect.new_role {
         app.revocations.set_role(account, role, now);
     }

@@ -20,6 +20,7 @@ pub fn routes() -> Vec<Route> {
         pages::dashboard,
         pages::healthz,
         pages::readyz,
+        crate::metrics::metrics,
         auth::login_page,
         auth::login,
         auth::logout_page,
