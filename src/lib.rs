@@ -90,17 +90,26 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
 }
 
 /// Keeps this instance's view of ended sessions and role changes current with what
-/// other instances wrote (twice a second), prunes the view once a minute, and deletes
-/// day-old feed rows every ten minutes. A database outage only delays it.
+/// other instances wrote (at once on a PostgreSQL notification, and twice a second in
+/// any case), prunes the view now and then, and deletes day-old feed rows. A database
+/// outage only delays it.
 async fn follow_changes(
     db: std::sync::Arc<db::Db>,
     view: std::sync::Arc<sessions::revocations::Revocations>,
 ) {
     use sessions::feed;
+    let wake = std::sync::Arc::new(rocket::tokio::sync::Notify::new());
+    if let db::DatabaseUrl::Postgres(url) = db.url() {
+        feed::listen(url.clone(), std::sync::Arc::downgrade(&wake));
+    }
     let mut tick = rocket::tokio::time::interval(std::time::Duration::from_millis(500));
     let mut since = sessions::now() - feed::OVERLAP;
     for round in 1u64.. {
-        tick.tick().await;
+        // A notification (PostgreSQL) or the half-second catch-up, whichever comes first.
+        rocket::tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {}
+        }
         let started = sessions::now();
         let v = view.clone();
         match db

@@ -204,3 +204,27 @@ fn the_per_account_throttle_is_shared() {
         );
     }
 }
+
+#[test]
+fn instances_starting_together_on_an_empty_database_both_come_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(&dir); // creates the (empty) database on PostgreSQL
+    let started: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                let figment = figment(&dir).merge(("database_url", url.clone()));
+                s.spawn(move || Client::untracked(gatehouse::rocket(figment)).is_ok())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        started,
+        vec![true, true, true],
+        "every instance migrated or found the schema ready"
+    );
+    let client = Client::untracked(gatehouse::rocket(figment(&dir))).unwrap();
+    state(&client)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap();
+}

@@ -19,6 +19,17 @@ pub const OVERLAP: i64 = 10;
 /// Rows older than this are deleted: no instance needs them any more.
 pub const KEEP: i64 = 86_400;
 
+/// The PostgreSQL channel on which writers announce new rows (delivered at commit).
+pub const CHANNEL: &str = "gatehouse_changes";
+
+fn announce(conn: &mut DbConn) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConn::Pg(pg) = conn {
+        pg.batch_execute(&format!("NOTIFY {CHANNEL}"))?;
+    }
+    Ok(())
+}
+
 pub fn session_ended(conn: &mut DbConn, session_id: &str, at: i64) -> Result<()> {
     diesel::insert_into(changes::table)
         .values((
@@ -27,7 +38,7 @@ pub fn session_ended(conn: &mut DbConn, session_id: &str, at: i64) -> Result<()>
             changes::session_id.eq(session_id),
         ))
         .execute(conn)?;
-    Ok(())
+    announce(conn)
 }
 
 pub fn role_changed(conn: &mut DbConn, account_id: i64, role: Role, at: i64) -> Result<()> {
@@ -39,7 +50,7 @@ pub fn role_changed(conn: &mut DbConn, account_id: i64, role: Role, at: i64) -> 
             changes::role.eq(role.as_str()),
         ))
         .execute(conn)?;
-    Ok(())
+    announce(conn)
 }
 
 /// Applies every change made at or after `since`, in order; returns how many.
@@ -74,4 +85,51 @@ pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usi
 
 pub fn prune(conn: &mut DbConn, now: i64) -> Result<usize> {
     Ok(diesel::delete(changes::table.filter(changes::at.lt(now - KEEP))).execute(conn)?)
+}
+
+/// Listens on the PostgreSQL channel from a thread of its own and wakes `wake` at each
+/// notification. The thread ends when `wake` is dropped (its instance has stopped); a
+/// lost connection is re-established after a pause, and the periodic catch-up covers
+/// whatever was announced meanwhile.
+pub fn listen(url: String, wake: std::sync::Weak<rocket::tokio::sync::Notify>) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    std::thread::spawn(move || {
+        while wake.strong_count() > 0 {
+            let mut conn = match diesel::PgConnection::establish(&url) {
+                Ok(c) => c,
+                Err(e) => {
+                    log::warn!("change feed listener: {e}");
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    continue;
+                }
+            };
+            if conn.batch_execute(&format!("LISTEN {CHANNEL}")).is_err() {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                continue;
+            }
+            loop {
+                let Some(wake) = wake.upgrade() else { return };
+                // Reads what has already arrived on the socket, without a round trip.
+                let (mut arrived, mut broken) = (false, false);
+                for n in conn.notifications_iter() {
+                    match n {
+                        Ok(_) => arrived = true,
+                        Err(_) => {
+                            broken = true;
+                            break;
+                        }
+                    }
+                }
+                if arrived {
+                    wake.notify_one();
+                }
+                if broken {
+                    break;
+                }
+                drop(wake);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    });
 }
