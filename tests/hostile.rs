@@ -175,3 +175,58 @@ fn concurrent_sign_ins_all_succeed() {
         );
     });
 }
+
+#[test]
+fn a_full_hashing_queue_answers_503_at_once_instead_of_queueing() {
+    use rocket::local::asynchronous::Client;
+    let dir = tempfile::tempdir().unwrap();
+    let figment = figment(&dir)
+        .merge(("bcrypt_cost", 10))
+        .merge(("hash_workers", 1))
+        .merge(("hash_queue", 1));
+    rocket::execute(async move {
+        let client = Client::untracked(gatehouse::rocket(figment)).await.unwrap();
+        let app = client.rocket().state::<gatehouse::App>().unwrap();
+        app.create_user("alice", Role::User, PASSWORD).unwrap();
+        let page = client.get("/login").dispatch().await;
+        let cookie = page.cookies().get("__Host-presession").unwrap().clone();
+        let token = csrf_token(&page.into_string().await.unwrap());
+        let attempts = (0..12).map(|_| {
+            let (client, cookie, token) = (&client, cookie.clone(), token.clone());
+            async move {
+                let r = client
+                    .post("/login")
+                    .header(ContentType::Form)
+                    .cookie(cookie)
+                    .body(format!(
+                        "username=alice&password={}&csrf_token={token}",
+                        enc(PASSWORD)
+                    ))
+                    .dispatch()
+                    .await;
+                let status = r.status();
+                (status, r.into_string().await.unwrap_or_default())
+            }
+        });
+        let results = futures::future::join_all(attempts).await;
+        let busy: Vec<_> = results
+            .iter()
+            .filter(|(s, _)| *s == Status::ServiceUnavailable)
+            .collect();
+        let ok = results
+            .iter()
+            .filter(|(s, _)| *s == Status::SeeOther)
+            .count();
+        assert!(
+            !busy.is_empty(),
+            "no request was turned away: {:?}",
+            results.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
+        assert!(ok >= 1, "the ones let in succeed");
+        assert_eq!(ok + busy.len(), 12, "only 303 or 503");
+        assert!(
+            busy[0].1.contains("Temporarily unavailable"),
+            "a rendered 503 page"
+        );
+    });
+}

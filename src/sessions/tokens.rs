@@ -71,6 +71,32 @@ pub struct JwtKeys {
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
     validation: Validation,
+    verified: VerifiedCache,
+}
+
+/// Tokens that passed every check, so that the next request with the same cookie costs a
+/// hash lookup instead of a signature check. Only verified tokens enter; `exp` is checked
+/// again on every hit (`nbf` was already in the past); revocation is checked by the
+/// caller on every request either way. Bounded: emptied when full.
+struct VerifiedCache(std::sync::RwLock<HashMap<Box<str>, Claims>>);
+
+const VERIFIED_CACHE_SIZE: usize = 16_384;
+
+impl VerifiedCache {
+    fn get(&self, token: &str, now: i64) -> Option<Claims> {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(token)
+            .filter(|c| now <= c.exp + LEEWAY as i64)
+            .cloned()
+    }
+
+    fn put(&self, token: &str, claims: &Claims) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= VERIFIED_CACHE_SIZE {
+            map.clear();
+        }
+        map.insert(token.into(), claims.clone());
+    }
 }
 
 impl JwtKeys {
@@ -93,6 +119,7 @@ impl JwtKeys {
                 .map(|k| (k.kid.clone(), DecodingKey::from_secret(&k.secret)))
                 .collect(),
             validation,
+            verified: VerifiedCache(Default::default()),
         })
     }
 
@@ -106,6 +133,17 @@ impl JwtKeys {
 
     /// The claims of a token that passes every check, or `None`.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Some(claims);
+        }
+        let claims = self.verify_signature(token)?;
+        self.verified.put(token, &claims);
+        Some(claims)
+    }
+
+    /// Every check, without the cache of verified tokens.
+    pub fn verify_signature(&self, token: &str) -> Option<Claims> {
         let key = self.key_for(token)?;
         jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .ok()
@@ -134,5 +172,45 @@ impl JwtKeys {
             }
         }
         self.verifying.get(header.get("kid")?.as_str()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(&[Key {
+            kid: "k1".into(),
+            secret: vec![1; 32],
+        }])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cached_token_still_expires() {
+        let keys = keys();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims::new(1, "a", Role::User, "s", now - 100, 90, false); // expired 10 s ago
+        let token = keys.sign(&claims).unwrap();
+        assert!(keys.verify(&token).is_none());
+        // Even if it had entered the cache while valid, a hit past exp + leeway is refused.
+        keys.verified.put(&token, &claims);
+        assert!(keys.verified.get(&token, now).is_none());
+        assert!(keys.verify(&token).is_none());
+    }
+
+    #[test]
+    fn only_verified_tokens_enter_the_cache() {
+        let keys = keys();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let good = keys
+            .sign(&Claims::new(1, "a", Role::User, "s", now, 300, false))
+            .unwrap();
+        let forged = format!("{}x", good);
+        assert!(keys.verify(&forged).is_none());
+        assert!(keys.verified.get(&forged, now).is_none());
+        assert!(keys.verify(&good).is_some());
+        assert!(keys.verified.get(&good, now).is_some());
     }
 }

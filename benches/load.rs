@@ -1,0 +1,661 @@
+//! The performance figures of SPEC §7, measured end to end in one run:
+//!
+//!     cargo bench --bench load
+//!
+//! Builds the optimised server, seeds its own databases in a temp folder, starts it, and
+//! drives it with wrk (from apt) and a threaded Rust client; also starts the seed design
+//! (`../shared/peers/flask_seed`) when present and measures it the same way. Prints every
+//! figure with the machine's core count. Set `GATEHOUSE_BENCH_DATABASE_URL` (postgres://)
+//! to measure rotations on PostgreSQL as well; `GATEHOUSE_BENCH_SECONDS` (default 10)
+//! sets each wrk run's length; `GATEHOUSE_BENCH_ACCOUNTS` (default 1,000,000) the size of
+//! the admin search.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD_FORM: &str = "correct+horse+battery+staple";
+
+fn secs() -> u64 {
+    std::env::var("GATEHOUSE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "server on {port} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(db: &str, data: &Path, cost: u32, extra: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ROCKET_PROFILE", "release")
+            .env("ROCKET_DATABASE_URL", db)
+            .env("ROCKET_DATA_DIR", data)
+            .env("ROCKET_PORT", port.to_string())
+            .env("ROCKET_BCRYPT_COST", cost.to_string())
+            .env("ROCKET_ACCESS_TOKEN_TTL", "3600")
+            .env("ROCKET_LOG_LEVEL", "off")
+            .env("ROCKET_ADDRESS_FAILURES", "1000000")
+            .env(
+                "ROCKET_JWT_KEYS",
+                format!("[{{kid=\"k1\",secret=\"{KEY}\"}}]"),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        wait_for(port);
+        Server { child, port }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn rss_mib(&self) -> f64 {
+        rss_mib(self.child.id())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+}
+
+fn cookie_of(r: &ureq::Response, name: &str) -> Option<String> {
+    r.all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+/// A pre-session cookie and its form token (the pair is reusable for many sign-ins).
+fn form_pair(server: &Server) -> (String, String) {
+    let r = agent().get(&server.url("/login")).call().unwrap();
+    let cookie = cookie_of(&r, "__Host-presession").unwrap();
+    let html = r.into_string().unwrap();
+    let m = "name=\"csrf_token\" value=\"";
+    let s = html.find(m).unwrap() + m.len();
+    (
+        cookie,
+        html[s..s + html[s..].find('"').unwrap()].to_string(),
+    )
+}
+
+/// Signs in; returns (access cookie, refresh cookie) as `name=value`.
+fn sign_in(server: &Server, name: &str) -> (String, String) {
+    let (pre, token) = form_pair(server);
+    let r = agent()
+        .post(&server.url("/login"))
+        .set("Cookie", &pre)
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!(
+            "username={name}&password={PASSWORD_FORM}&csrf_token={token}"
+        ));
+    let r = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("sign-in: {e}"),
+    };
+    assert_eq!(r.status(), 303, "sign-in of {name}");
+    (
+        cookie_of(&r, "__Host-access").unwrap(),
+        cookie_of(&r, "__Host-refresh").unwrap(),
+    )
+}
+
+/// Creates an account with the command line; false if it could not (e.g. it exists).
+fn create_user(db: &str, data: &Path, name: &str, role: &str, cost: u32) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["create-user", name, "--role", role, "--password-stdin"])
+        .env("ROCKET_DATABASE_URL", db)
+        .env("ROCKET_DATA_DIR", data)
+        .env("ROCKET_BCRYPT_COST", cost.to_string())
+        .env(
+            "ROCKET_JWT_KEYS",
+            format!("[{{kid=\"k1\",secret=\"{KEY}\"}}]"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+/// What wrk reports.
+#[derive(Debug, Default, Clone)]
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx_3xx: u64,
+}
+
+fn wrk(
+    url: &str,
+    connections: u32,
+    seconds: u64,
+    script: Option<&Path>,
+    cookie: Option<&str>,
+) -> Wrk {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    if let Some(c) = cookie {
+        cmd.args(["-H", &format!("Cookie: {c}")]);
+    }
+    let out = cmd
+        .arg(url)
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let ms = |v: &str| -> f64 {
+        let v = v.trim();
+        if let Some(x) = v.strip_suffix("us") {
+            x.parse::<f64>().unwrap_or(0.0) / 1000.0
+        } else if let Some(x) = v.strip_suffix("ms") {
+            x.parse().unwrap_or(0.0)
+        } else if let Some(x) = v.strip_suffix('s') {
+            x.parse::<f64>().unwrap_or(0.0) * 1000.0
+        } else {
+            0.0
+        }
+    };
+    let mut w = Wrk::default();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(v) = l.strip_prefix("Requests/sec:") {
+            w.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = l.strip_prefix("50%") {
+            w.p50_ms = ms(v);
+        } else if let Some(v) = l.strip_prefix("99%") {
+            w.p99_ms = ms(v);
+        } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
+            w.non_2xx_3xx = v.trim().parse().unwrap_or(0);
+        }
+    }
+    assert!(
+        text.contains("Requests/sec:"),
+        "wrk failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w
+}
+
+fn post_script(dir: &Path, name: &str, cookie: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.lua"));
+    std::fs::write(
+        &path,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = \"{body}\"\n\
+             wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n\
+             wrk.headers[\"Cookie\"] = \"{cookie}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Runs `f` while `g` runs alongside; returns both results.
+fn together<A: Send, B: Send>(
+    f: impl FnOnce() -> A + Send,
+    g: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    std::thread::scope(|s| {
+        let a = s.spawn(f);
+        let b = s.spawn(g);
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
+struct Seed {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_seed(dir: &Path) -> Option<Seed> {
+    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/flask_seed/run.sh");
+    if !run.exists() {
+        println!(
+            "(seed design not found at {}: its figures are skipped)",
+            run.display()
+        );
+        return None;
+    }
+    let port = free_port();
+    let child = Command::new("sh")
+        .arg(&run)
+        .env("PORT", port.to_string())
+        .env("PEER_DB", dir.join("seed.db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    wait_for(port);
+    Some(Seed { child, port })
+}
+
+fn seed_cookie(seed: &Seed) -> String {
+    let r = agent()
+        .post(&format!("http://127.0.0.1:{}/login", seed.port))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!("username=alice&password={PASSWORD_FORM}"))
+        .unwrap();
+    cookie_of(&r, "jwt_token").unwrap()
+}
+
+/// bcrypt verify time at `cost`, in seconds (median of 5, through the server's own code).
+fn bcrypt_verify_secs(cost: u32) -> f64 {
+    let hash = gatehouse::accounts::password::hash_blocking(PASSWORD, cost).unwrap();
+    let mut samples: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(gatehouse::accounts::password::verify_blocking(
+                PASSWORD, &hash
+            ));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    samples[2]
+}
+
+/// 64 clients, each renewing its own session over and over with only the refresh cookie.
+fn rotations(server: &Server, users: &[String], seconds: u64) -> (f64, u64, u64) {
+    let sessions: Vec<String> = users.iter().map(|u| sign_in(server, u).1).collect();
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let server_errors = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let threads: Vec<_> = sessions
+        .into_iter()
+        .map(|mut refresh| {
+            let (done, errors, server_errors, stop) = (
+                done.clone(),
+                errors.clone(),
+                server_errors.clone(),
+                stop.clone(),
+            );
+            let url = server.url("/dashboard");
+            std::thread::spawn(move || {
+                let agent = agent();
+                while !stop.load(Ordering::Relaxed) {
+                    match agent.get(&url).set("Cookie", &refresh).call() {
+                        Ok(r) if r.status() == 200 => match cookie_of(&r, "__Host-refresh") {
+                            Some(next) => {
+                                refresh = next;
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            None => {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                        },
+                        Err(ureq::Error::Status(code, _)) if code >= 500 => {
+                            server_errors.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let n = done.load(Ordering::Relaxed) as f64;
+    (
+        n / start.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+        server_errors.load(Ordering::Relaxed),
+    )
+}
+
+fn seed_accounts(db_url: &str, n: usize) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::accounts as t;
+    let db = gatehouse::db::Db::open(&gatehouse::db::DatabaseUrl::parse(db_url).unwrap()).unwrap();
+    let hash =
+        gatehouse::accounts::password::hash_blocking("unused password for seeding", 4).unwrap();
+    db.run_blocking(|c| {
+        gatehouse::db::write_tx(c, |c| {
+            for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|i| {
+                        let name = format!("member{i:07}");
+                        (
+                            t::username_key.eq(name.clone()),
+                            t::username.eq(name),
+                            t::password_hash.eq(hash.clone()),
+                            t::role.eq(if i % 100 == 0 { "admin" } else { "user" }),
+                            t::disabled.eq(i % 50 == 0),
+                            t::created_at.eq(1_700_000_000 + *i as i64),
+                        )
+                    })
+                    .collect();
+                gatehouse::on_backend!(&mut *c, |c| diesel::insert_into(t::table)
+                    .values(&rows)
+                    .execute(c))?;
+            }
+            Ok(())
+        })
+    })
+    .unwrap();
+}
+
+fn median_ms(url: &str, cookie: &str, runs: usize) -> f64 {
+    let agent = agent();
+    let mut v: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let r = agent.get(url).set("Cookie", cookie).call().unwrap();
+            assert_eq!(r.status(), 200);
+            let _ = r.into_string();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[runs / 2]
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let seconds = secs();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    println!("Gatehouse benchmark, {cores} cores, {seconds} s per wrk run");
+    // Timed first, on an idle machine: the ceiling for figure 3.
+    let cost = 12;
+    let verify = bcrypt_verify_secs(cost);
+    let drain = || std::thread::sleep(Duration::from_secs(5)); // let queued work finish
+
+    // The server at the configured (default) bcrypt cost, for pages and sign-ins.
+    let db = d.join("pages.sqlite").to_string_lossy().to_string();
+    assert!(create_user(&db, d, "alice", "user", cost));
+    let server = Server::start(&db, d, cost, &[]);
+    let idle_rss = server.rss_mib();
+    let (access, _) = sign_in(&server, "alice");
+    let (pre, token) = form_pair(&server);
+    let login_script = post_script(
+        d,
+        "login",
+        &pre,
+        &format!("username=alice&password={PASSWORD_FORM}&csrf_token={token}"),
+    );
+    let seed = start_seed(d);
+    let seed_jwt = seed.as_ref().map(seed_cookie);
+
+    // 1. Signed-in dashboard vs the same layout for an anonymous visitor, vs the seed.
+    let dash = wrk(&server.url("/dashboard"), 32, seconds, None, Some(&access));
+    let anon = wrk(&server.url("/login"), 32, seconds, None, Some(&pre));
+    let load1_rss = server.rss_mib();
+    println!("\n1. GET /dashboard (valid access cookie), wrk -c32:");
+    println!(
+        "   gatehouse /dashboard     {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms",
+        dash.rps, dash.p50_ms, dash.p99_ms
+    );
+    println!("   gatehouse /login (anon)  {:>9.0} req/s", anon.rps);
+    println!(
+        "   ratio dashboard/anonymous = {:.2}  (target >= 0.85)",
+        dash.rps / anon.rps
+    );
+    let seed_dash = seed.as_ref().zip(seed_jwt.as_ref()).map(|(s, c)| {
+        wrk(
+            &format!("http://127.0.0.1:{}/dashboard", s.port),
+            32,
+            seconds,
+            None,
+            Some(c),
+        )
+    });
+    if let Some(sd) = &seed_dash {
+        println!(
+            "   seed /dashboard          {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms",
+            sd.rps, sd.p50_ms, sd.p99_ms
+        );
+        println!(
+            "   ratio gatehouse/seed = {:.1}x  (target >= 25x)",
+            dash.rps / sd.rps
+        );
+    }
+
+    // 2. Dashboard latency while 16 clients sign in continuously.
+    drain();
+    let (signins, dash_under) = together(
+        || {
+            wrk(
+                &server.url("/login"),
+                16,
+                seconds,
+                Some(&login_script),
+                None,
+            )
+        },
+        || {
+            std::thread::sleep(Duration::from_millis(500));
+            wrk(
+                &server.url("/dashboard"),
+                4,
+                seconds.saturating_sub(1).max(1),
+                None,
+                Some(&access),
+            )
+        },
+    );
+    let load2_rss = server.rss_mib();
+    println!("\n2. GET /dashboard (4 connections) while 16 clients sign in continuously:");
+    println!(
+        "   gatehouse dashboard p50 {:.2} ms  p99 {:.2} ms  (target p99 < 10 ms); sign-ins {:.1}/s, {} non-2xx/3xx",
+        dash_under.p50_ms, dash_under.p99_ms, signins.rps, signins.non_2xx_3xx
+    );
+    if let Some(s) = &seed {
+        let script = post_script(
+            d,
+            "seed_login",
+            "x=y",
+            &format!("username=alice&password={PASSWORD_FORM}"),
+        );
+        let cookie = seed_jwt.clone().unwrap_or_default();
+        drain();
+        let (seed_signins, seed_under) = together(
+            || {
+                wrk(
+                    &format!("http://127.0.0.1:{}/login", s.port),
+                    16,
+                    seconds,
+                    Some(&script),
+                    None,
+                )
+            },
+            || {
+                std::thread::sleep(Duration::from_millis(500));
+                wrk(
+                    &format!("http://127.0.0.1:{}/dashboard", s.port),
+                    4,
+                    seconds.saturating_sub(1).max(1),
+                    None,
+                    Some(&cookie),
+                )
+            },
+        );
+        if seed_under.rps == 0.0 {
+            println!(
+                "   seed      dashboard: not one request answered in {} s (its workers are all busy with bcrypt); sign-ins {:.1}/s",
+                seconds.saturating_sub(1).max(1),
+                seed_signins.rps
+            );
+        } else {
+            println!(
+                "   seed      dashboard p50 {:.2} ms  p99 {:.2} ms; sign-ins {:.1}/s",
+                seed_under.p50_ms, seed_under.p99_ms, seed_signins.rps
+            );
+        }
+    }
+
+    // 3. Sign-in throughput against what bcrypt allows on these cores.
+    drop(seed);
+    drain();
+    let alone = wrk(
+        &server.url("/login"),
+        16,
+        seconds,
+        Some(&login_script),
+        None,
+    );
+    let ceiling = cores as f64 / verify;
+    println!("\n3. Sign-ins, 16 clients, bcrypt cost {cost}:");
+    println!(
+        "   {:.1} sign-ins/s; one verify {:.1} ms, so {cores} cores allow {:.1}/s; ratio {:.2}  (target >= 0.9); {} non-2xx/3xx",
+        alone.rps,
+        verify * 1000.0,
+        ceiling,
+        alone.rps / ceiling,
+        alone.non_2xx_3xx
+    );
+    drop(server);
+
+    // 4. Refresh rotations with 64 concurrent clients (bcrypt cost 4: only rotation counts).
+    let users: Vec<String> = (0..64).map(|i| format!("rot{i:02}")).collect();
+    let mut targets = vec![(
+        "SQLite".to_string(),
+        d.join("rot.sqlite").to_string_lossy().to_string(),
+    )];
+    if let Ok(pg) = std::env::var("GATEHOUSE_BENCH_DATABASE_URL") {
+        targets.push(("PostgreSQL".into(), pg));
+    }
+    println!("\n4. Refresh rotations, 64 concurrent clients:");
+    for (name, url) in &targets {
+        for u in &users {
+            create_user(url, d, u, "user", 4); // on a reused PostgreSQL database they exist already
+        }
+        let server = Server::start(url, d, 4, &[]);
+        let (rate, errors, server_errors) = rotations(&server, &users, seconds);
+        println!(
+            "   {name:<10} {rate:>8.0} rotations/s  (target >= 1000); {server_errors} server errors (\"database is locked\" would be one), {errors} other failures"
+        );
+    }
+
+    // 5. Admin search over many accounts, through HTTP.
+    let n: usize = std::env::var("GATEHOUSE_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let db = d.join("search.sqlite").to_string_lossy().to_string();
+    let t = Instant::now();
+    seed_accounts(&db, n);
+    println!(
+        "\n5. Admin search over {n} accounts (seeded in {:.1?}), median of 21 requests:",
+        t.elapsed()
+    );
+    assert!(create_user(&db, d, "aaa-admin", "admin", 4));
+    let server = Server::start(&db, d, 4, &[]);
+    let (admin, _) = sign_in(&server, "aaa-admin");
+    let deep = format!("member{:07}", n * 9 / 10);
+    for (label, path) in [
+        ("first page", "/admin/users".to_string()),
+        ("deep page (90%)", format!("/admin/users?after={deep}")),
+        ("prefix search", "/admin/users?q=member0123".to_string()),
+        (
+            "role=admin, deep",
+            format!("/admin/users?role=admin&after={deep}"),
+        ),
+        (
+            "status=disabled",
+            "/admin/users?status=disabled".to_string(),
+        ),
+        ("status=locked", "/admin/users?status=locked".to_string()),
+    ] {
+        println!(
+            "   {label:<18} {:>7.2} ms  (target < 50 ms)",
+            median_ms(&server.url(&path), &admin, 21)
+        );
+    }
+    drop(server);
+
+    println!("\n6. Resident memory of the server (cost-{cost} page server):");
+    println!("   idle {idle_rss:.1} MiB; after load 1 {load1_rss:.1} MiB; after load 2 {load2_rss:.1} MiB");
+}
