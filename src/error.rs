@@ -6,16 +6,18 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use rocket_dyn_templates::{context, Template};
 
+use crate::i18n::{Lang, Message};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("bad request: {0}")]
-    BadRequest(String),
+    BadRequest(Message),
     #[error("forbidden: {0}")]
-    Forbidden(String),
+    Forbidden(Message),
     #[error("not found")]
     NotFound,
     #[error("unprocessable: {0}")]
-    Unprocessable(String),
+    Unprocessable(Message),
     #[error("too many requests, retry after {retry_after}s")]
     TooManyRequests { retry_after: u64 },
     #[error("unavailable: {0}")]
@@ -43,64 +45,50 @@ impl Error {
         }
     }
 
-    /// What the person reading the page is told.
-    fn public_message(&self) -> String {
+    /// What the person reading the page is told, in their language.
+    fn public_message(&self, lang: &str) -> String {
         match self {
-            Error::BadRequest(m) | Error::Forbidden(m) | Error::Unprocessable(m) => m.clone(),
-            _ => default_message(self.status()).to_string(),
+            Error::BadRequest(m) | Error::Forbidden(m) | Error::Unprocessable(m) => m.text(lang),
+            _ => default_message(self.status(), lang),
         }
     }
 }
 
-/// Title and explanation for each status, shared by `Error` and the catchers.
-pub fn default_title(status: Status) -> &'static str {
+fn known(status: Status) -> String {
     match status.code {
-        400 => "Bad request",
-        401 => "Sign-in required",
-        403 => "Forbidden",
-        404 => "Page not found",
-        413 => "Request too large",
-        422 => "Form could not be read",
-        429 => "Too many attempts",
-        503 => "Temporarily unavailable",
-        _ => "Something went wrong",
+        400 | 401 | 403 | 404 | 413 | 422 | 429 | 503 => status.code.to_string(),
+        _ => "other".into(),
     }
 }
 
-pub fn default_message(status: Status) -> &'static str {
-    match status.code {
-        400 => "The request could not be understood.",
-        401 => "You need to sign in to see this page.",
-        403 => "You are not allowed to do this. If you submitted a form, reload the page and try again.",
-        404 => "There is nothing at this address.",
-        413 => "What was sent is larger than this site accepts.",
-        422 => "The form was incomplete or malformed. Reload the page and try again.",
-        429 => "Too many attempts. Wait a little and try again.",
-        503 => "The service is temporarily unavailable. Try again in a moment.",
-        _ => "An unexpected error occurred. It has been logged.",
-    }
+/// Title and explanation for each status, shared by `Error` and the catchers.
+pub fn default_title(status: Status, lang: &str) -> String {
+    crate::i18n::text(lang, &format!("error-title-{}", known(status)), &[])
+}
+
+pub fn default_message(status: Status, lang: &str) -> String {
+    crate::i18n::text(lang, &format!("error-message-{}", known(status)), &[])
 }
 
 /// Renders the shared error page with `status`.
-pub fn error_page(status: Status, message: &str) -> Template {
-    Template::render(
+pub fn error_page(status: Status, lang: &Lang, message: &str) -> Template {
+    crate::i18n::page(
         "errors/error",
-        context! {
-            status: status.code,
-            title: default_title(status),
-            message: message,
-        },
+        lang,
+        context! { status: status.code, title: default_title(status, lang.code), message: message },
     )
 }
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
+        let lang = Lang::of(req);
         if status.code >= 500 {
             log::error!("{} {}: {self}", req.method(), req.uri().path());
         }
-        let mut builder =
-            Response::build_from(error_page(status, &self.public_message()).respond_to(req)?);
+        let mut builder = Response::build_from(
+            error_page(status, &lang, &self.public_message(lang.code)).respond_to(req)?,
+        );
         builder.status(status);
         if let Error::TooManyRequests { retry_after } = self {
             builder.header(Header::new("Retry-After", retry_after.to_string()));

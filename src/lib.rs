@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod i18n;
 pub mod metrics;
 pub mod random;
 pub mod sessions;
@@ -81,6 +82,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         }))
         .attach(Template::custom(|engines| {
             engines.tera.register_filter("when", web::format::when);
+            engines.tera.register_function("t", i18n::tera_function);
         }))
         .attach(web::headers::SecurityHeaders { hsts })
         .attach(metrics::RequestTimer)

@@ -49,6 +49,13 @@ async function audit(page, url, expectedStatus) {
 }
 
 test('sign-in page', () => audit(anon, '/login', 200));
+// In contexts of their own: the choice of Korean is remembered in a cookie.
+test('sign-in page in Korean', async () => audit(await (await browser.newContext()).newPage(), '/login?lang=ko', 200));
+test('account page in Korean', async () => {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, server.base, 'alice');
+  await audit(page, '/account?lang=ko', 200);
+});
 test('sign-in page with an error', async () => {
   await signIn(anon, server.base, 'nobody-at-all', 'wrong password here');
   await audit(anon, '/login?notice=signed_out', 200);
@@ -64,6 +71,17 @@ test('admin: new account', () => audit(admin, '/admin/users/new', 200));
 test('admin: audit log', () => audit(admin, '/admin/audit', 200));
 test('error page 404', () => audit(anon, '/no-such-page', 404));
 test('error page 403', () => audit(user, '/admin/users', 403));
+/** Turns the next navigation to `url` into a POST with `body`, to reach error pages. */
+async function postInstead(page, url, body, expected) {
+  const target = `${server.base}${url}`;
+  await page.route(target, (route) =>
+    route.continue({ method: 'POST', postData: body, headers: { ...route.request().headers(), 'content-type': 'application/x-www-form-urlencoded' } }));
+  await audit(page, url, expected);
+  await page.unroute(target);
+}
+test('error page 422', async () => postInstead(await (await browser.newContext()).newPage(), '/login', 'username=only', 422));
+test('error page 413', async () => postInstead(await (await browser.newContext()).newPage(), '/login', 'x=' + 'a'.repeat(64 * 1024), 413));
+
 test('error page 429', async () => {
   await anon.goto(`${server.base}/login`);
   await anon.getByLabel('Username').fill('locked-out');
@@ -108,6 +126,9 @@ test('screenshots of the main pages at 375 and 1440 pixels', async () => {
     }
   }
   await anon.setViewportSize({ width: 1440, height: 900 });
+  const korean = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await korean.goto(`${server.base}/login?lang=ko`);
+  await korean.screenshot({ path: join(SHOTS, 'login-ko-1440.png') });
   await anon.emulateMedia({ colorScheme: 'dark' });
   await anon.goto(`${server.base}/login`);
   await anon.screenshot({ path: join(SHOTS, 'login-dark-1440.png') });

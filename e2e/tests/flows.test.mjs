@@ -182,3 +182,31 @@ describe('administration', () => {
     await user.context().close();
   });
 });
+
+describe('languages', () => {
+  let server;
+  before(async () => {
+    server = await startServer();
+    await server.createUser('minji');
+  });
+  after(async () => { await server.stop(); });
+
+  test('Korean from Accept-Language; the switch changes it and is remembered', async () => {
+    const context = await browser.newContext({ locale: 'ko-KR' });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/login`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'ko');
+    assert.match(await page.textContent('h1'), /로그인/);
+    await page.getByRole('link', { name: 'English' }).click();
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await page.goto(`${server.base}/login`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en', 'the choice outlives Accept-Language');
+    await page.getByRole('link', { name: '한국어' }).click();
+    await page.getByLabel('사용자 이름').fill('minji');
+    await page.getByLabel('비밀번호').fill(PASSWORD);
+    await page.getByRole('button', { name: '로그인' }).click();
+    await page.waitForURL(/\/dashboard$/);
+    assert.match(await page.textContent('main'), /로그인한 사용자[\s\S]*minji/);
+    await context.close();
+  });
+});

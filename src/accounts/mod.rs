@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::db::schema::{accounts, login_attempts};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
+use crate::i18n::Message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,16 +65,16 @@ pub fn username_key(name: &str) -> String {
 }
 
 /// 3–32 characters of ASCII letters, digits, '.', '_' and '-'.
-pub fn validate_username(name: &str) -> Result<(), String> {
+pub fn validate_username(name: &str) -> Result<(), Message> {
     let n = name.chars().count();
     if !(3..=32).contains(&n) {
-        return Err("A username has 3 to 32 characters.".into());
+        return Err(Message::new("msg-username-length"));
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     {
-        return Err("A username may contain only letters a–z, digits, '.', '_' and '-'.".into());
+        return Err(Message::new("msg-username-chars"));
     }
     Ok(())
 }

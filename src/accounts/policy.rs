@@ -6,6 +6,7 @@
 //! guesses a password would take. Scores below 3 (about 10^8 guesses) are refused.
 
 use crate::config::PASSWORD_MAX;
+use crate::i18n::Message;
 
 pub struct PasswordPolicy {
     pub min_length: usize,
@@ -13,30 +14,21 @@ pub struct PasswordPolicy {
 
 impl PasswordPolicy {
     /// Returns a message that says what to do when the password is refused.
-    pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
+    pub fn check(&self, password: &str, username: &str) -> Result<(), Message> {
         let n = password.chars().count();
         if n < self.min_length {
-            return Err(format!(
-                "Choose a password of at least {} characters. A few unrelated words make a long password easy to remember.",
-                self.min_length
-            ));
+            return Err(Message::new("msg-password-short").with("min", self.min_length as i64));
         }
         if n > PASSWORD_MAX {
-            return Err(format!(
-                "Choose a password of at most {PASSWORD_MAX} characters."
-            ));
+            return Err(Message::new("msg-password-long").with("max", PASSWORD_MAX as i64));
         }
         let lower = password.to_lowercase();
         if !username.is_empty() && lower.contains(&username.to_lowercase()) {
-            return Err("Choose a password that does not contain your username.".into());
+            return Err(Message::new("msg-password-username"));
         }
         let inputs = [username, "gatehouse"];
         if zxcvbn::zxcvbn(password, &inputs).score() < zxcvbn::Score::Three {
-            return Err(
-                "This password is too common or too easy to guess. Add a few words that do not form a \
-                 known phrase, or avoid repeated characters and keyboard patterns."
-                    .into(),
-            );
+            return Err(Message::new("msg-password-common"));
         }
         Ok(())
     }

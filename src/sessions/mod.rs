@@ -252,7 +252,8 @@ impl<'r> FromRequest<'r> for AdminUser {
 }
 
 /// The generic answer to every failed sign-in.
-pub const SIGN_IN_FAILED: &str = "Invalid username or password.";
+/// (The catalogue key of the message.)
+pub const SIGN_IN_FAILED: &str = "sign-in-failed";
 
 pub struct SignedIn {
     pub access: String,

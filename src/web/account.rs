@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::audit::{self, Event};
 use crate::config::Signup;
 use crate::error::{Error, Result};
+use crate::i18n::{page, Lang, Message};
 use crate::sessions::{self, now, store, AnySession, AuthenticatedUser};
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
@@ -31,6 +32,7 @@ pub async fn account_page(
     user: AuthenticatedUser,
     notice: Option<&str>,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Template> {
     let (id, now) = (user.id, now());
     let (account, sessions) = app
@@ -49,10 +51,11 @@ pub async fn account_page(
             last_seen_at: s.last_seen_at,
         })
         .collect();
-    Ok(Template::render(
+    Ok(page(
         "account/index",
+        &lang,
         context! {
-            title: "Your account",
+            title_key: "title-account",
             csrf_token: app.csrf.for_session(&user.sid),
             last_login_at: account.last_login_at,
             created_at: account.created_at,
@@ -146,11 +149,13 @@ fn password_form(
     app: &App,
     error: Option<&str>,
     notice: Option<&str>,
+    lang: &Lang,
 ) -> Template {
-    Template::render(
+    page(
         "account/password",
+        lang,
         context! {
-            title: "Change your password",
+            title_key: "title-password",
             csrf_token: app.csrf.for_session(&user.sid),
             forced: user.must_change_password,
             min_length: app.policy.min_length,
@@ -162,8 +167,13 @@ fn password_form(
 }
 
 #[get("/account/password?<notice>")]
-pub fn password_page(user: AnySession, notice: Option<&str>, app: &State<App>) -> Template {
-    password_form(&user.0, app, None, notice::text(notice))
+pub fn password_page(
+    user: AnySession,
+    notice: Option<&str>,
+    app: &State<App>,
+    lang: Lang,
+) -> Template {
+    password_form(&user.0, app, None, notice::text(notice), &lang)
 }
 
 #[derive(FromForm)]
@@ -188,12 +198,13 @@ pub async fn change_password(
     client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
+    lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let (user, form) = (user.0, form.into_inner());
-    let refuse = |status: Status, msg: &str| {
+    let refuse = |status: Status, msg: Message| {
         Ok(Either::Right((
             status,
-            password_form(&user, app, Some(msg), None),
+            password_form(&user, app, Some(&msg.text(lang.code)), None, &lang),
         )))
     };
     let id = user.id;
@@ -209,22 +220,22 @@ pub async fn change_password(
     {
         return refuse(
             Status::UnprocessableEntity,
-            "Your current password is not right.",
+            Message::new("msg-current-wrong"),
         );
     }
     if let Err(msg) = app.policy.check(&form.password, &account.username) {
-        return refuse(Status::UnprocessableEntity, &msg);
+        return refuse(Status::UnprocessableEntity, msg);
     }
     if form.password != form.confirm {
         return refuse(
             Status::UnprocessableEntity,
-            "The two new passwords do not match.",
+            Message::new("msg-new-password-mismatch"),
         );
     }
     if form.password == form.current {
         return refuse(
             Status::UnprocessableEntity,
-            "Choose a password different from the current one.",
+            Message::new("msg-password-same"),
         );
     }
     let hash = app.hasher.hash(form.password).await?;
@@ -265,17 +276,24 @@ fn signup_open(app: &App) -> Result<()> {
     }
 }
 
-fn signup_form(csrf: &str, username: &str, error: Option<&str>, min_length: usize) -> Template {
-    Template::render(
+fn signup_form(
+    lang: &Lang,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+    min_length: usize,
+) -> Template {
+    page(
         "auth/signup",
-        context! { title: "Create an account", csrf_token: csrf, username, error, min_length },
+        lang,
+        context! { title_key: "title-signup", csrf_token: csrf, username, error, min_length },
     )
 }
 
 #[get("/signup")]
-pub fn signup_page(app: &State<App>, csrf: PreSessionToken) -> Result<Template> {
+pub fn signup_page(app: &State<App>, csrf: PreSessionToken, lang: Lang) -> Result<Template> {
     signup_open(app)?;
-    Ok(signup_form(&csrf.0, "", None, app.policy.min_length))
+    Ok(signup_form(&lang, &csrf.0, "", None, app.policy.min_length))
 }
 
 /// Only these fields are read: anything else sent (a `role`, say) is ignored.
@@ -300,24 +318,31 @@ pub async fn signup(
     csrf: PreSessionToken,
     client: ClientInfo,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     signup_open(app)?;
     let form = form.into_inner();
     let min = app.policy.min_length;
-    let refuse = |msg: &str| {
+    let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
-            signup_form(&csrf.0, &form.username, Some(msg), min),
+            signup_form(
+                &lang,
+                &csrf.0,
+                &form.username,
+                Some(&msg.text(lang.code)),
+                min,
+            ),
         )))
     };
     if let Err(msg) = accounts::validate_username(&form.username) {
-        return refuse(&msg);
+        return refuse(msg);
     }
     if let Err(msg) = app.policy.check(&form.password, &form.username) {
-        return refuse(&msg);
+        return refuse(msg);
     }
     if form.password != form.confirm {
-        return refuse("The two passwords do not match.");
+        return refuse(Message::new("msg-password-mismatch"));
     }
     let hash = app.hasher.hash(form.password.clone()).await?;
     let (username, ip, now) = (form.username.clone(), client.ip.clone(), now());
@@ -342,7 +367,7 @@ pub async fn signup(
         })
         .await?;
     if !created {
-        return refuse("That username is not available. Choose another.");
+        return refuse(Message::new("msg-username-unavailable"));
     }
     Ok(Either::Left(Redirect::to("/login?notice=signed_up")))
 }

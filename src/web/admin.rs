@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::audit::{self as audit_log, Event, SubjectFilter, AUDIT_PAGE};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
+use crate::i18n::{page, Lang, Message};
 use crate::sessions::{now, store, AdminUser};
 use crate::text::printable;
 use crate::web::auth::TokenOnly;
@@ -48,16 +49,31 @@ impl Row {
     }
 }
 
-#[get("/admin/users?<q>&<role>&<status>&<after>&<notice>")]
+/// The account list's query: `q`, `role`, `status`, `after`, and a `notice` to show.
+/// Values that cannot be read are treated as absent.
+#[derive(FromForm, Default)]
+pub struct ListQuery<'r> {
+    q: Option<&'r str>,
+    role: Option<&'r str>,
+    status: Option<&'r str>,
+    after: Option<&'r str>,
+    notice: Option<&'r str>,
+}
+
+#[get("/admin/users?<query..>")]
 pub async fn users(
     admin: AdminUser,
-    q: Option<&str>,
-    role: Option<&str>,
-    status: Option<&str>,
-    after: Option<&str>,
-    notice: Option<&str>,
+    query: Option<ListQuery<'_>>,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Template> {
+    let ListQuery {
+        q,
+        role,
+        status,
+        after,
+        notice,
+    } = query.unwrap_or_default();
     let search = Search {
         prefix: printable(q.unwrap_or_default(), 64),
         role: role.and_then(Role::parse),
@@ -85,10 +101,11 @@ pub async fn users(
             Row::of(a, lock)
         })
         .collect();
-    Ok(Template::render(
+    Ok(page(
         "admin/users",
+        &lang,
         context! {
-            title: "Accounts",
+            title_key: "title-accounts",
             user: admin.0,
             rows,
             next,
@@ -106,11 +123,13 @@ fn new_user_form(
     username: &str,
     role: &str,
     error: Option<&str>,
+    lang: &Lang,
 ) -> Template {
-    Template::render(
+    page(
         "admin/new",
+        lang,
         context! {
-            title: "New account",
+            title_key: "title-new-account",
             csrf_token: app.csrf.for_session(&admin.0.sid),
             min_length: app.policy.min_length,
             user: &admin.0,
@@ -122,8 +141,8 @@ fn new_user_form(
 }
 
 #[get("/admin/users/new")]
-pub fn new_user_page(admin: AdminUser, app: &State<App>) -> Template {
-    new_user_form(&admin, app, "", "user", None)
+pub fn new_user_page(admin: AdminUser, app: &State<App>, lang: Lang) -> Template {
+    new_user_form(&admin, app, "", "user", None, &lang)
 }
 
 #[derive(FromForm)]
@@ -147,22 +166,30 @@ pub async fn new_user(
     form: Csrf<NewUserForm>,
     client: ClientInfo,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
-    let refuse = |msg: &str| {
+    let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
-            new_user_form(&admin, app, &form.username, &form.role, Some(msg)),
+            new_user_form(
+                &admin,
+                app,
+                &form.username,
+                &form.role,
+                Some(&msg.text(lang.code)),
+                &lang,
+            ),
         )))
     };
     let Some(role) = Role::parse(&form.role) else {
-        return refuse("Choose the role user or admin.");
+        return refuse(Message::new("msg-choose-role"));
     };
     if let Err(msg) = accounts::validate_username(&form.username) {
-        return refuse(&msg);
+        return refuse(msg);
     }
     if let Err(msg) = app.policy.check(&form.password, &form.username) {
-        return refuse(&msg);
+        return refuse(msg);
     }
     let hash = app.hasher.hash(form.password.clone()).await?;
     let (username, actor, ip, now) = (form.username.clone(), admin.0.id, client.ip.clone(), now());
@@ -191,7 +218,7 @@ pub async fn new_user(
         Some(id) => Ok(Either::Left(Redirect::to(format!(
             "/admin/users/{id}?notice=created"
         )))),
-        None => refuse("That username is taken."),
+        None => refuse(Message::new("msg-username-taken")),
     }
 }
 
@@ -210,6 +237,7 @@ pub async fn user_page(
     id: &str,
     notice: Option<&str>,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Template> {
     let id = parse_id(id)?;
     let now = now();
@@ -236,10 +264,10 @@ pub async fn user_page(
             last_seen_at: s.last_seen_at,
         })
         .collect();
-    Ok(Template::render(
+    Ok(page(
         "admin/user",
+        &lang,
         context! {
-            title: format!("Account {}", account.username),
             csrf_token: app.csrf.for_session(&admin.0.sid),
             is_self: account.id == admin.0.id,
             min_length: app.policy.min_length,
@@ -275,20 +303,10 @@ async fn act(
     let effect = match outcome {
         Ok(effect) => effect,
         Err(Refusal::NotFound) => return Err(Error::NotFound),
-        Err(Refusal::SelfAction) => {
-            return Err(Error::Forbidden(
-                "You cannot disable, demote or delete your own account. Ask another administrator."
-                    .into(),
-            ))
-        }
-        Err(Refusal::LastAdmin) => return Err(Error::Forbidden(
-            "This is the last active administrator. Make another account an administrator first."
-                .into(),
-        )),
+        Err(Refusal::SelfAction) => return Err(Error::Forbidden(Message::new("msg-self-action"))),
+        Err(Refusal::LastAdmin) => return Err(Error::Forbidden(Message::new("msg-last-admin"))),
         Err(Refusal::ConfirmationMismatch) => {
-            return Err(Error::Unprocessable(
-                "Type the account's username exactly to confirm the deletion.".into(),
-            ))
+            return Err(Error::Unprocessable(Message::new("msg-delete-confirm")))
         }
         Err(Refusal::Db(e)) => return Err(e),
     };
@@ -327,7 +345,7 @@ pub async fn set_role(
     app: &State<App>,
 ) -> Result<Redirect> {
     let role = Role::parse(&form.0.role)
-        .ok_or_else(|| Error::Unprocessable("Choose the role user or admin.".into()))?;
+        .ok_or_else(|| Error::Unprocessable(Message::new("msg-choose-role")))?;
     act(
         app,
         &admin,
@@ -491,6 +509,7 @@ pub async fn audit(
     kind: Option<&str>,
     before: Option<&str>,
     app: &State<App>,
+    lang: Lang,
 ) -> Result<Template> {
     let user_filter = user
         .map(str::trim)
@@ -515,10 +534,11 @@ pub async fn audit(
             audit_log::search(c, subject, kind_q.as_deref(), before_id, AUDIT_PAGE)
         })
         .await?;
-    Ok(Template::render(
+    Ok(page(
         "admin/audit",
+        &lang,
         context! {
-            title: "Audit log",
+            title_key: "title-audit",
             user: admin.0,
             events,
             next,

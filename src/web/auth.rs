@@ -9,6 +9,7 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::error::{Error, Result};
+use crate::i18n::{page, Lang};
 use crate::sessions::{self, AnySession, SignIn, SIGN_IN_FAILED};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
@@ -40,10 +41,12 @@ fn login_form(
     username: &str,
     error: Option<&str>,
     notice: Option<&str>,
+    lang: &Lang,
 ) -> Template {
-    Template::render(
+    page(
         "auth/login",
-        context! { next, csrf_token: token, username, error, notice, title: "Sign in" },
+        lang,
+        context! { next, csrf_token: token, username, error, notice, title_key: "title-sign-in" },
     )
 }
 
@@ -53,6 +56,7 @@ pub fn login_page(
     notice: Option<&str>,
     user: Option<AnySession>,
     token: PreSessionToken,
+    lang: Lang,
 ) -> Either<Redirect, Template> {
     let next = safe_next(next);
     if user.is_some() {
@@ -64,6 +68,7 @@ pub fn login_page(
         "",
         None,
         crate::web::notice::text(notice),
+        &lang,
     ))
 }
 
@@ -91,6 +96,7 @@ pub async fn login(
     token: PreSessionToken,
     app: &State<App>,
     jar: &CookieJar<'_>,
+    lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
     let next = safe_next(Some(&form.next));
@@ -110,18 +116,26 @@ pub async fn login(
         }),
         SignIn::Failed => Ok(Either::Right((
             Status::Unauthorized,
-            login_form(&next, &token.0, &form.username, Some(SIGN_IN_FAILED), None),
+            login_form(
+                &next,
+                &token.0,
+                &form.username,
+                Some(SIGN_IN_FAILED),
+                None,
+                &lang,
+            ),
         ))),
     }
 }
 
 #[get("/logout")]
-pub fn logout_page(user: AnySession, app: &State<App>) -> Template {
+pub fn logout_page(user: AnySession, app: &State<App>, lang: Lang) -> Template {
     let user = user.0;
     let csrf_token = app.csrf.for_session(&user.sid);
-    Template::render(
+    page(
         "auth/logout",
-        context! { user, csrf_token, title: "Sign out" },
+        &lang,
+        context! { user, csrf_token, title_key: "title-sign-out" },
     )
 }
 

@@ -37,8 +37,9 @@ fn password_change_required() -> Redirect {
 }
 
 #[catch(default)]
-fn any(status: Status, _req: &Request<'_>) -> Template {
-    error_page(status, default_message(status))
+fn any(status: Status, req: &Request<'_>) -> Template {
+    let lang = crate::i18n::Lang::of(req);
+    error_page(status, &lang, &default_message(status, lang.code))
 }
 
 pub fn catchers() -> Vec<Catcher> {

@@ -6,6 +6,7 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::error::Result;
+use crate::i18n::{page, Lang};
 use crate::sessions::{AnySession, AuthenticatedUser};
 
 #[get("/")]
@@ -21,8 +22,12 @@ pub fn index(user: Option<AnySession>) -> Redirect {
 
 /// Served from the access token alone: no database query.
 #[get("/dashboard")]
-pub fn dashboard(user: AuthenticatedUser) -> Template {
-    Template::render("dashboard", context! { user, title: "Dashboard" })
+pub fn dashboard(user: AuthenticatedUser, lang: Lang) -> Template {
+    page(
+        "dashboard",
+        &lang,
+        context! { user, title_key: "title-dashboard" },
+    )
 }
 
 #[get("/healthz")]

@@ -12,6 +12,7 @@ use crate::accounts::{self, password, CreateError, Role};
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
+use crate::i18n::{page, Lang, Message};
 use crate::sessions::now;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
@@ -58,10 +59,18 @@ fn invalid_link() -> Error {
     Error::NotFound
 }
 
-fn setup_form(token: &str, csrf: &str, username: &str, error: Option<&str>) -> Template {
-    Template::render(
+fn setup_form(
+    app: &App,
+    lang: &Lang,
+    token: &str,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Template {
+    page(
         "auth/setup",
-        context! { token, csrf_token: csrf, username, error, title: "Create the administrator" },
+        lang,
+        context! { token, csrf_token: csrf, username, error, min_length: app.policy.min_length, title_key: "title-setup" },
     )
 }
 
@@ -70,12 +79,13 @@ pub fn setup_page(
     token: Option<&str>,
     app: &State<App>,
     csrf: PreSessionToken,
+    lang: Lang,
 ) -> Result<Template> {
     let token = token.unwrap_or_default();
     if !app.setup.is_valid(token, now()) {
         return Err(invalid_link());
     }
-    Ok(setup_form(token, &csrf.0, "", None))
+    Ok(setup_form(app, &lang, token, &csrf.0, "", None))
 }
 
 #[derive(FromForm)]
@@ -101,16 +111,24 @@ pub async fn setup(
     app: &State<App>,
     csrf: PreSessionToken,
     client: ClientInfo,
+    lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
     let now = now();
     if !app.setup.is_valid(&form.token, now) {
         return Err(invalid_link());
     }
-    let refuse = |msg: String| {
+    let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
-            setup_form(&form.token, &csrf.0, &form.username, Some(&msg)),
+            setup_form(
+                app,
+                &lang,
+                &form.token,
+                &csrf.0,
+                &form.username,
+                Some(&msg.text(lang.code)),
+            ),
         )))
     };
     if let Err(msg) = accounts::validate_username(&form.username) {
@@ -120,7 +138,7 @@ pub async fn setup(
         return refuse(msg);
     }
     if form.password != form.confirm {
-        return refuse("The two passwords do not match.".into());
+        return refuse(Message::new("msg-password-mismatch"));
     }
     if !app.setup.consume(&form.token, now) {
         return Err(invalid_link());

@@ -1,0 +1,180 @@
+# Gatehouse — English
+
+brand = Gatehouse
+skip = Skip to content
+nav-main = Main
+nav-dashboard = Dashboard
+nav-account = Account
+nav-users = Users
+nav-sign-out = Sign out
+nav-sign-in = Sign in
+lang-switch = Language
+lang-en = English
+lang-ko = 한국어
+
+title-sign-in = Sign in
+field-username = Username
+field-password = Password
+remember = Keep me signed in on this device for 30 days
+button-sign-in = Sign in
+sign-in-failed = Invalid username or password.
+
+title-sign-out = Sign out
+sign-out-question = Sign out of Gatehouse on this device? Your other devices stay signed in.
+button-sign-out = Sign out
+button-stay = Stay signed in
+
+title-setup = Create the administrator
+setup-intro = This link works once. The account you create here manages every other account.
+username-help = 3 to 32 letters, digits, '.', '_' or '-'.
+password-help = At least { $min } characters. A few unrelated words work well.
+field-password-again = Password again
+button-create-admin = Create administrator
+
+title-signup = Create an account
+button-create-account = Create account
+signup-have-account = Already have an account?
+
+title-dashboard = Dashboard
+signed-in-as = Signed in as
+field-role = Role
+dashboard-account-link = Your account and devices
+
+title-account = Your account
+last-sign-in = Last sign-in
+never = never
+account-created = Account created
+change-password-link = Change your password
+devices-title = Your devices
+devices-intro = Each sign-in is one session. Sign out any device you do not recognise, then change your password.
+col-device = Device
+col-address = Address
+col-signed-in = Signed in
+col-last-active = Last active
+col-action = Action
+unknown-browser = unknown browser
+this-device = this device
+button-sign-out-here = Sign out here
+button-sign-out-that = Sign out that device
+button-sign-out-others = Sign out everywhere else
+
+title-password = Change your password
+password-forced = Your password was set by an administrator. Choose your own before you continue.
+field-current-password = Current password
+field-new-password = New password
+field-new-password-again = New password again
+button-change-password = Change password and sign out other devices
+
+title-accounts = Accounts
+filter-prefix = Username starts with
+filter-status = Status
+any = any
+status-active = active
+status-disabled = disabled
+status-locked = locked
+button-search = Search
+new-account-link = New account
+audit-link = Audit log
+col-username = Username
+col-role = Role
+col-status = Status
+col-last-sign-in = Last sign-in
+col-created = Created
+locked-until = locked until { $when }
+no-accounts = No accounts match.
+next-page = Next page
+
+title-new-account = New account
+field-initial-password = Initial password
+initial-password-help = At least { $min } characters. The owner must replace it at first sign-in.
+
+title-admin-user = Account { $name }
+failed-in-a-row = Failed sign-ins in a row
+must-change = Must change password
+yes = yes
+no = no
+created = Created
+actions = Actions
+button-change-role = Change role
+button-enable = Enable account
+button-disable = Disable account and end its sessions
+button-unlock = Unlock (clear failed sign-ins)
+button-end-all = End all sessions
+reset-help = At least { $min } characters. Ends every session; the owner must choose a new one at next sign-in.
+button-reset = Reset password
+delete-confirm-label = Type { $name } to delete this account for good
+button-delete = Delete account
+active-sessions = Active sessions
+col-started = Started
+col-last-seen = Last seen
+button-end-session = End session
+no-sessions = No active sessions.
+recent-events = Recent events
+all-events-for = All events for { $name }
+
+col-when = When
+col-event = Event
+col-account = Account
+col-by = By
+col-detail = Detail
+no-events = No events.
+
+title-audit = Audit log
+filter-account = Account
+filter-event = Event
+button-filter = Filter
+older-events = Older events
+
+error-status = Error { $status }
+error-home = Go to the start page
+error-title-400 = Bad request
+error-title-401 = Sign-in required
+error-title-403 = Forbidden
+error-title-404 = Page not found
+error-title-413 = Request too large
+error-title-422 = Form could not be read
+error-title-429 = Too many attempts
+error-title-503 = Temporarily unavailable
+error-title-other = Something went wrong
+error-message-400 = The request could not be understood.
+error-message-401 = You need to sign in to see this page.
+error-message-403 = You are not allowed to do this. If you submitted a form, reload the page and try again.
+error-message-404 = There is nothing at this address.
+error-message-413 = What was sent is larger than this site accepts.
+error-message-422 = The form was incomplete or malformed. Reload the page and try again.
+error-message-429 = Too many attempts. Wait a little and try again.
+error-message-503 = The service is temporarily unavailable. Try again in a moment.
+error-message-other = An unexpected error occurred. It has been logged.
+
+notice-signed_out = You have been signed out.
+notice-setup_done = The administrator account is ready. Sign in with it.
+notice-signed_up = Your account is ready. Sign in with it.
+notice-must_change = Choose a new password before you continue.
+notice-password_changed = Your password has been changed. Your other devices have been signed out.
+notice-session_revoked = That device has been signed out.
+notice-others_revoked = All your other devices have been signed out.
+notice-created = The account has been created. Its owner must choose a new password at first sign-in.
+notice-role_changed = The role has been changed.
+notice-disabled = The account has been disabled and all its sessions ended.
+notice-enabled = The account has been enabled.
+notice-unlocked = The account has been unlocked.
+notice-password_reset = The password has been reset and all sessions ended. Its owner must choose a new one at next sign-in.
+notice-sessions_revoked = All sessions of the account have been ended.
+notice-deleted = The account has been deleted.
+
+msg-username-length = A username has 3 to 32 characters.
+msg-username-chars = A username may contain only letters a–z, digits, '.', '_' and '-'.
+msg-password-short = Choose a password of at least { $min } characters. A few unrelated words make a long password easy to remember.
+msg-password-long = Choose a password of at most { $max } characters.
+msg-password-username = Choose a password that does not contain your username.
+msg-password-common = This password is too common or too easy to guess. Add a few words that do not form a known phrase, or avoid repeated characters and keyboard patterns.
+msg-password-mismatch = The two passwords do not match.
+msg-new-password-mismatch = The two new passwords do not match.
+msg-current-wrong = Your current password is not right.
+msg-password-same = Choose a password different from the current one.
+msg-username-unavailable = That username is not available. Choose another.
+msg-username-taken = That username is taken.
+msg-choose-role = Choose the role user or admin.
+msg-self-action = You cannot disable, demote or delete your own account. Ask another administrator.
+msg-last-admin = This is the last active administrator. Make another account an administrator first.
+msg-delete-confirm = Type the account's username exactly to confirm the deletion.

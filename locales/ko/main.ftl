@@ -1,0 +1,180 @@
+# Gatehouse — 한국어
+
+brand = Gatehouse
+skip = 본문으로 건너뛰기
+nav-main = 주 메뉴
+nav-dashboard = 대시보드
+nav-account = 내 계정
+nav-users = 사용자
+nav-sign-out = 로그아웃
+nav-sign-in = 로그인
+lang-switch = 언어
+lang-en = English
+lang-ko = 한국어
+
+title-sign-in = 로그인
+field-username = 사용자 이름
+field-password = 비밀번호
+remember = 이 기기에서 30일 동안 로그인 상태 유지
+button-sign-in = 로그인
+sign-in-failed = 사용자 이름 또는 비밀번호가 올바르지 않습니다.
+
+title-sign-out = 로그아웃
+sign-out-question = 이 기기에서 Gatehouse에서 로그아웃할까요? 다른 기기는 로그인 상태로 유지됩니다.
+button-sign-out = 로그아웃
+button-stay = 로그인 유지
+
+title-setup = 관리자 계정 만들기
+setup-intro = 이 링크는 한 번만 사용할 수 있습니다. 여기서 만드는 계정은 다른 모든 계정을 관리합니다.
+username-help = 영문자, 숫자, '.', '_', '-'로 3~32자.
+password-help = { $min }자 이상. 서로 관련 없는 단어 몇 개를 이어 쓰면 좋습니다.
+field-password-again = 비밀번호 확인
+button-create-admin = 관리자 만들기
+
+title-signup = 계정 만들기
+button-create-account = 계정 만들기
+signup-have-account = 이미 계정이 있으신가요?
+
+title-dashboard = 대시보드
+signed-in-as = 로그인한 사용자
+field-role = 역할
+dashboard-account-link = 내 계정과 기기
+
+title-account = 내 계정
+last-sign-in = 마지막 로그인
+never = 없음
+account-created = 계정 생성일
+change-password-link = 비밀번호 변경
+devices-title = 내 기기
+devices-intro = 로그인할 때마다 세션이 하나 생깁니다. 모르는 기기가 있으면 로그아웃시킨 뒤 비밀번호를 바꾸세요.
+col-device = 기기
+col-address = 주소
+col-signed-in = 로그인 시각
+col-last-active = 마지막 활동
+col-action = 작업
+unknown-browser = 알 수 없는 브라우저
+this-device = 현재 기기
+button-sign-out-here = 여기서 로그아웃
+button-sign-out-that = 이 기기 로그아웃
+button-sign-out-others = 다른 모든 기기에서 로그아웃
+
+title-password = 비밀번호 변경
+password-forced = 관리자가 정한 비밀번호입니다. 계속하기 전에 직접 비밀번호를 정하세요.
+field-current-password = 현재 비밀번호
+field-new-password = 새 비밀번호
+field-new-password-again = 새 비밀번호 확인
+button-change-password = 비밀번호를 바꾸고 다른 기기에서 로그아웃
+
+title-accounts = 계정
+filter-prefix = 사용자 이름 시작 문자
+filter-status = 상태
+any = 전체
+status-active = 활성
+status-disabled = 비활성
+status-locked = 잠김
+button-search = 검색
+new-account-link = 새 계정
+audit-link = 감사 로그
+col-username = 사용자 이름
+col-role = 역할
+col-status = 상태
+col-last-sign-in = 마지막 로그인
+col-created = 생성일
+locked-until = { $when }까지 잠김
+no-accounts = 일치하는 계정이 없습니다.
+next-page = 다음 페이지
+
+title-new-account = 새 계정
+field-initial-password = 초기 비밀번호
+initial-password-help = { $min }자 이상. 계정 주인은 처음 로그인할 때 이 비밀번호를 바꿔야 합니다.
+
+title-admin-user = 계정 { $name }
+failed-in-a-row = 연속 로그인 실패
+must-change = 비밀번호 변경 필요
+yes = 예
+no = 아니요
+created = 생성일
+actions = 작업
+button-change-role = 역할 변경
+button-enable = 계정 활성화
+button-disable = 계정을 비활성화하고 세션 종료
+button-unlock = 잠금 해제 (로그인 실패 기록 삭제)
+button-end-all = 모든 세션 종료
+reset-help = { $min }자 이상. 모든 세션이 종료되며, 계정 주인은 다음 로그인 때 새 비밀번호를 정해야 합니다.
+button-reset = 비밀번호 재설정
+delete-confirm-label = 이 계정을 영구히 삭제하려면 { $name }을(를) 입력하세요
+button-delete = 계정 삭제
+active-sessions = 활성 세션
+col-started = 시작
+col-last-seen = 마지막 접속
+button-end-session = 세션 종료
+no-sessions = 활성 세션이 없습니다.
+recent-events = 최근 이벤트
+all-events-for = { $name }의 모든 이벤트
+
+col-when = 시각
+col-event = 이벤트
+col-account = 계정
+col-by = 수행자
+col-detail = 내용
+no-events = 이벤트가 없습니다.
+
+title-audit = 감사 로그
+filter-account = 계정
+filter-event = 이벤트
+button-filter = 필터
+older-events = 이전 이벤트
+
+error-status = 오류 { $status }
+error-home = 첫 페이지로 가기
+error-title-400 = 잘못된 요청
+error-title-401 = 로그인 필요
+error-title-403 = 접근 거부
+error-title-404 = 페이지를 찾을 수 없음
+error-title-413 = 요청이 너무 큼
+error-title-422 = 양식을 읽을 수 없음
+error-title-429 = 시도 횟수 초과
+error-title-503 = 일시적으로 사용할 수 없음
+error-title-other = 문제가 발생했습니다
+error-message-400 = 요청을 이해할 수 없습니다.
+error-message-401 = 이 페이지를 보려면 로그인해야 합니다.
+error-message-403 = 이 작업을 할 권한이 없습니다. 양식을 제출했다면 페이지를 새로 고친 뒤 다시 시도하세요.
+error-message-404 = 이 주소에는 아무것도 없습니다.
+error-message-413 = 보낸 내용이 이 사이트가 받을 수 있는 크기보다 큽니다.
+error-message-422 = 양식이 불완전하거나 잘못되었습니다. 페이지를 새로 고친 뒤 다시 시도하세요.
+error-message-429 = 시도가 너무 많습니다. 잠시 기다린 뒤 다시 시도하세요.
+error-message-503 = 서비스를 일시적으로 사용할 수 없습니다. 잠시 후 다시 시도하세요.
+error-message-other = 예기치 않은 오류가 발생했습니다. 기록되었습니다.
+
+notice-signed_out = 로그아웃되었습니다.
+notice-setup_done = 관리자 계정이 준비되었습니다. 그 계정으로 로그인하세요.
+notice-signed_up = 계정이 준비되었습니다. 로그인하세요.
+notice-must_change = 계속하기 전에 새 비밀번호를 정하세요.
+notice-password_changed = 비밀번호가 바뀌었습니다. 다른 기기는 로그아웃되었습니다.
+notice-session_revoked = 그 기기는 로그아웃되었습니다.
+notice-others_revoked = 다른 모든 기기가 로그아웃되었습니다.
+notice-created = 계정을 만들었습니다. 계정 주인은 처음 로그인할 때 새 비밀번호를 정해야 합니다.
+notice-role_changed = 역할이 바뀌었습니다.
+notice-disabled = 계정이 비활성화되었고 모든 세션이 종료되었습니다.
+notice-enabled = 계정이 활성화되었습니다.
+notice-unlocked = 계정 잠금이 해제되었습니다.
+notice-password_reset = 비밀번호가 재설정되었고 모든 세션이 종료되었습니다. 계정 주인은 다음 로그인 때 새 비밀번호를 정해야 합니다.
+notice-sessions_revoked = 이 계정의 모든 세션이 종료되었습니다.
+notice-deleted = 계정이 삭제되었습니다.
+
+msg-username-length = 사용자 이름은 3~32자입니다.
+msg-username-chars = 사용자 이름에는 영문자 a–z, 숫자, '.', '_', '-'만 쓸 수 있습니다.
+msg-password-short = { $min }자 이상의 비밀번호를 정하세요. 서로 관련 없는 단어 몇 개를 이으면 길어도 기억하기 쉽습니다.
+msg-password-long = { $max }자 이하의 비밀번호를 정하세요.
+msg-password-username = 사용자 이름이 들어가지 않은 비밀번호를 정하세요.
+msg-password-common = 너무 흔하거나 추측하기 쉬운 비밀번호입니다. 잘 알려진 문구가 아닌 단어를 몇 개 더하거나, 반복 문자와 키보드 배열 패턴을 피하세요.
+msg-password-mismatch = 두 비밀번호가 일치하지 않습니다.
+msg-new-password-mismatch = 두 새 비밀번호가 일치하지 않습니다.
+msg-current-wrong = 현재 비밀번호가 올바르지 않습니다.
+msg-password-same = 현재 비밀번호와 다른 비밀번호를 정하세요.
+msg-username-unavailable = 그 사용자 이름은 쓸 수 없습니다. 다른 이름을 고르세요.
+msg-username-taken = 이미 사용 중인 사용자 이름입니다.
+msg-choose-role = 역할로 user 또는 admin을 고르세요.
+msg-self-action = 자기 계정은 비활성화하거나 강등하거나 삭제할 수 없습니다. 다른 관리자에게 요청하세요.
+msg-last-admin = 마지막 활성 관리자입니다. 먼저 다른 계정을 관리자로 만드세요.
+msg-delete-confirm = 삭제하려면 계정의 사용자 이름을 정확히 입력하세요.

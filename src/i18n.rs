@@ -1,0 +1,213 @@
+//! Languages: every user-facing string lives in `locales/<lang>/main.ftl` (Fluent). The
+//! language comes from the `lang` cookie (set by the switch in every page's footer),
+//! else from `Accept-Language`, else English.
+
+use std::collections::HashMap;
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{static_loader, Loader};
+use rocket::http::{Cookie, SameSite};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket_dyn_templates::tera;
+use serde::Serialize;
+use unic_langid::LanguageIdentifier;
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // No Unicode isolation marks around arguments: the output is HTML.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+pub const SUPPORTED: [&str; 2] = ["en", "ko"];
+pub const COOKIE: &str = "lang";
+
+fn id(lang: &str) -> LanguageIdentifier {
+    lang.parse().unwrap_or_else(|_| unic_langid::langid!("en"))
+}
+
+/// The text of `key` in `lang`, with arguments.
+pub fn text(lang: &str, key: &str, args: &[(&str, i64)]) -> String {
+    if args.is_empty() {
+        return LOCALES.lookup(&id(lang), key);
+    }
+    let args: HashMap<std::borrow::Cow<'static, str>, FluentValue<'_>> = args
+        .iter()
+        .map(|(k, v)| {
+            (
+                std::borrow::Cow::Owned(k.to_string()),
+                FluentValue::from(*v),
+            )
+        })
+        .collect();
+    LOCALES.lookup_with_args(&id(lang), key, &args)
+}
+
+/// A message to show a person, translated when the page is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, i64)>,
+}
+
+impl Message {
+    pub fn new(key: &'static str) -> Message {
+        Message {
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: i64) -> Message {
+        self.args.push((name, value));
+        self
+    }
+
+    pub fn text(&self, lang: &str) -> String {
+        text(lang, self.key, &self.args)
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text("en"))
+    }
+}
+
+/// `{{ t(key="…", lang=lang, n=3) }}` in templates; other arguments become Fluent
+/// arguments.
+pub fn tera_function(args: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let key = args
+        .get("key")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| tera::Error::msg("t: key missing"))?;
+    let lang = args.get("lang").and_then(|v| v.as_str()).unwrap_or("en");
+    let numbers: Vec<(&str, i64)> = args
+        .iter()
+        .filter(|(k, _)| *k != "key" && *k != "lang")
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_i64()?)))
+        .collect();
+    let strings: Vec<(&str, &str)> = args
+        .iter()
+        .filter(|(k, _)| *k != "key" && *k != "lang")
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+        .collect();
+    let text = if strings.is_empty() {
+        text(lang, key, &numbers)
+    } else {
+        let mut all: HashMap<std::borrow::Cow<'static, str>, FluentValue<'_>> = HashMap::new();
+        for (k, v) in &numbers {
+            all.insert(k.to_string().into(), FluentValue::from(*v));
+        }
+        for (k, v) in &strings {
+            all.insert(k.to_string().into(), FluentValue::from(v.to_string()));
+        }
+        LOCALES.lookup_with_args(&id(lang), key, &all)
+    };
+    Ok(tera::Value::String(text))
+}
+
+/// The language of this request, and links to this page in each language.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lang {
+    pub code: &'static str,
+    /// This page with `lang=<code>` for the language switch.
+    pub switch: Vec<(&'static str, String)>,
+}
+
+fn supported(code: &str) -> Option<&'static str> {
+    SUPPORTED
+        .iter()
+        .copied()
+        .find(|s| code.eq_ignore_ascii_case(s))
+}
+
+impl Lang {
+    /// Works it out once per request (cached), setting the cookie when `?lang=` asks.
+    pub fn of(req: &Request<'_>) -> Lang {
+        req.local_cache(|| {
+            let from_query = req
+                .query_value::<&str>("lang")
+                .and_then(|r| r.ok())
+                .and_then(supported);
+            if let Some(code) = from_query {
+                let secure = req
+                    .rocket()
+                    .state::<crate::App>()
+                    .is_none_or(|a| a.settings.cookie_secure);
+                req.cookies().add(
+                    Cookie::build((COOKIE, code))
+                        .path("/")
+                        .same_site(SameSite::Lax)
+                        .secure(secure)
+                        .http_only(true)
+                        .max_age(time::Duration::days(365)),
+                );
+            }
+            let code = from_query
+                .or_else(|| req.cookies().get(COOKIE).and_then(|c| supported(c.value())))
+                .or_else(|| {
+                    // In the client's order of preference; "ko-KR" counts as "ko".
+                    let header = req.headers().get_one("Accept-Language")?;
+                    accept_language::parse(header)
+                        .iter()
+                        .find_map(|tag| supported(tag.split('-').next().unwrap_or_default()))
+                })
+                .unwrap_or("en");
+            let path = req.uri().path().to_string();
+            let switch = SUPPORTED
+                .iter()
+                .map(|l| (*l, format!("{path}?lang={l}")))
+                .collect();
+            Lang { code, switch }
+        })
+        .clone()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Lang {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(Lang::of(req))
+    }
+}
+
+/// Renders `name` with `context` plus the request's language.
+pub fn page(
+    name: &'static str,
+    lang: &Lang,
+    context: impl Serialize,
+) -> rocket_dyn_templates::Template {
+    let mut value = serde_json::to_value(context).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("lang".into(), serde_json::Value::String(lang.code.into()));
+        map.insert(
+            "lang_switch".into(),
+            serde_json::to_value(&lang.switch).unwrap_or_default(),
+        );
+    }
+    rocket_dyn_templates::Template::render(name, value)
+}
+
+/// Whether the catalogue of `lang` has `key` (tests check every key used is there).
+pub fn has(lang: &str, key: &str) -> bool {
+    catalogue(lang).contains(&key.to_string())
+}
+
+/// The keys defined in `locales/<lang>/main.ftl` itself (without falling back to English).
+fn catalogue(lang: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("locales")
+        .join(lang)
+        .join("main.ftl");
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+        .filter(|k| !k.is_empty() && !k.starts_with('#'))
+        .collect()
+}
