@@ -5,7 +5,7 @@ use rocket::figment::Figment;
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::policy::PasswordPolicy;
 use crate::accounts::throttle::AddressLimiter;
-use crate::accounts::{self, CreateError, Role};
+use crate::accounts::{self, CreatedBy, Creation, Role};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
@@ -95,20 +95,20 @@ impl App {
         self.db
             .run_blocking(|c| {
                 crate::db::write_tx(c, |c| {
-                    let account = match accounts::create(c, username, &hash, role, false, now) {
-                        Ok(a) => a,
-                        Err(CreateError::Taken) => {
-                            return Ok(Err(format!("the username {username:?} is taken")))
-                        }
-                        Err(CreateError::Db(e)) => return Err(e),
+                    let creation = Creation {
+                        username,
+                        password_hash: &hash,
+                        role,
+                        must_change_password: false,
+                        event: "account_created",
+                        by: CreatedBy::Nobody,
+                        ip: "command-line",
+                        detail: format!("role {} (gatehouse create-user)", role.as_str()),
                     };
-                    crate::audit::record(
-                        c,
-                        &crate::audit::Event::new("account_created", "command-line", now)
-                            .subject(account.id, &account.username)
-                            .detail(format!("role {} (gatehouse create-user)", role.as_str())),
-                    )?;
-                    Ok::<_, Error>(Ok(account))
+                    Ok::<_, Error>(
+                        accounts::create_recorded(c, &creation, now)?
+                            .ok_or_else(|| format!("the username {username:?} is taken")),
+                    )
                 })
             })
             .map_err(|e| e.to_string())?

@@ -108,12 +108,12 @@ pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Account>> {
 
 /// Why an account could not be created.
 #[derive(Debug)]
-pub enum CreateError {
+enum CreateError {
     Taken,
     Db(Error),
 }
 
-pub fn create(
+fn create(
     conn: &mut DbConn,
     username: &str,
     password_hash: &str,
@@ -146,6 +146,56 @@ pub fn create(
     find_by_username(conn, &key)
         .map_err(CreateError::Db)?
         .ok_or_else(|| CreateError::Db(Error::Internal("account vanished after insert".into())))
+}
+
+/// Who made an account, for the audit log.
+pub enum CreatedBy {
+    /// The new account itself (setup, sign-up).
+    Itself,
+    /// Another account (an administrator).
+    Account(i64),
+    /// No account: the command line.
+    Nobody,
+}
+
+/// An account to create, and the audit event that records it.
+pub struct Creation<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    /// Set when someone else chose the password: the owner must replace it first.
+    pub must_change_password: bool,
+    pub event: &'a str,
+    pub by: CreatedBy,
+    pub ip: &'a str,
+    pub detail: String,
+}
+
+/// Creates the account and writes its audit event; `Ok(None)` when the username is
+/// taken. Run it inside a write transaction so that both or neither happen.
+pub fn create_recorded(conn: &mut DbConn, c: &Creation<'_>, now: i64) -> Result<Option<Account>> {
+    let account = match create(
+        conn,
+        c.username,
+        c.password_hash,
+        c.role,
+        c.must_change_password,
+        now,
+    ) {
+        Ok(a) => a,
+        Err(CreateError::Taken) => return Ok(None),
+        Err(CreateError::Db(e)) => return Err(e),
+    };
+    let mut event = crate::audit::Event::new(c.event, c.ip, now)
+        .subject(account.id, &account.username)
+        .detail(c.detail.clone());
+    match c.by {
+        CreatedBy::Itself => event = event.actor(account.id),
+        CreatedBy::Account(id) => event = event.actor(id),
+        CreatedBy::Nobody => {}
+    }
+    crate::audit::record(conn, &event)?;
+    Ok(Some(account))
 }
 
 pub fn admin_exists(conn: &mut DbConn) -> Result<bool> {

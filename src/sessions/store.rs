@@ -23,7 +23,7 @@ pub const ABSOLUTE_TTL: i64 = 90 * 86_400;
 /// A session without "remember me" ends after this long without a request.
 pub const IDLE_TTL: i64 = 12 * 3_600;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = sessions)]
 pub struct Session {
     pub id: String,

@@ -5,7 +5,7 @@ use rocket::response::Redirect;
 use rocket::{Either, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::accounts::{self, CreateError, Role};
+use crate::accounts::{self, CreatedBy, Creation, Role};
 use crate::app::App;
 use crate::audit::{self, Event};
 use crate::config::Signup;
@@ -16,16 +16,6 @@ use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 use crate::web::notice;
-
-#[derive(serde::Serialize)]
-struct SessionView {
-    id: String,
-    user_agent: String,
-    ip: String,
-    created_at: i64,
-    last_seen_at: i64,
-    current: bool,
-}
 
 #[get("/account?<notice>")]
 pub async fn account_page(
@@ -40,17 +30,6 @@ pub async fn account_page(
         .run(move |c| Ok((accounts::find(c, id)?, store::live_for_account(c, id, now)?)))
         .await?;
     let account = account.ok_or(Error::NotFound)?;
-    let sessions: Vec<SessionView> = sessions
-        .into_iter()
-        .map(|s| SessionView {
-            current: s.id == user.sid,
-            id: s.id,
-            user_agent: s.user_agent,
-            ip: s.ip,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-        })
-        .collect();
     Ok(page(
         "account/index",
         &lang,
@@ -59,7 +38,8 @@ pub async fn account_page(
             csrf_token: app.csrf.for_session(&user.sid),
             last_login_at: account.last_login_at,
             created_at: account.created_at,
-            others: sessions.iter().filter(|s| !s.current).count(),
+            others: sessions.iter().filter(|s| s.id != user.sid).count(),
+            current_sid: user.sid.clone(),
             sessions,
             notice: notice::text(notice),
             user,
@@ -350,19 +330,17 @@ pub async fn signup(
         .db
         .run(move |c| {
             crate::db::write_tx(c, |c| {
-                match accounts::create(c, &username, &hash, Role::User, false, now) {
-                    Ok(a) => {
-                        audit::record(
-                            c,
-                            &Event::new("signup", &ip, now)
-                                .actor(a.id)
-                                .subject(a.id, &a.username),
-                        )?;
-                        Ok(true)
-                    }
-                    Err(CreateError::Taken) => Ok(false),
-                    Err(CreateError::Db(e)) => Err(e),
-                }
+                let creation = Creation {
+                    username: &username,
+                    password_hash: &hash,
+                    role: Role::User,
+                    must_change_password: false,
+                    event: "signup",
+                    by: CreatedBy::Itself,
+                    ip: &ip,
+                    detail: String::new(),
+                };
+                Ok(accounts::create_recorded(c, &creation, now)?.is_some())
             })
         })
         .await?;

@@ -7,9 +7,9 @@ use rocket::{Either, State};
 use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::admin::{self as actions, Actor, Effect, Refusal};
-use crate::accounts::{self, throttle, CreateError, Role, Search, StatusFilter};
+use crate::accounts::{self, throttle, CreatedBy, Creation, Role, Search, StatusFilter};
 use crate::app::App;
-use crate::audit::{self as audit_log, Event, SubjectFilter, AUDIT_PAGE};
+use crate::audit::{self as audit_log, SubjectFilter, AUDIT_PAGE};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::i18n::{page, Lang, Message};
@@ -197,20 +197,17 @@ pub async fn new_user(
         .db
         .run(move |c| {
             crate::db::write_tx(c, |c| {
-                match accounts::create(c, &username, &hash, role, true, now) {
-                    Ok(a) => {
-                        audit_log::record(
-                            c,
-                            &Event::new("admin_account_created", &ip, now)
-                                .actor(actor)
-                                .subject(a.id, &a.username)
-                                .detail(format!("role {}", role.as_str())),
-                        )?;
-                        Ok(Some(a.id))
-                    }
-                    Err(CreateError::Taken) => Ok(None),
-                    Err(CreateError::Db(e)) => Err(e),
-                }
+                let creation = Creation {
+                    username: &username,
+                    password_hash: &hash,
+                    role,
+                    must_change_password: true,
+                    event: "admin_account_created",
+                    by: CreatedBy::Account(actor),
+                    ip: &ip,
+                    detail: format!("role {}", role.as_str()),
+                };
+                Ok(accounts::create_recorded(c, &creation, now)?.map(|a| a.id))
             })
         })
         .await?;
@@ -220,15 +217,6 @@ pub async fn new_user(
         )))),
         None => refuse(Message::new("msg-username-taken")),
     }
-}
-
-#[derive(serde::Serialize)]
-struct SessionRow {
-    id: String,
-    user_agent: String,
-    ip: String,
-    created_at: i64,
-    last_seen_at: i64,
 }
 
 #[get("/admin/users/<id>?<notice>")]
@@ -254,16 +242,6 @@ pub async fn user_page(
             ))
         })
         .await?;
-    let sessions: Vec<SessionRow> = sessions
-        .into_iter()
-        .map(|s| SessionRow {
-            id: s.id,
-            user_agent: s.user_agent,
-            ip: s.ip,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-        })
-        .collect();
     Ok(page(
         "admin/user",
         &lang,
@@ -357,56 +335,26 @@ pub async fn set_role(
     .await
 }
 
-#[post("/admin/users/<id>/disable", data = "<_form>")]
-pub async fn disable(
+/// The actions that need nothing but the form token: disable, enable, unlock,
+/// revoke-sessions. (Role, reset-password and delete have routes of their own.)
+#[post("/admin/users/<id>/<action>", data = "<_form>", rank = 2)]
+pub async fn simple_action(
     admin: AdminUser,
     id: &str,
+    action: &str,
     _form: Csrf<TokenOnly>,
     client: ClientInfo,
     app: &State<App>,
 ) -> Result<Redirect> {
-    act(app, &admin, &client, id, "disabled", actions::disable).await
-}
-
-#[post("/admin/users/<id>/enable", data = "<_form>")]
-pub async fn enable(
-    admin: AdminUser,
-    id: &str,
-    _form: Csrf<TokenOnly>,
-    client: ClientInfo,
-    app: &State<App>,
-) -> Result<Redirect> {
-    act(app, &admin, &client, id, "enabled", actions::enable).await
-}
-
-#[post("/admin/users/<id>/unlock", data = "<_form>")]
-pub async fn unlock(
-    admin: AdminUser,
-    id: &str,
-    _form: Csrf<TokenOnly>,
-    client: ClientInfo,
-    app: &State<App>,
-) -> Result<Redirect> {
-    act(app, &admin, &client, id, "unlocked", actions::unlock).await
-}
-
-#[post("/admin/users/<id>/revoke-sessions", data = "<_form>")]
-pub async fn revoke_sessions(
-    admin: AdminUser,
-    id: &str,
-    _form: Csrf<TokenOnly>,
-    client: ClientInfo,
-    app: &State<App>,
-) -> Result<Redirect> {
-    act(
-        app,
-        &admin,
-        &client,
-        id,
-        "sessions_revoked",
-        actions::revoke_sessions,
-    )
-    .await
+    type Action = fn(&mut DbConn, &Actor, i64, i64) -> std::result::Result<Effect, Refusal>;
+    let (done, f): (&str, Action) = match action {
+        "disable" => ("disabled", actions::disable),
+        "enable" => ("enabled", actions::enable),
+        "unlock" => ("unlocked", actions::unlock),
+        "revoke-sessions" => ("sessions_revoked", actions::revoke_sessions),
+        _ => return Err(Error::NotFound),
+    };
+    act(app, &admin, &client, id, done, f).await
 }
 
 #[post("/admin/users/<id>/sessions/<sid>/revoke", data = "<_form>")]

@@ -8,9 +8,8 @@ use rocket::Either;
 use rocket::State;
 use rocket_dyn_templates::{context, Template};
 
-use crate::accounts::{self, password, CreateError, Role};
+use crate::accounts::{self, password, CreatedBy, Creation, Role};
 use crate::app::App;
-use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::i18n::{page, Lang, Message};
 use crate::sessions::now;
@@ -152,19 +151,17 @@ pub async fn setup(
                 if accounts::admin_exists(c)? {
                     return Ok(None);
                 }
-                let account = match accounts::create(c, &username, &hash, Role::Admin, false, now) {
-                    Ok(a) => a,
-                    Err(CreateError::Taken) => return Ok(None),
-                    Err(CreateError::Db(e)) => return Err(e),
+                let creation = Creation {
+                    username: &username,
+                    password_hash: &hash,
+                    role: Role::Admin,
+                    must_change_password: false,
+                    event: "setup_admin_created",
+                    by: CreatedBy::Itself,
+                    ip: &ip,
+                    detail: "first administrator created through /setup".into(),
                 };
-                audit::record(
-                    c,
-                    &Event::new("setup_admin_created", &ip, now)
-                        .actor(account.id)
-                        .subject(account.id, &account.username)
-                        .detail("first administrator created through /setup"),
-                )?;
-                Ok(Some(account))
+                accounts::create_recorded(c, &creation, now)
             })
         })
         .await?;
