@@ -18,8 +18,7 @@ use crate::error::{Error, Result};
 const PREHASH_KEY: &[u8] = b"gatehouse/password/v1";
 
 pub fn prehash(password: &str) -> String {
-    // allow: HMAC accepts keys of any length, so new_from_slice cannot fail.
-    let mut mac = Hmac::<Sha256>::new_from_slice(PREHASH_KEY).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(PREHASH_KEY).expect("HMAC takes any key length"); // allow: HMAC accepts keys of any length
     mac.update(password.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }

@@ -179,38 +179,37 @@ impl JwtKeys {
 mod tests {
     use super::*;
 
-    fn keys() -> JwtKeys {
+    fn keys() -> Result<JwtKeys> {
         JwtKeys::new(&[Key {
             kid: "k1".into(),
             secret: vec![1; 32],
         }])
-        .unwrap()
     }
 
     #[test]
-    fn a_cached_token_still_expires() {
-        let keys = keys();
+    fn a_cached_token_still_expires() -> Result<()> {
+        let keys = keys()?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims::new(1, "a", Role::User, "s", now - 100, 90, false); // expired 10 s ago
-        let token = keys.sign(&claims).unwrap();
+        let token = keys.sign(&claims)?;
         assert!(keys.verify(&token).is_none());
         // Even if it had entered the cache while valid, a hit past exp + leeway is refused.
         keys.verified.put(&token, &claims);
         assert!(keys.verified.get(&token, now).is_none());
         assert!(keys.verify(&token).is_none());
+        Ok(())
     }
 
     #[test]
-    fn only_verified_tokens_enter_the_cache() {
-        let keys = keys();
+    fn only_verified_tokens_enter_the_cache() -> Result<()> {
+        let keys = keys()?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let good = keys
-            .sign(&Claims::new(1, "a", Role::User, "s", now, 300, false))
-            .unwrap();
-        let forged = format!("{}x", good);
+        let good = keys.sign(&Claims::new(1, "a", Role::User, "s", now, 300, false))?;
+        let forged = format!("{good}x");
         assert!(keys.verify(&forged).is_none());
         assert!(keys.verified.get(&forged, now).is_none());
         assert!(keys.verify(&good).is_some());
         assert!(keys.verified.get(&good, now).is_some());
+        Ok(())
     }
 }

@@ -32,8 +32,7 @@ impl CsrfKey {
     }
 
     fn mac_with(key: &[u8], data: &[u8]) -> Hmac<Sha256> {
-        // allow: HMAC accepts keys of any length, so new_from_slice cannot fail.
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"); // allow: HMAC accepts keys of any length
         mac.update(data);
         mac
     }
