@@ -4,54 +4,20 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(db: &str, data: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ROCKET_DATABASE_URL", db)
-        .env("ROCKET_DATA_DIR", data)
-        .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_BCRYPT_COST", "4")
-        .env("ROCKET_SIGNUP", "open")
-        .env("ROCKET_COOKIE_SECURE", "false")
-        .env("ROCKET_LOG_LEVEL", "off")
-        .env("ROCKET_ADDRESS_FAILURES", "100000")
-        .env(
-            "ROCKET_JWT_KEYS",
-            format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let agent = agent();
-    let start = Instant::now();
-    while agent
-        .get(&format!("http://127.0.0.1:{port}/healthz"))
-        .call()
-        .is_err()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    let extra = [
+        ("ROCKET_SIGNUP", "open"),
+        ("ROCKET_COOKIE_SECURE", "false"),
+        ("ROCKET_ADDRESS_FAILURES", "100000"),
+    ];
+    spawn_server(db, data, port, &extra)
 }
 
 fn agent() -> ureq::Agent {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -124,34 +124,9 @@ fn revocations_are_counted() {
 #[test]
 fn sigterm_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ROCKET_DATABASE_URL", dir.path().join("s.sqlite"))
-        .env("ROCKET_DATA_DIR", dir.path())
-        .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_LOG_LEVEL", "off")
-        .env("ROCKET_BCRYPT_COST", "4")
-        .env(
-            "ROCKET_JWT_KEYS",
-            format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let port = free_port();
+    let db = dir.path().join("s.sqlite").to_string_lossy().to_string();
+    let mut server = spawn_server(&db, dir.path(), port, &[]);
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

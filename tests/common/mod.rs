@@ -296,3 +296,48 @@ impl<'c> Browser<'c> {
 pub fn origin(value: &str) -> Header<'static> {
     Header::new("Origin", value.to_string())
 }
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the real binary (`gatehouse serve`) on `port` with test settings plus `extra`,
+/// and waits until it accepts connections.
+pub fn spawn_server(
+    db: &str,
+    data: &std::path::Path,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ROCKET_DATABASE_URL", db)
+        .env("ROCKET_DATA_DIR", data)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_BCRYPT_COST", "4")
+        .env("ROCKET_LOG_LEVEL", "off")
+        .env(
+            "ROCKET_JWT_KEYS",
+            format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("the binary runs");
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
