@@ -24,8 +24,12 @@ static_loader! {
 pub const SUPPORTED: [&str; 2] = ["en", "ko"];
 pub const COOKIE: &str = "lang";
 
+/// The identifier of a supported language, built at compile time (no parsing per string).
 fn id(lang: &str) -> LanguageIdentifier {
-    lang.parse().unwrap_or_else(|_| unic_langid::langid!("en"))
+    match lang {
+        "ko" => unic_langid::langid!("ko"),
+        _ => unic_langid::langid!("en"),
+    }
 }
 
 /// The text of `key` in `lang`, with arguments.
@@ -191,23 +195,4 @@ pub fn page(
         );
     }
     rocket_dyn_templates::Template::render(name, value)
-}
-
-/// Whether the catalogue of `lang` has `key` (tests check every key used is there).
-pub fn has(lang: &str, key: &str) -> bool {
-    catalogue(lang).contains(&key.to_string())
-}
-
-/// The keys defined in `locales/<lang>/main.ftl` itself (without falling back to English).
-fn catalogue(lang: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("locales")
-        .join(lang)
-        .join("main.ftl");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
-        .filter(|k| !k.is_empty() && !k.starts_with('#'))
-        .collect()
 }
