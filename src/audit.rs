@@ -117,17 +117,11 @@ pub fn search(
     if let Some(before) = before {
         q = q.filter(audit_events::id.lt(before));
     }
-    let mut rows: Vec<AuditRow> = q
+    let rows: Vec<AuditRow> = q
         .order(audit_events::id.desc())
         .limit(limit + 1)
         .load(conn)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::db::keyset_page(rows, limit, |r| r.id))
 }
 
 /// Whose events: an existing account by id, or a name (deleted accounts, unknown names).

@@ -54,6 +54,15 @@ fn active_admins(conn: &mut DbConn) -> Result<i64, Refusal> {
         .get_result(conn)?)
 }
 
+/// The rule for anything that takes an account's powers away (disable, demote, delete):
+/// not one's own account, and not the last active administrator.
+fn may_remove(conn: &mut DbConn, actor: &Actor, target: &Account) -> Result<(), Refusal> {
+    if target.id == actor.id {
+        return Err(Refusal::SelfAction);
+    }
+    keep_last_admin(conn, target)
+}
+
 /// Refuses when `target` is the only active administrator.
 fn keep_last_admin(conn: &mut DbConn, target: &Account) -> Result<(), Refusal> {
     if target.role() == Role::Admin && !target.disabled && active_admins(conn)? <= 1 {
@@ -104,10 +113,7 @@ pub fn set_role(
             return Ok(Effect::default());
         }
         if role != Role::Admin {
-            if target.id == actor.id {
-                return Err(Refusal::SelfAction);
-            }
-            keep_last_admin(c, &target)?;
+            may_remove(c, actor, &target)?;
         }
         diesel::update(accounts::table.find(id))
             .set((
@@ -128,10 +134,7 @@ pub fn set_role(
 pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
     in_tx(conn, |c| {
         let target = load(c, id)?;
-        if target.id == actor.id {
-            return Err(Refusal::SelfAction);
-        }
-        keep_last_admin(c, &target)?;
+        may_remove(c, actor, &target)?;
         diesel::update(accounts::table.find(id))
             .set((
                 accounts::disabled.eq(true),
@@ -276,13 +279,10 @@ pub fn delete(
 ) -> Result<Effect, Refusal> {
     in_tx(conn, |c| {
         let target = load(c, id)?;
-        if target.id == actor.id {
-            return Err(Refusal::SelfAction);
-        }
+        may_remove(c, actor, &target)?;
         if confirm != target.username {
             return Err(Refusal::ConfirmationMismatch);
         }
-        keep_last_admin(c, &target)?;
         let ended = store::end_all_for_account(c, id, None, "account_deleted", now)?;
         diesel::delete(accounts::table.find(id)).execute(c)?;
         record(

@@ -272,17 +272,13 @@ pub fn search(conn: &mut DbConn, s: &Search, now: i64) -> Result<(Vec<Account>, 
         }
         None => {}
     }
-    let mut rows: Vec<Account> = query
+    let rows: Vec<Account> = query
         .order(accounts::username_key.asc())
         .limit(PAGE_SIZE + 1)
         .load(conn)?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|a| a.username_key.clone())
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::db::keyset_page(rows, PAGE_SIZE, |a| {
+        a.username_key.clone()
+    }))
 }
 
 pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> Result<()> {

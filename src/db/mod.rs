@@ -256,3 +256,20 @@ impl Db {
             .await
     }
 }
+
+/// Keyset pagination: `rows` were loaded with `LIMIT limit + 1`; keeps `limit` of them and
+/// returns the key to continue after when there were more.
+pub fn keyset_page<T, K>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> K,
+) -> (Vec<T>, Option<K>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(&key);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
