@@ -528,3 +528,96 @@ fn home_redirects_by_sign_in_state() {
     let r = b.get("/");
     assert_eq!((r.status, r.location()), (Status::SeeOther, "/dashboard"));
 }
+
+/// (expires_at of the newest refresh token, expires_at of the session, end reason) of
+/// every session, for checking lifetimes without waiting for them.
+fn lifetimes(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::{refresh_tokens, sessions};
+    app.state()
+        .db
+        .run_blocking(|c| {
+            let rows: Vec<(String, i64, Option<String>)> = sessions::table
+                .select((sessions::id, sessions::expires_at, sessions::end_reason))
+                .load(c)?;
+            let mut out = Vec::new();
+            for (id, expires, reason) in rows {
+                let newest: i64 = refresh_tokens::table
+                    .filter(refresh_tokens::session_id.eq(&id))
+                    .select(diesel::dsl::max(refresh_tokens::expires_at))
+                    .first::<Option<i64>>(c)?
+                    .unwrap_or(0);
+                out.push((newest, expires, reason));
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+/// Moves stored times into the past, as if that much time had gone by.
+fn age(app: &TestApp, tokens_by: i64, sessions_by: i64) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::{refresh_tokens, sessions};
+    app.state()
+        .db
+        .run_blocking(|c| {
+            diesel::update(refresh_tokens::table)
+                .set(refresh_tokens::expires_at.eq(refresh_tokens::expires_at - tokens_by))
+                .execute(c)?;
+            diesel::update(sessions::table)
+                .set(sessions::expires_at.eq(sessions::expires_at - sessions_by))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn lifetimes_are_12_hours_idle_or_30_days_sliding_within_90() {
+    let app = app();
+    app.create_user("alice", Role::User);
+    let plain = app.browser();
+    plain.login("alice", PASSWORD, false);
+    let remembered = app.browser();
+    remembered.login("alice", PASSWORD, true);
+    let t = now();
+    let mut l = lifetimes(&app);
+    l.sort();
+    // Without "remember": 12 hours of idleness; with it: 30 days; the session: 90 days.
+    assert!((l[0].0 - (t + 12 * 3600)).abs() <= 5, "{l:?}");
+    assert!((l[1].0 - (t + 30 * 86400)).abs() <= 5, "{l:?}");
+    assert!(
+        l.iter().all(|x| (x.1 - (t + 90 * 86400)).abs() <= 5),
+        "{l:?}"
+    );
+    // Each use slides the window: a day later, a renewal is good for 30 days again.
+    age(&app, 86400, 0);
+    remembered.drop_cookie(ACCESS);
+    assert_eq!(remembered.get("/dashboard").status, Status::Ok);
+    let newest = lifetimes(&app).into_iter().map(|x| x.0).max().unwrap();
+    assert!((newest - (now() + 30 * 86400)).abs() <= 5);
+}
+
+#[test]
+fn a_session_idle_past_its_refresh_lifetime_ends() {
+    let app = app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    age(&app, 12 * 3600 + 1, 0); // 12 hours and a second without a request
+    b.drop_cookie(ACCESS);
+    let r = b.get("/dashboard");
+    assert!(r.is_login_redirect());
+    assert!(r.clears(REFRESH));
+    assert_eq!(lifetimes(&app)[0].2.as_deref(), Some("idle"));
+}
+
+#[test]
+fn even_an_active_remembered_session_ends_at_its_absolute_cap() {
+    let app = app();
+    app.create_user("alice", Role::User);
+    let b = app.browser();
+    b.login("alice", PASSWORD, true);
+    age(&app, 0, 90 * 86400 + 1); // the 90 days are over, though the refresh token is fresh
+    b.drop_cookie(ACCESS);
+    assert!(b.get("/dashboard").is_login_redirect());
+    assert_eq!(lifetimes(&app)[0].2.as_deref(), Some("expired"));
+}
