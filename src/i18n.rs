@@ -32,10 +32,28 @@ fn id(lang: &str) -> LanguageIdentifier {
     }
 }
 
+/// Texts without arguments never change, so each is formatted once per language and
+/// kept: pages look up a dozen of them per request. Keys come from the code and the
+/// templates, never from clients, so the memo is bounded by the catalogue.
+static FIXED: std::sync::LazyLock<[std::sync::RwLock<HashMap<String, String>>; 2]> =
+    std::sync::LazyLock::new(Default::default);
+
+fn fixed_text(lang: &str, key: &str) -> String {
+    let memo = &FIXED[usize::from(lang == "ko")];
+    if let Some(text) = memo.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+        return text.clone();
+    }
+    let text = LOCALES.lookup(&id(lang), key);
+    memo.write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.to_string(), text.clone());
+    text
+}
+
 /// The text of `key` in `lang`, with arguments.
 pub fn text(lang: &str, key: &str, args: &[(&str, i64)]) -> String {
     if args.is_empty() {
-        return LOCALES.lookup(&id(lang), key);
+        return fixed_text(lang, key);
     }
     let args: HashMap<std::borrow::Cow<'static, str>, FluentValue<'_>> = args
         .iter()
@@ -88,6 +106,9 @@ pub fn tera_function(args: &HashMap<String, tera::Value>) -> tera::Result<tera::
         .and_then(|v| v.as_str())
         .ok_or_else(|| tera::Error::msg("t: key missing"))?;
     let lang = args.get("lang").and_then(|v| v.as_str()).unwrap_or("en");
+    if args.len() <= 2 {
+        return Ok(tera::Value::String(fixed_text(lang, key)));
+    }
     let numbers: Vec<(&str, i64)> = args
         .iter()
         .filter(|(k, _)| *k != "key" && *k != "lang")
@@ -194,5 +215,95 @@ pub fn page(
             serde_json::to_value(&lang.switch).unwrap_or_default(),
         );
     }
-    rocket_dyn_templates::Template::render(name, value)
+    // The copy of the template with this language's fixed texts compiled in (see
+    // `compile_translations`); the plain one still works with `t()` if it is missing.
+    rocket_dyn_templates::Template::render(format!("{name}@{}.html", lang.code), value)
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            '{' => out.push_str("&#123;"),
+            '}' => out.push_str("&#125;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `source` with every argument-free `{{ t(key="…", lang=…) }}` replaced by its escaped
+/// text in `lang`, and `extends`/`include` pointing at the same language's copies.
+pub fn translate_source(source: &str, lang: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{{ t(key=\"") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{{ t(key=\"".len()..];
+        let fixed = after.find('"').and_then(|end| {
+            let key = &after[..end];
+            let tail = &after[end + 1..];
+            [", lang=lang) }}", ", lang=l) }}"]
+                .iter()
+                .find(|t| tail.starts_with(**t))
+                .map(|t| (key, end + 1 + t.len()))
+        });
+        match fixed {
+            Some((key, used)) => {
+                out.push_str(&escape_html(&fixed_text(lang, key)));
+                rest = &after[used..];
+            }
+            None => {
+                out.push_str("{{ t(key=\"");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    let mut linked = out;
+    for keyword in ["extends", "include"] {
+        let marker = format!("{{% {keyword} \"");
+        let mut result = String::with_capacity(linked.len());
+        let mut rest = linked.as_str();
+        while let Some(start) = rest.find(&marker) {
+            let after = &rest[start + marker.len()..];
+            let Some(end) = after.find('"') else { break };
+            result.push_str(&rest[..start + marker.len()]);
+            result.push_str(&format!("{}@{lang}.html", &after[..end]));
+            rest = &after[end..];
+        }
+        result.push_str(rest);
+        linked = result;
+    }
+    linked
+}
+
+/// Adds `<name>@<lang>.html` for every template and language, with the fixed texts compiled
+/// in: a page then costs no translation work per request.
+pub fn compile_translations(tera: &mut tera::Tera) {
+    let sources: Vec<(String, String)> = tera
+        .get_template_names()
+        .filter_map(|name| {
+            let path = tera.get_template(name).ok()?.path.clone()?;
+            Some((name.to_string(), std::fs::read_to_string(path).ok()?))
+        })
+        .collect();
+    let mut translated = Vec::new();
+    for lang in SUPPORTED {
+        for (name, source) in &sources {
+            // Ending in .html keeps Tera's escaping and Rocket's text/html on for the copy.
+            translated.push((
+                format!("{name}@{lang}.html"),
+                translate_source(source, lang),
+            ));
+        }
+    }
+    if let Err(e) = tera.add_raw_templates(translated) {
+        log::error!("compiling translated templates: {e}");
+    }
 }

@@ -83,6 +83,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(Template::custom(|engines| {
             engines.tera.register_filter("when", web::format::when);
             engines.tera.register_function("t", i18n::tera_function);
+            i18n::compile_translations(&mut engines.tera);
         }))
         .attach(web::headers::SecurityHeaders { hsts })
         .attach(metrics::RequestTimer)

@@ -122,3 +122,37 @@ fn the_login_form_has_the_contract_fields() {
         assert!(presession[0].contains(flag), "{flag}");
     }
 }
+
+#[test]
+fn pages_are_html_in_every_language() {
+    let app = app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    let anonymous = app.browser();
+    for path in [
+        "/login",
+        "/dashboard",
+        "/account",
+        "/nope",
+        "/login?lang=ko",
+        "/dashboard?lang=ko",
+    ] {
+        let r = if path.starts_with("/login") {
+            anonymous.get(path)
+        } else {
+            b.get(path)
+        };
+        assert!(
+            r.header("Content-Type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "{path}: {:?}",
+            r.header("Content-Type")
+        );
+    }
+    // The compiled Korean copies escape like the originals.
+    let mut k = app.browser();
+    k.headers
+        .push(rocket::http::Header::new("Accept-Language", "ko"));
+    let r = k.login("<b>x</b>", "whatever-password-here", false);
+    assert!(r.body.contains("&lt;b&gt;x&lt;&#x2F;b&gt;") && !r.body.contains("<b>x</b>"));
+}
