@@ -67,8 +67,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                     Ok(rocket.manage(app))
                 }
                 Err(message) => {
+                    // Printed whatever the log level: the one line that says why.
                     eprintln!("error: {message}");
-                    log::error!("{message}");
                     Err(rocket)
                 }
             }

@@ -117,6 +117,27 @@ fn migrate_applies_migrations_and_exits() {
 }
 
 #[test]
+fn an_unreachable_postgresql_is_reported_with_its_cause_and_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = gatehouse(&dir);
+    cmd.env(
+        "ROCKET_DATABASE_URL",
+        format!("postgres://gatehouse:s3cret-pw@127.0.0.1:{port}/gatehouse"),
+    )
+    .arg("migrate");
+    let (ok, _, err) = run(cmd, "");
+    assert!(!ok);
+    assert!(err.contains("cannot open the database"), "{err}");
+    // libpq's own reason, not a generic "invalid URL".
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(!err.contains("Invalid connection url"), "{err}");
+    assert!(!err.contains("s3cret-pw"), "{err}");
+    // No SQLite file was made from the URL.
+    assert!(!std::path::Path::new("postgres:").exists());
+}
+
+#[test]
 fn short_or_malformed_keys_are_refused_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     for (keys, expect) in [

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -37,6 +37,46 @@ macro_rules! on_backend {
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Opens connections of the one kind the URL names. (The derived `DbConn::establish`
+/// tries each kind in turn: a PostgreSQL URL was first tried as a SQLite file name, and
+/// a refused PostgreSQL connection was reported only as "Invalid connection url".)
+#[derive(Debug)]
+struct Connector {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Connector {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => SqliteConnection::establish(path).map(DbConn::Sqlite),
+            DatabaseUrl::Postgres(url) => {
+                init_tls();
+                PgConnection::establish(url).map(DbConn::Pg)
+            }
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Initialises OpenSSL (which libpq uses for TLS) without its exit handler. Left to
+/// initialise itself inside libpq, OpenSSL registers a handler that frees its locks at
+/// exit while other threads may still be inside a TLS connection, and the process dies
+/// of SIGSEGV as it exits. Call before the first PostgreSQL connection; idempotent.
+pub fn init_tls() {
+    openssl_sys::init();
+}
 
 /// Settings applied to every new connection.
 #[derive(Debug)]
@@ -84,12 +124,6 @@ impl DatabaseUrl {
             ));
         }
         Ok(DatabaseUrl::Sqlite(path.to_string()))
-    }
-
-    fn connection_string(&self) -> &str {
-        match self {
-            DatabaseUrl::Sqlite(s) | DatabaseUrl::Postgres(s) => s,
-        }
     }
 
     /// For messages: the URL without any password.
@@ -162,7 +196,7 @@ where
 }
 
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConn>>,
+    pool: Pool<Connector>,
     url: DatabaseUrl,
     /// How many units of database work have been started; tests use it to show that
     /// the hot path runs none.
@@ -180,7 +214,7 @@ impl Db {
                 }
             }
         }
-        let manager = ConnectionManager::<DbConn>::new(url.connection_string());
+        let manager = Connector { url: url.clone() };
         let size = match url {
             DatabaseUrl::Sqlite(_) => 8,
             DatabaseUrl::Postgres(_) => 16,

@@ -24,9 +24,14 @@ pub struct TestApp {
 /// `GATEHOUSE_TEST_DATABASE_URL` names a PostgreSQL server, a database of its own on it
 /// (named after the folder, so two apps on one folder share it).
 pub fn database_url(dir: &TempDir) -> String {
+    database_url_in(dir.path())
+}
+
+/// As `database_url`, for a folder given by path.
+pub fn database_url_in(dir: &std::path::Path) -> String {
     match std::env::var("GATEHOUSE_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => postgres_database(&base, dir),
-        _ => dir.path().join("test.sqlite").to_string_lossy().to_string(),
+        _ => dir.join("test.sqlite").to_string_lossy().to_string(),
     }
 }
 
@@ -34,13 +39,15 @@ pub fn on_postgres() -> bool {
     std::env::var("GATEHOUSE_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
 }
 
-fn postgres_database(base: &str, dir: &TempDir) -> String {
+fn postgres_database(base: &str, dir: &std::path::Path) -> String {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    dir.path().hash(&mut h);
+    dir.hash(&mut h);
     let name = format!("gh_t_{:016x}", h.finish());
+    // Before the first PostgreSQL connection, as the app does (see `init_tls`).
+    gatehouse::db::init_tls();
     let mut admin =
         diesel::PgConnection::establish(base).expect("GATEHOUSE_TEST_DATABASE_URL is reachable");
     // CREATE DATABASE has no IF NOT EXISTS; a second app on the same folder finds it.
@@ -52,9 +59,19 @@ fn postgres_database(base: &str, dir: &TempDir) -> String {
 }
 
 pub fn figment(dir: &TempDir) -> Figment {
+    figment_in(dir.path())
+}
+
+/// As `figment`, for a folder given by path.
+pub fn figment_in(dir: &std::path::Path) -> Figment {
+    figment_with_url(dir, &database_url_in(dir))
+}
+
+/// As `figment_in`, on a database that already exists.
+pub fn figment_with_url(dir: &std::path::Path, database_url: &str) -> Figment {
     gatehouse::figment()
-        .merge(("database_url", database_url(dir)))
-        .merge(("data_dir", dir.path().to_string_lossy().to_string()))
+        .merge(("database_url", database_url))
+        .merge(("data_dir", dir.to_string_lossy().to_string()))
         .merge(("bcrypt_cost", 4))
         .merge(("log_level", "off"))
         .merge((
