@@ -43,6 +43,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("Gatehouse", |rocket| async move {
             let figment = rocket.figment().clone();
+            if let Err(message) = assets_present(&figment) {
+                eprintln!("error: {message}");
+                return Err(rocket);
+            }
             let started = rocket::tokio::task::spawn_blocking(move || {
                 let app = App::start(&figment)?;
                 let token = app.issue_setup_token_if_needed()?;
@@ -88,8 +92,30 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(web::headers::SecurityHeaders { hsts })
         .attach(metrics::RequestTimer)
         .mount("/", web::routes())
-        .mount("/static", FileServer::new(static_dir, Options::None))
+        // `Missing`: a missing folder is reported by `assets_present`, not a panic.
+        .mount("/static", FileServer::new(static_dir, Options::Missing))
         .register("/", web::catchers::catchers())
+}
+
+/// The page templates and static files are read from folders (relative to the working
+/// directory unless absolute); says which setting to fix when one is not there.
+fn assets_present(figment: &Figment) -> Result<(), String> {
+    for (setting, default) in [("template_dir", "templates"), ("static_dir", "static")] {
+        let dir: String = figment
+            .extract_inner(setting)
+            .unwrap_or_else(|_| default.into());
+        if !std::path::Path::new(&dir).is_dir() {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "setting `{setting}`: {dir:?} is not a folder (relative paths are read \
+                 from the working directory, {cwd}); start Gatehouse in its own folder \
+                 or set `{setting}` to an absolute path"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Keeps this instance's view of ended sessions and role changes current with what

@@ -173,6 +173,44 @@ fn release_builds_refuse_to_start_without_keys() {
 }
 
 #[test]
+fn serving_from_a_folder_without_the_assets_names_the_setting_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (template_dir, expect) in [
+        (None, "setting `template_dir`"),
+        (Some(format!("{root}/templates")), "setting `static_dir`"),
+    ] {
+        let mut cmd = gatehouse(&dir);
+        cmd.current_dir(dir.path())
+            .env("ROCKET_PORT", free_port().to_string());
+        if let Some(t) = &template_dir {
+            cmd.env("ROCKET_TEMPLATE_DIR", t);
+        }
+        let (ok, _, err) = run(cmd, "");
+        assert!(!ok, "the server must not start");
+        assert!(err.contains(expect), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // Absolute paths make it start from anywhere.
+    let port = free_port();
+    let mut cmd = gatehouse(&dir);
+    cmd.current_dir(dir.path())
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_TEMPLATE_DIR", format!("{root}/templates"))
+        .env("ROCKET_STATIC_DIR", format!("{root}/static"));
+    let mut child = cmd.spawn().unwrap();
+    let started = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        ureq::get(&format!("http://127.0.0.1:{port}/static/app.css"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "serves its pages with absolute asset folders");
+}
+
+#[test]
 fn other_bad_settings_name_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     for (key, value, expect) in [
