@@ -85,10 +85,7 @@ impl App {
         role: Role,
         password: &str,
     ) -> Result<accounts::Account, String> {
-        accounts::validate_username(username).map_err(|m| m.text("en"))?;
-        self.policy
-            .check(password, username)
-            .map_err(|m| m.text("en"))?;
+        accounts::check_new(&self.policy, username, password, None).map_err(|m| m.text("en"))?;
         let hash = accounts::password::hash_blocking(password, self.settings.bcrypt_cost)
             .map_err(|e| e.to_string())?;
         let now = now();

@@ -259,5 +259,16 @@ fn open_signup_creates_plain_users_only() {
         assert_eq!(r.status, Status::UnprocessableEntity, "{name}");
         assert!(r.body.contains(message), "{name}: {message}");
     }
+    let r = b.post(
+        "/signup",
+        &format!(
+            "username=other&password={}&confirm={}&csrf_token={}",
+            enc(PASSWORD),
+            enc("correct horse battery stapler"),
+            b.token("/signup")
+        ),
+    );
+    assert_eq!(r.status, Status::UnprocessableEntity);
+    assert!(r.body.contains("do not match"), "{}", r.body);
     assert_eq!(app.audit_kinds("signup").len(), 1);
 }

@@ -79,6 +79,23 @@ pub fn validate_username(name: &str) -> Result<(), Message> {
     Ok(())
 }
 
+/// What every new account passes, however it is made (sign-up, setup, an administrator,
+/// the command line): the name, the password policy, and the confirmation where the
+/// form asks for the password twice.
+pub fn check_new(
+    policy: &policy::PasswordPolicy,
+    username: &str,
+    password: &str,
+    confirm: Option<&str>,
+) -> Result<(), Message> {
+    validate_username(username)?;
+    policy.check(password, username)?;
+    if confirm.is_some_and(|c| c != password) {
+        return Err(Message::new("msg-password-mismatch"));
+    }
+    Ok(())
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = accounts)]
 struct NewAccount<'a> {

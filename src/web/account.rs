@@ -315,14 +315,13 @@ pub async fn signup(
             ),
         )))
     };
-    if let Err(msg) = accounts::validate_username(&form.username) {
+    if let Err(msg) = accounts::check_new(
+        &app.policy,
+        &form.username,
+        &form.password,
+        Some(&form.confirm),
+    ) {
         return refuse(msg);
-    }
-    if let Err(msg) = app.policy.check(&form.password, &form.username) {
-        return refuse(msg);
-    }
-    if form.password != form.confirm {
-        return refuse(Message::new("msg-password-mismatch"));
     }
     let hash = app.hasher.hash(form.password.clone()).await?;
     let (username, ip, now) = (form.username.clone(), client.ip.clone(), now());

@@ -185,10 +185,7 @@ pub async fn new_user(
     let Some(role) = Role::parse(&form.role) else {
         return refuse(Message::new("msg-choose-role"));
     };
-    if let Err(msg) = accounts::validate_username(&form.username) {
-        return refuse(msg);
-    }
-    if let Err(msg) = app.policy.check(&form.password, &form.username) {
+    if let Err(msg) = accounts::check_new(&app.policy, &form.username, &form.password, None) {
         return refuse(msg);
     }
     let hash = app.hasher.hash(form.password.clone()).await?;

@@ -130,14 +130,13 @@ pub async fn setup(
             ),
         )))
     };
-    if let Err(msg) = accounts::validate_username(&form.username) {
+    if let Err(msg) = accounts::check_new(
+        &app.policy,
+        &form.username,
+        &form.password,
+        Some(&form.confirm),
+    ) {
         return refuse(msg);
-    }
-    if let Err(msg) = app.policy.check(&form.password, &form.username) {
-        return refuse(msg);
-    }
-    if form.password != form.confirm {
-        return refuse(Message::new("msg-password-mismatch"));
     }
     if !app.setup.consume(&form.token, now) {
         return Err(invalid_link());
