@@ -4,12 +4,14 @@
 //!     cargo bench --bench admin_search                    # 100,000 accounts
 //!     GATEHOUSE_BENCH_ACCOUNTS=1000000 cargo bench --bench admin_search
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use gatehouse::accounts::{self, Role, Search, StatusFilter};
 use gatehouse::db::schema::accounts as table;
-use rocket::http::ContentType;
+
 use rocket::local::blocking::Client;
 
 const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -146,22 +148,7 @@ fn main() {
     }
 
     // The whole page, as an administrator's browser gets it.
-    let page = client.get("/login").dispatch();
-    let presession = page.cookies().get("__Host-presession").unwrap().clone();
-    let body = page.into_string().unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = body.find(marker).unwrap() + marker.len();
-    let token = &body[start..start + body[start..].find('"').unwrap()];
-    let login = client
-        .post("/login")
-        .header(ContentType::Form)
-        .cookie(presession)
-        .body(format!(
-            "username=aaa-admin&password={}&csrf_token={token}",
-            PASSWORD.replace(' ', "+")
-        ))
-        .dispatch();
-    let access = login.cookies().get("__Host-access").unwrap().clone();
+    let access = common::sign_in(&client, "aaa-admin", PASSWORD);
     println!("\nGET page through the app (median / worst of 50):");
     let half = format!("user{:07}", n / 2);
     for path in [

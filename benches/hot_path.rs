@@ -5,13 +5,15 @@
 //!
 //! At the end it prints what share of a dashboard request the revocation check costs.
 
+mod common;
+
 use std::time::Instant;
 
 use criterion::{black_box, Criterion};
 use gatehouse::accounts::Role;
 use gatehouse::sessions::tokens::{Claims, JwtKeys};
 use gatehouse::sessions::{now, revocations::Revocations};
-use rocket::http::{ContentType, Cookie};
+
 use rocket::local::blocking::Client;
 
 const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
@@ -82,21 +84,7 @@ fn main() {
         app.revocations
             .end_session(&format!("ended-session-{i:08}"), t);
     }
-    let page = client.get("/login").dispatch();
-    let pre = page.cookies().get("__Host-presession").unwrap().clone();
-    let html = page.into_string().unwrap();
-    let m = "name=\"csrf_token\" value=\"";
-    let s = html.find(m).unwrap() + m.len();
-    let csrf = &html[s..s + html[s..].find('"').unwrap()];
-    let r = client
-        .post("/login")
-        .header(ContentType::Form)
-        .cookie(pre)
-        .body(format!(
-            "username=alice&password=correct+horse+battery+staple&csrf_token={csrf}"
-        ))
-        .dispatch();
-    let access: Cookie<'static> = r.cookies().get("__Host-access").unwrap().clone();
+    let access = common::sign_in(&client, "alice", "correct horse battery staple");
     c.bench_function("GET /dashboard in-process", |b| {
         b.iter(|| {
             client

@@ -38,11 +38,7 @@ fn cookies_from_one_instance_work_on_the_other() {
     state(&a)
         .create_user("alice", Role::User, PASSWORD)
         .unwrap();
-    let on_a = Browser {
-        client: &a,
-        jar: Default::default(),
-        headers: Vec::new(),
-    };
+    let on_a = Browser::new(&a);
     assert_eq!(
         on_a.login("alice", PASSWORD, false).status,
         Status::SeeOther
@@ -69,11 +65,7 @@ fn refresh_reuse_across_instances_is_detected() {
     state(&a)
         .create_user("alice", Role::User, PASSWORD)
         .unwrap();
-    let on_a = Browser {
-        client: &a,
-        jar: Default::default(),
-        headers: Vec::new(),
-    };
+    let on_a = Browser::new(&a);
     on_a.login("alice", PASSWORD, false);
     on_a.drop_cookie("__Host-access");
     let stolen = on_a.copy(); // token 0, kept on A
@@ -107,11 +99,7 @@ fn logout_and_revocations_on_one_instance_reach_the_other() {
     state(&a)
         .create_user("alice", Role::User, PASSWORD)
         .unwrap();
-    let on_a = Browser {
-        client: &a,
-        jar: Default::default(),
-        headers: Vec::new(),
-    };
+    let on_a = Browser::new(&a);
     on_a.login("alice", PASSWORD, false);
     let on_b = on_a.on(&b);
     assert_eq!(on_b.get("/dashboard").status, Status::Ok);
@@ -134,17 +122,9 @@ fn disable_and_role_change_on_one_instance_reach_the_other() {
         .create_user("alice", Role::User, PASSWORD)
         .unwrap()
         .id;
-    let admin = Browser {
-        client: &a,
-        jar: Default::default(),
-        headers: Vec::new(),
-    };
+    let admin = Browser::new(&a);
     admin.login("boss", PASSWORD, false);
-    let alice_b = Browser {
-        client: &b,
-        jar: Default::default(),
-        headers: Vec::new(),
-    };
+    let alice_b = Browser::new(&b);
     alice_b.login("alice", PASSWORD, false);
     assert_eq!(alice_b.get("/admin/users").status, Status::Forbidden);
     let token = admin.token("/logout");
@@ -180,11 +160,7 @@ fn the_per_account_throttle_is_shared() {
     for i in 0..5 {
         // Alternate instances: the count is one.
         let client = if i % 2 == 0 { &a } else { &b };
-        let browser = Browser {
-            client,
-            jar: Default::default(),
-            headers: Vec::new(),
-        };
+        let browser = Browser::new(client);
         assert_eq!(
             browser
                 .login("alice", "wrong password for alice", false)
@@ -193,11 +169,7 @@ fn the_per_account_throttle_is_shared() {
         );
     }
     for client in [&a, &b] {
-        let browser = Browser {
-            client,
-            jar: Default::default(),
-            headers: Vec::new(),
-        };
+        let browser = Browser::new(client);
         assert_eq!(
             browser.login("alice", PASSWORD, false).status,
             Status::TooManyRequests

@@ -27,14 +27,6 @@ fn kid_of(token: &str) -> String {
     header["kid"].as_str().unwrap().to_string()
 }
 
-fn browser_on(client: &Client) -> Browser<'_> {
-    Browser {
-        client,
-        jar: Default::default(),
-        headers: Vec::new(),
-    }
-}
-
 #[test]
 fn full_key_rotation() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +35,7 @@ fn full_key_rotation() {
         let client = client_with_keys(&dir, &[("k1", KEY1_SECRET)]);
         let app = client.rocket().state::<gatehouse::App>().unwrap();
         app.create_user("alice", Role::User, PASSWORD).unwrap();
-        let b = browser_on(&client);
+        let b = Browser::new(&client);
         assert_eq!(b.login("alice", PASSWORD, false).status, Status::SeeOther);
         let access = b.cookie("__Host-access").unwrap();
         assert_eq!(kid_of(&access), "k1");
@@ -52,7 +44,7 @@ fn full_key_rotation() {
     // 2. k2 added in front: k2 signs, k1 still verifies.
     {
         let client = client_with_keys(&dir, &[("k2", KEY2_SECRET), ("k1", KEY1_SECRET)]);
-        let old = browser_on(&client);
+        let old = Browser::new(&client);
         old.set_cookie("__Host-access", &access);
         let r = old.get("/dashboard");
         assert_eq!(
@@ -64,20 +56,20 @@ fn full_key_rotation() {
             r.set_cookies("__Host-access").is_empty(),
             "and needs no renewal"
         );
-        let fresh = browser_on(&client);
+        let fresh = Browser::new(&client);
         fresh.login("alice", PASSWORD, false);
         assert_eq!(kid_of(&fresh.cookie("__Host-access").unwrap()), "k2");
     }
     // 3. k1 removed: its tokens are refused, and the refresh cookie renews with k2.
     {
         let client = client_with_keys(&dir, &[("k2", KEY2_SECRET)]);
-        let old = browser_on(&client);
+        let old = Browser::new(&client);
         old.set_cookie("__Host-access", &access);
         assert!(
             old.get("/dashboard").is_login_redirect(),
             "a token of a removed key is refused"
         );
-        let renewing = browser_on(&client);
+        let renewing = Browser::new(&client);
         renewing.set_cookie("__Host-access", &access);
         renewing.set_cookie("__Host-refresh", &refresh);
         let r = renewing.get("/dashboard");
@@ -93,7 +85,7 @@ fn ended_sessions_stay_ended_after_a_restart() {
         let client = client_with_keys(&dir, &[("k1", KEY1_SECRET)]);
         let app = client.rocket().state::<gatehouse::App>().unwrap();
         app.create_user("alice", Role::User, PASSWORD).unwrap();
-        let b = browser_on(&client);
+        let b = Browser::new(&client);
         b.login("alice", PASSWORD, false);
         let access = b.cookie("__Host-access").unwrap();
         let r = b.post("/logout", &format!("csrf_token={}", b.token("/logout")));
@@ -101,7 +93,7 @@ fn ended_sessions_stay_ended_after_a_restart() {
         access
     };
     let client = client_with_keys(&dir, &[("k1", KEY1_SECRET)]);
-    let b = browser_on(&client);
+    let b = Browser::new(&client);
     b.set_cookie("__Host-access", &access);
     assert!(
         b.get("/dashboard").is_login_redirect(),

@@ -104,11 +104,7 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser<'_> {
-        Browser {
-            client: &self.client,
-            jar: RefCell::new(BTreeMap::new()),
-            headers: Vec::new(),
-        }
+        Browser::new(&self.client)
     }
 
     /// Creates a user and signs in with a new browser.
@@ -210,13 +206,18 @@ pub struct Browser<'c> {
 }
 
 impl<'c> Browser<'c> {
+    /// A new browser with no cookies.
+    pub fn new(client: &'c Client) -> Browser<'c> {
+        Browser {
+            client,
+            jar: RefCell::new(BTreeMap::new()),
+            headers: Vec::new(),
+        }
+    }
+
     /// Another browser with a copy of this one's cookies (a stolen cookie jar, a second tab).
     pub fn copy(&self) -> Browser<'c> {
-        Browser {
-            client: self.client,
-            jar: RefCell::new(self.jar.borrow().clone()),
-            headers: self.headers.clone(),
-        }
+        self.on(self.client)
     }
 
     /// The same cookies in a browser talking to another instance (behind a load balancer).
