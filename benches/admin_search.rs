@@ -4,6 +4,8 @@
 //!     cargo bench --bench admin_search                    # 100,000 accounts
 //!     GATEHOUSE_BENCH_ACCOUNTS=1000000 cargo bench --bench admin_search
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -8,7 +8,10 @@
 //! figure with the machine's core count. Set `GATEHOUSE_BENCH_DATABASE_URL` (postgres://)
 //! to measure rotations on PostgreSQL as well; `GATEHOUSE_BENCH_SECONDS` (default 10)
 //! sets each wrk run's length; `GATEHOUSE_BENCH_ACCOUNTS` (default 1,000,000) the size of
-//! the admin search.
+//! the admin search; `GATEHOUSE_BENCH_BINARY` another server binary to measure (before and
+//! after a change, on the same machine).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,6 +28,14 @@ fn secs() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10)
+}
+
+/// The server to measure: this build's, or another (`GATEHOUSE_BENCH_BINARY`, e.g. an
+/// earlier commit's release binary, for a before/after comparison on the same machine).
+fn server_binary() -> PathBuf {
+    std::env::var_os("GATEHOUSE_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gatehouse")))
 }
 
 fn free_port() -> u16 {
@@ -54,7 +65,7 @@ struct Server {
 impl Server {
     fn start(db: &str, data: &Path, cost: u32, extra: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        let mut cmd = Command::new(server_binary());
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("ROCKET_PROFILE", "release")
             .env("ROCKET_DATABASE_URL", db)
@@ -104,25 +115,32 @@ fn rss_mib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// No redirects followed; every status is a response, not an error.
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(30))
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
         .build()
+        .into()
 }
 
-fn cookie_of(r: &ureq::Response, name: &str) -> Option<String> {
-    r.all("set-cookie")
-        .into_iter()
+type Response = ureq::http::Response<ureq::Body>;
+
+fn cookie_of(r: &Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with(&format!("{name}=")))
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
 /// A pre-session cookie and its form token (the pair is reusable for many sign-ins).
 fn form_pair(server: &Server) -> (String, String) {
-    let r = agent().get(&server.url("/login")).call().unwrap();
+    let mut r = agent().get(&server.url("/login")).call().unwrap();
     let cookie = cookie_of(&r, "__Host-presession").unwrap();
-    let html = r.into_string().unwrap();
+    let html = r.body_mut().read_to_string().unwrap();
     let m = "name=\"csrf_token\" value=\"";
     let s = html.find(m).unwrap() + m.len();
     (
@@ -136,16 +154,12 @@ fn sign_in(server: &Server, name: &str) -> (String, String) {
     let (pre, token) = form_pair(server);
     let r = agent()
         .post(&server.url("/login"))
-        .set("Cookie", &pre)
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(&format!(
+        .header("Cookie", &pre)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!(
             "username={name}&password={PASSWORD_FORM}&csrf_token={token}"
-        ));
-    let r = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("sign-in: {e}"),
-    };
+        ))
+        .unwrap_or_else(|e| panic!("sign-in: {e}"));
     assert_eq!(r.status(), 303, "sign-in of {name}");
     (
         cookie_of(&r, "__Host-access").unwrap(),
@@ -155,7 +169,7 @@ fn sign_in(server: &Server, name: &str) -> (String, String) {
 
 /// Creates an account with the command line; false if it could not (e.g. it exists).
 fn create_user(db: &str, data: &Path, name: &str, role: &str, cost: u32) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let mut child = Command::new(server_binary())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["create-user", name, "--role", role, "--password-stdin"])
         .env("ROCKET_DATABASE_URL", db)
@@ -324,8 +338,8 @@ fn start_seed(dir: &Path) -> Option<Seed> {
 fn seed_cookie(seed: &Seed) -> String {
     let r = agent()
         .post(&format!("http://127.0.0.1:{}/login", seed.port))
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(&format!("username=alice&password={PASSWORD_FORM}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("username=alice&password={PASSWORD_FORM}"))
         .unwrap();
     cookie_of(&r, "jwt_token").unwrap()
 }
@@ -367,7 +381,7 @@ fn rotations(server: &Server, users: &[String], seconds: u64) -> (f64, u64, u64)
             std::thread::spawn(move || {
                 let agent = agent();
                 while !stop.load(Ordering::Relaxed) {
-                    match agent.get(&url).set("Cookie", &refresh).call() {
+                    match agent.get(&url).header("Cookie", &refresh).call() {
                         Ok(r) if r.status() == 200 => match cookie_of(&r, "__Host-refresh") {
                             Some(next) => {
                                 refresh = next;
@@ -378,7 +392,7 @@ fn rotations(server: &Server, users: &[String], seconds: u64) -> (f64, u64, u64)
                                 break;
                             }
                         },
-                        Err(ureq::Error::Status(code, _)) if code >= 500 => {
+                        Ok(r) if r.status().is_server_error() => {
                             server_errors.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
@@ -442,9 +456,9 @@ fn median_ms(url: &str, cookie: &str, runs: usize) -> f64 {
     let mut v: Vec<f64> = (0..runs)
         .map(|_| {
             let t = Instant::now();
-            let r = agent.get(url).set("Cookie", cookie).call().unwrap();
+            let mut r = agent.get(url).header("Cookie", cookie).call().unwrap();
             assert_eq!(r.status(), 200);
-            let _ = r.into_string();
+            let _ = r.body_mut().read_to_string();
             t.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
@@ -459,7 +473,10 @@ fn main() {
     let seconds = secs();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    println!("Gatehouse benchmark, {cores} cores, {seconds} s per wrk run");
+    println!(
+        "Gatehouse benchmark, {cores} cores, {seconds} s per wrk run, server {}",
+        server_binary().display()
+    );
     // Timed first, on an idle machine: the ceiling for figure 3.
     let cost = 12;
     let verify = bcrypt_verify_secs(cost);

@@ -8,13 +8,12 @@ use base64::Engine;
 use rocket::figment::Figment;
 use serde::Deserialize;
 
+use crate::accounts::policy::{PASSWORD_MAX, PASSWORD_MIN_FLOOR};
 use crate::db::DatabaseUrl;
+use crate::sessions::tokens::Key;
 
 /// Shortest secret accepted for signing keys, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
-/// The floor below which `password_min_length` may not go.
-pub const PASSWORD_MIN_FLOOR: usize = 8;
-pub const PASSWORD_MAX: usize = 128;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeyConfig {
@@ -55,6 +54,9 @@ fn default_data_dir() -> String {
 }
 fn default_static_dir() -> String {
     "static".into()
+}
+fn default_template_dir() -> String {
+    "templates".into()
 }
 fn default_hash_queue() -> usize {
     256
@@ -107,6 +109,8 @@ struct RawSettings {
     data_dir: String,
     #[serde(default = "default_static_dir")]
     static_dir: String,
+    #[serde(default = "default_template_dir")]
+    template_dir: String,
     #[serde(default)]
     hash_workers: usize,
     #[serde(default = "default_hash_queue")]
@@ -131,24 +135,6 @@ struct RawSettings {
     metrics_token: Option<String>,
 }
 
-/// A signing key with its secret decoded.
-#[derive(Clone)]
-pub struct Key {
-    pub kid: String,
-    pub secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Key {{ kid: {:?}, secret: <{} bytes> }}",
-            self.kid,
-            self.secret.len()
-        )
-    }
-}
-
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -161,6 +147,7 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub password_min_length: usize,
     pub data_dir: PathBuf,
+    /// Where CSS and images are served from (`/static/…`).
     pub static_dir: PathBuf,
     pub hash_workers: usize,
     pub hash_queue: usize,
@@ -222,6 +209,12 @@ impl Settings {
             return Err("setting `metrics_token` must be at least 16 characters (or unset)".into());
         }
         let data_dir = PathBuf::from(&raw.data_dir);
+        for (setting, dir) in [
+            ("template_dir", &raw.template_dir),
+            ("static_dir", &raw.static_dir),
+        ] {
+            folder_present(setting, dir)?;
+        }
         let keys = if raw.jwt_keys.is_empty() {
             if development {
                 vec![development_key(&data_dir)?]
@@ -264,6 +257,22 @@ impl Settings {
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })
     }
+}
+
+/// Page templates and static files are read from folders (relative to the working
+/// directory unless absolute); says which setting to fix when one is not there.
+fn folder_present(setting: &str, dir: &str) -> Result<(), String> {
+    if Path::new(dir).is_dir() {
+        return Ok(());
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    Err(format!(
+        "setting `{setting}`: {dir:?} is not a folder (relative paths are read \
+         from the working directory, {cwd}); start Gatehouse in its own folder \
+         or set `{setting}` to an absolute path"
+    ))
 }
 
 fn missing_keys_message() -> String {
@@ -322,7 +331,9 @@ fn development_key(data_dir: &Path) -> Result<Key, String> {
             .filter(|s| s.len() >= MIN_KEY_BYTES)
             .ok_or_else(|| format!("{} is damaged; delete it to make a new key", path.display()))?,
         Err(_) => {
-            let secret = crate::random::bytes::<32>().to_vec();
+            let secret = crate::random::bytes::<32>()
+                .map_err(|e| e.to_string())?
+                .to_vec();
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| format!("cannot create the folder {}: {e}", data_dir.display()))?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);

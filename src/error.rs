@@ -1,99 +1,38 @@
-//! One error type for the whole application. As a responder it renders the error page
-//! with the right status; internal details are logged, never shown.
-
-use rocket::http::{Header, Status};
-use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
-use rocket_dyn_templates::{context, Template};
-
-use crate::i18n::{Lang, Message};
+//! The domain's error: what went wrong, with its source kept. It knows nothing of HTTP;
+//! `web::error` decides the status and the page.
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("bad request: {0}")]
-    BadRequest(Message),
-    #[error("forbidden: {0}")]
-    Forbidden(Message),
+    /// The thing asked for does not exist (or is not the caller's).
     #[error("not found")]
     NotFound,
-    #[error("unprocessable: {0}")]
-    Unprocessable(Message),
-    #[error("too many requests, retry after {retry_after}s")]
-    TooManyRequests { retry_after: u64 },
-    #[error("unavailable: {0}")]
+    /// The change collides with what is there (a name taken, say).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A statement failed; the source says how.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// No connection could be had (the database is down or every connection is busy).
+    #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A bounded queue is full (password hashing); try again shortly.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     #[error("internal: {0}")]
     Internal(String),
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Error::Unavailable(format!("database: {e}"))
-    }
-}
-
 impl Error {
-    pub fn status(&self) -> Status {
-        match self {
-            Error::BadRequest(_) => Status::BadRequest,
-            Error::Forbidden(_) => Status::Forbidden,
-            Error::NotFound => Status::NotFound,
-            Error::Unprocessable(_) => Status::UnprocessableEntity,
-            Error::TooManyRequests { .. } => Status::TooManyRequests,
-            Error::Unavailable(_) => Status::ServiceUnavailable,
-            Error::Internal(_) => Status::InternalServerError,
-        }
-    }
-
-    /// What the person reading the page is told, in their language.
-    fn public_message(&self, lang: &str) -> String {
-        match self {
-            Error::BadRequest(m) | Error::Forbidden(m) | Error::Unprocessable(m) => m.text(lang),
-            _ => default_message(self.status(), lang),
-        }
-    }
-}
-
-fn known(status: Status) -> String {
-    match status.code {
-        400 | 401 | 403 | 404 | 413 | 422 | 429 | 503 => status.code.to_string(),
-        _ => "other".into(),
-    }
-}
-
-/// Title and explanation for each status, shared by `Error` and the catchers.
-pub fn default_title(status: Status, lang: &str) -> String {
-    crate::i18n::text(lang, &format!("error-title-{}", known(status)), &[])
-}
-
-pub fn default_message(status: Status, lang: &str) -> String {
-    crate::i18n::text(lang, &format!("error-message-{}", known(status)), &[])
-}
-
-/// Renders the shared error page with `status`.
-pub fn error_page(status: Status, lang: &Lang, message: &str) -> Template {
-    crate::i18n::page(
-        "errors/error",
-        lang,
-        context! { status: status.code, title: default_title(status, lang.code), message: message },
-    )
-}
-
-impl<'r> Responder<'r, 'static> for Error {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.status();
-        let lang = Lang::of(req);
-        if status.code >= 500 {
-            log::error!("{} {}: {self}", req.method(), req.uri().path());
-        }
-        let mut builder = Response::build_from(
-            error_page(status, &lang, &self.public_message(lang.code)).respond_to(req)?,
-        );
-        builder.status(status);
-        if let Error::TooManyRequests { retry_after } = self {
-            builder.header(Header::new("Retry-After", retry_after.to_string()));
-        }
-        builder.ok()
+    /// Whether the database itself refused the change as a conflict (unique key).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Error::Conflict(_)
+                | Error::Database(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _
+                ))
+        )
     }
 }
 

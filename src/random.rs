@@ -2,18 +2,21 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::rngs::OsRng;
-use rand::RngCore;
 
-pub fn bytes<const N: usize>() -> [u8; N] {
+use crate::error::{Error, Result};
+
+/// `N` bytes from the operating system. Fails (rather than panics) in the unlikely case
+/// that the system cannot provide them.
+pub fn bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    OsRng.fill_bytes(&mut buf);
-    buf
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Internal(format!("the system's random generator failed: {e}")))?;
+    Ok(buf)
 }
 
 /// `N` random bytes as unpadded base64url.
-pub fn token<const N: usize>() -> String {
-    URL_SAFE_NO_PAD.encode(bytes::<N>())
+pub fn token<const N: usize>() -> Result<String> {
+    Ok(URL_SAFE_NO_PAD.encode(bytes::<N>()?))
 }
 
 /// True when `s` looks like a `token::<N>()`: the right length of base64url characters.
@@ -21,4 +24,19 @@ pub fn is_token<const N: usize>(s: &str) -> bool {
     s.len() == (N * 4).div_ceil(3)
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_recognised() -> Result<()> {
+        let (a, b) = (token::<32>()?, token::<32>()?);
+        assert_ne!(a, b);
+        assert!(is_token::<32>(&a));
+        assert!(!is_token::<32>(&a[1..]));
+        assert!(!is_token::<16>(&a));
+        Ok(())
+    }
 }

@@ -7,6 +7,8 @@
 //! each of which starts the app on PostgreSQL, keeps several threads busy with queries
 //! and new connections, and calls `exit` in the middle of it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use diesel::connection::SimpleConnection;

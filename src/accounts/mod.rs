@@ -1,8 +1,8 @@
 //! Accounts: the model, its queries, usernames and roles.
 
-pub mod admin;
 pub mod password;
 pub mod policy;
+pub mod setup;
 pub mod throttle;
 
 use diesel::prelude::*;
@@ -167,8 +167,11 @@ fn create(
 
 /// Who made an account, for the audit log.
 pub enum CreatedBy {
-    /// The new account itself (setup, sign-up).
+    /// The new account itself (sign-up).
     Itself,
+    /// The holder of the setup link: the account itself, and only while no
+    /// administrator exists.
+    Setup,
     /// Another account (an administrator).
     Account(i64),
     /// No account: the command line.
@@ -189,8 +192,12 @@ pub struct Creation<'a> {
 }
 
 /// Creates the account and writes its audit event; `Ok(None)` when the username is
-/// taken. Run it inside a write transaction so that both or neither happen.
+/// taken (or, for the setup link, when an administrator exists by now). Run it inside a
+/// write transaction so that both or neither happen.
 pub fn create_recorded(conn: &mut DbConn, c: &Creation<'_>, now: i64) -> Result<Option<Account>> {
+    if matches!(c.by, CreatedBy::Setup) && admin_exists(conn)? {
+        return Ok(None);
+    }
     let account = match create(
         conn,
         c.username,
@@ -207,7 +214,7 @@ pub fn create_recorded(conn: &mut DbConn, c: &Creation<'_>, now: i64) -> Result<
         .subject(account.id, &account.username)
         .detail(c.detail.clone());
     match c.by {
-        CreatedBy::Itself => event = event.actor(account.id),
+        CreatedBy::Itself | CreatedBy::Setup => event = event.actor(account.id),
         CreatedBy::Account(id) => event = event.actor(id),
         CreatedBy::Nobody => {}
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rocket::tokio::sync::Semaphore;
 use sha2::Sha256;
 
@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 const PREHASH_KEY: &[u8] = b"gatehouse/password/v1";
 
 pub fn prehash(password: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(PREHASH_KEY).expect("HMAC takes any key length"); // allow: HMAC accepts keys of any length
+    #[allow(clippy::expect_used)] // allow: HMAC accepts keys of any length
+    let mut mac = Hmac::<Sha256>::new_from_slice(PREHASH_KEY).expect("HMAC takes any key length");
     mac.update(password.as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -48,12 +49,8 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(workers.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting,
-            dummy_hash: hash_blocking(&crate::random::token::<16>(), cost)?,
+            dummy_hash: hash_blocking(&crate::random::token::<16>()?, cost)?,
         })
-    }
-
-    pub fn cost(&self) -> u32 {
-        self.cost
     }
 
     /// Runs `f` on the blocking pool once a worker is free; refuses with 503 when too
@@ -67,7 +64,7 @@ impl PasswordHasher {
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(Error::Unavailable("password hashing queue is full".into()));
+            return Err(Error::Busy("password hashing queue is full"));
         }
         let guard = Waiting(&self.waiting);
         let permit = self
@@ -75,7 +72,7 @@ impl PasswordHasher {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Error::Unavailable("password hashing stopped".into()))?;
+            .map_err(|_| Error::Busy("password hashing stopped"))?;
         drop(guard);
         rocket::tokio::task::spawn_blocking(move || {
             let out = f();

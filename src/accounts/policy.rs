@@ -5,8 +5,12 @@
 //! published breaches, English words, names and keyboard patterns, and it rates how many
 //! guesses a password would take. Scores below 3 (about 10^8 guesses) are refused.
 
-use crate::config::PASSWORD_MAX;
 use crate::i18n::Message;
+
+/// The floor below which the minimum length may not be set.
+pub const PASSWORD_MIN_FLOOR: usize = 8;
+/// The longest password accepted, in characters.
+pub const PASSWORD_MAX: usize = 128;
 
 pub struct PasswordPolicy {
     pub min_length: usize,

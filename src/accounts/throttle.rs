@@ -113,8 +113,8 @@ pub fn record_success(conn: &mut DbConn, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Forgets all failures of a username (an administrator's unlock). Returns how many
-/// failures in a row there were.
+/// Forgets all failures of a username (an administrator's unlock or password reset).
+/// Returns how many failures in a row there were.
 pub fn clear(conn: &mut DbConn, key: &str) -> Result<i32> {
     let before = load(conn, key)?.map(|a| a.consecutive).unwrap_or(0);
     diesel::delete(login_attempts::table.find(key)).execute(conn)?;

@@ -133,3 +133,43 @@ pub fn listen(url: String, wake: std::sync::Weak<rocket::tokio::sync::Notify>) {
         }
     });
 }
+
+/// Keeps this instance's view of ended sessions and role changes current with what
+/// other instances wrote (at once on a PostgreSQL notification, and twice a second in
+/// any case), prunes the view now and then, and deletes day-old feed rows. A database
+/// outage only delays it. Runs for the life of the server.
+pub async fn follow(
+    db: std::sync::Arc<crate::db::Db>,
+    view: std::sync::Arc<Revocations>,
+    clock: std::sync::Arc<crate::clock::Clock>,
+) {
+    use rocket::tokio;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let crate::db::DatabaseUrl::Postgres(url) = db.url() {
+        listen(url.clone(), std::sync::Arc::downgrade(&wake));
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut since = clock.now() - OVERLAP;
+    for round in 1u64.. {
+        // A notification (PostgreSQL) or the half-second catch-up, whichever comes first.
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = wake.notified() => {}
+        }
+        let started = clock.now();
+        let v = view.clone();
+        match db.run_background(move |c| catch_up(c, &v, since)).await {
+            Ok(_) => since = started - OVERLAP,
+            Err(e) => log::warn!("change feed: {e}"),
+        }
+        if round % 120 == 0 {
+            view.prune(clock.now());
+        }
+        if round % 1200 == 0 {
+            let now = clock.now();
+            if let Err(e) = db.run_background(move |c| prune(c, now)).await {
+                log::warn!("change feed pruning: {e}");
+            }
+        }
+    }
+}

@@ -104,7 +104,19 @@ mod tests {
     use super::*;
 
     fn claims(sid: &str, sub: &str, role: Role) -> Claims {
-        Claims::new(sub.parse().unwrap_or(0), "n", role, sid, 0, 300, false)
+        Claims {
+            iss: "gatehouse".into(),
+            aud: "gatehouse".into(),
+            sub: sub.into(),
+            name: "n".into(),
+            sid: sid.into(),
+            role,
+            iat: 0,
+            nbf: 0,
+            exp: 300,
+            jti: "j".into(),
+            pwc: false,
+        }
     }
 
     #[test]

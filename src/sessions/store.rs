@@ -13,6 +13,7 @@ use crate::accounts::{self, Account};
 use crate::audit::{self, Event};
 use crate::db::schema::{refresh_tokens, sessions};
 use crate::db::DbConn;
+use crate::effect::Effect;
 use crate::error::Result;
 use crate::sessions::feed;
 
@@ -71,7 +72,7 @@ fn insert_refresh(
     parent: Option<i64>,
     now: i64,
 ) -> Result<IssuedRefresh> {
-    let token = crate::random::token::<32>();
+    let token = crate::random::token::<32>()?;
     let expires_at = refresh_expiry(session.remember, session.expires_at, now);
     diesel::insert_into(refresh_tokens::table)
         .values((
@@ -103,7 +104,7 @@ pub fn create(
     now: i64,
 ) -> Result<(Session, IssuedRefresh)> {
     let session = Session {
-        id: crate::random::token::<16>(),
+        id: crate::random::token::<16>()?,
         account_id: new.account_id,
         remember: new.remember,
         user_agent: new.user_agent.chars().take(256).collect(),
@@ -139,13 +140,13 @@ pub enum Rotation {
         session: Box<Session>,
         refresh: Option<IssuedRefresh>,
     },
-    /// A used token came back: the session has been ended.
-    Reused { account_id: i64, session_id: String },
+    /// A used token came back: this session has been ended.
+    Reused { session_id: String },
     /// Unknown, expired, or its session is over.
     Invalid,
 }
 
-/// Uses a refresh token. Must run in one immediate transaction (see `rotate_tx`).
+/// Uses a refresh token. Must run in one write transaction (see `rotate`).
 fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
     let Some(row) = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash_token(token)))
@@ -234,13 +235,34 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
             )),
     )?;
     Ok(Rotation::Reused {
-        account_id: account.id,
         session_id: session.id,
     })
 }
 
-pub fn rotate(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
-    crate::db::write_tx(conn, |c| rotate_in(c, token, grace, ip, now))
+/// Uses a refresh token, in one write transaction: the outcome, and what changed (a
+/// rotation, or a session ended by reuse or expiry).
+pub fn rotate(
+    conn: &mut DbConn,
+    token: &str,
+    grace: i64,
+    ip: &str,
+    now: i64,
+) -> Result<(Rotation, Effect)> {
+    crate::db::write_tx(conn, |c| {
+        let rotation = rotate_in(c, token, grace, ip, now)?;
+        let effect = match &rotation {
+            Rotation::Reused { session_id } => Effect {
+                reused_session: Some(session_id.clone()),
+                ..Effect::none()
+            },
+            Rotation::Rotated { refresh, .. } => Effect {
+                rotated: refresh.is_some(),
+                ..Effect::none()
+            },
+            Rotation::Invalid => Effect::none(),
+        };
+        Ok((rotation, effect))
+    })
 }
 
 /// Ends one session (no-op if it already ended). Returns whether it was live.

@@ -5,17 +5,18 @@ use rocket::response::Redirect;
 use rocket::{Either, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::accounts::{self, CreatedBy, Creation, Role};
-use crate::app::App;
-use crate::audit::{self, Event};
+use crate::accounts::{self, CreatedBy, Role};
+use crate::app::{AccountRequest, App, NewAccount, PasswordChange};
 use crate::config::Signup;
-use crate::error::{Error, Result};
-use crate::i18n::{page, Lang, Message};
-use crate::sessions::{self, now, store, AnySession, AuthenticatedUser};
+use crate::i18n::Message;
+use crate::sessions::{self, store};
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
+use crate::web::error::{Error, Result};
+use crate::web::lang::{page, Lang};
 use crate::web::notice;
+use crate::web::session::{self as session, AnySession, AuthenticatedUser};
 
 #[get("/account?<notice>")]
 pub async fn account_page(
@@ -24,7 +25,7 @@ pub async fn account_page(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
-    let (id, now) = (user.id, now());
+    let (id, now) = (user.id, app.now());
     let (account, sessions) = app
         .db
         .run(move |c| Ok((accounts::find(c, id)?, store::live_for_account(c, id, now)?)))
@@ -56,34 +57,11 @@ pub async fn revoke_session(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> Result<Redirect> {
-    let (owner, sid_owned, ip, now) = (user.id, sid.to_string(), client.ip.clone(), now());
-    let name = user.name.clone();
-    let ended = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| match store::find(c, &sid_owned)? {
-                Some(s) if s.account_id == owner && s.ended_at.is_none() => {
-                    store::end(c, &sid_owned, "revoked_by_user", now)?;
-                    audit::record(
-                        c,
-                        &Event::new("session_revoked", &ip, now)
-                            .actor(owner)
-                            .subject(owner, &name)
-                            .detail(format!("session {sid_owned}")),
-                    )?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            })
-        })
+    let (owner, target, now) = (user.owner(&client), sid.to_string(), app.now());
+    app.change(move |c| sessions::revoke_own(c, &owner, &target, now))
         .await?;
-    if !ended {
-        return Err(Error::NotFound);
-    }
-    app.revocations.end_session(sid, now);
-    app.metrics.revocations.inc();
     if sid == user.sid {
-        sessions::clear_cookies(jar, app.settings.cookie_secure);
+        session::clear_cookies(jar, app.settings.cookie_secure);
         return Ok(Redirect::to("/login?notice=signed_out"));
     }
     Ok(Redirect::to("/account?notice=session_revoked"))
@@ -96,31 +74,9 @@ pub async fn revoke_others(
     client: ClientInfo,
     app: &State<App>,
 ) -> Result<Redirect> {
-    let (id, keep, ip, name, now) = (
-        user.id,
-        user.sid.clone(),
-        client.ip.clone(),
-        user.name.clone(),
-        now(),
-    );
-    let ended = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| {
-                let ended = store::end_all_for_account(c, id, Some(&keep), "revoked_by_user", now)?;
-                audit::record(
-                    c,
-                    &Event::new("sessions_revoked", &ip, now)
-                        .actor(id)
-                        .subject(id, &name)
-                        .detail(format!("{} other sessions ended", ended.len())),
-                )?;
-                Ok(ended)
-            })
-        })
+    let (owner, now) = (user.owner(&client), app.now());
+    app.change(move |c| sessions::revoke_others(c, &owner, now))
         .await?;
-    app.revocations.end_sessions(&ended, now);
-    app.metrics.revocations.inc_by(ended.len() as u64);
     Ok(Redirect::to("/account?notice=others_revoked"))
 }
 
@@ -181,72 +137,25 @@ pub async fn change_password(
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let (user, form) = (user.0, form.into_inner());
-    let refuse = |status: Status, msg: Message| {
-        Ok(Either::Right((
-            status,
-            password_form(&user, app, Some(&msg.text(lang.code)), None, &lang),
-        )))
-    };
-    let id = user.id;
-    let account = app
-        .db
-        .run(move |c| accounts::find(c, id))
-        .await?
-        .ok_or(Error::NotFound)?;
-    if !app
-        .hasher
-        .verify(form.current.clone(), Some(account.password_hash.clone()))
+    let owner = user.owner(&client);
+    match app
+        .change_password(&owner, &form.current, &form.password, &form.confirm)
         .await?
     {
-        return refuse(
+        PasswordChange::Refused(msg) => Ok(Either::Right((
             Status::UnprocessableEntity,
-            Message::new("msg-current-wrong"),
-        );
+            password_form(&user, app, Some(&msg.text(lang.code)), None, &lang),
+        ))),
+        PasswordChange::Changed(account) => {
+            // This session goes on, with a token that no longer asks for a new password.
+            let now = app.now();
+            let access = app.access_token(&account, &user.sid, now)?;
+            session::set_cookies(jar, app, access, None, now);
+            Ok(Either::Left(Redirect::to(
+                "/account?notice=password_changed",
+            )))
+        }
     }
-    if let Err(msg) = app.policy.check(&form.password, &account.username) {
-        return refuse(Status::UnprocessableEntity, msg);
-    }
-    if form.password != form.confirm {
-        return refuse(
-            Status::UnprocessableEntity,
-            Message::new("msg-new-password-mismatch"),
-        );
-    }
-    if form.password == form.current {
-        return refuse(
-            Status::UnprocessableEntity,
-            Message::new("msg-password-same"),
-        );
-    }
-    let hash = app.hasher.hash(form.password).await?;
-    let (keep, ip, now) = (user.sid.clone(), client.ip.clone(), now());
-    let (account, ended) = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| {
-                accounts::set_password(c, id, &hash)?;
-                let ended =
-                    store::end_all_for_account(c, id, Some(&keep), "password_changed", now)?;
-                let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
-                audit::record(
-                    c,
-                    &Event::new("password_changed", &ip, now)
-                        .actor(id)
-                        .subject(id, &account.username)
-                        .detail(format!("{} other sessions ended", ended.len())),
-                )?;
-                Ok((account, ended))
-            })
-        })
-        .await?;
-    app.revocations.end_sessions(&ended, now);
-    app.metrics.revocations.inc_by(ended.len() as u64);
-    // This session goes on, with a token that no longer asks for a new password.
-    let access = sessions::access_token(app, &account, &user.sid, now)?;
-    sessions::set_cookies(jar, app, access, None, now);
-    Ok(Either::Left(Redirect::to(
-        "/account?notice=password_changed",
-    )))
 }
 
 fn signup_open(app: &App) -> Result<()> {
@@ -302,7 +211,6 @@ pub async fn signup(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     signup_open(app)?;
     let form = form.into_inner();
-    let min = app.policy.min_length;
     let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
@@ -311,40 +219,26 @@ pub async fn signup(
                 &csrf.0,
                 &form.username,
                 Some(&msg.text(lang.code)),
-                min,
+                app.policy.min_length,
             ),
         )))
     };
-    if let Err(msg) = accounts::check_new(
-        &app.policy,
-        &form.username,
-        &form.password,
-        Some(&form.confirm),
-    ) {
-        return refuse(msg);
-    }
-    let hash = app.hasher.hash(form.password.clone()).await?;
-    let (username, ip, now) = (form.username.clone(), client.ip.clone(), now());
     let created = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| {
-                let creation = Creation {
-                    username: &username,
-                    password_hash: &hash,
-                    role: Role::User,
-                    must_change_password: false,
-                    event: "signup",
-                    by: CreatedBy::Itself,
-                    ip: &ip,
-                    detail: String::new(),
-                };
-                Ok(accounts::create_recorded(c, &creation, now)?.is_some())
-            })
+        .create_account(AccountRequest {
+            username: &form.username,
+            password: &form.password,
+            confirm: Some(&form.confirm),
+            role: Role::User,
+            must_change_password: false,
+            event: "signup",
+            by: CreatedBy::Itself,
+            ip: &client.ip,
+            detail: String::new(),
         })
         .await?;
-    if !created {
-        return refuse(Message::new("msg-username-unavailable"));
+    match created {
+        NewAccount::Created(_) => Ok(Either::Left(Redirect::to("/login?notice=signed_up"))),
+        NewAccount::Invalid(msg) => refuse(msg),
+        NewAccount::Taken => refuse(Message::new("msg-username-unavailable")),
     }
-    Ok(Either::Left(Redirect::to("/login?notice=signed_up")))
 }

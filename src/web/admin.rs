@@ -6,19 +6,23 @@ use rocket::response::Redirect;
 use rocket::{Either, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::accounts::admin::{self as actions, Actor, Effect, Refusal};
-use crate::accounts::{self, throttle, CreatedBy, Creation, Role, Search, StatusFilter};
-use crate::app::App;
+use crate::accounts::{self, throttle, CreatedBy, Role, Search, StatusFilter};
+use crate::admin::{self as actions, Actor, Refusal};
+use crate::app::{AccountRequest, App, NewAccount};
 use crate::audit::{self as audit_log, SubjectFilter, AUDIT_PAGE};
 use crate::db::DbConn;
-use crate::error::{Error, Result};
-use crate::i18n::{page, Lang, Message};
-use crate::sessions::{now, store, AdminUser};
+use crate::effect::Effect;
+use crate::error::Error as DomainError;
+use crate::i18n::Message;
+use crate::sessions::store;
 use crate::text::printable;
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected};
+use crate::web::error::{Error, Result};
+use crate::web::lang::{page, Lang};
 use crate::web::notice;
+use crate::web::session::AdminUser;
 
 fn parse_id(id: &str) -> Result<i64> {
     id.parse().map_err(|_| Error::NotFound)
@@ -80,7 +84,7 @@ pub async fn users(
         status: status.and_then(StatusFilter::parse),
         after: after.filter(|a| !a.is_empty()).map(|a| printable(a, 64)),
     };
-    let now = now();
+    let now = app.now();
     let s = search.clone();
     let (rows, next, locks) = app
         .db
@@ -185,34 +189,26 @@ pub async fn new_user(
     let Some(role) = Role::parse(&form.role) else {
         return refuse(Message::new("msg-choose-role"));
     };
-    if let Err(msg) = accounts::check_new(&app.policy, &form.username, &form.password, None) {
-        return refuse(msg);
-    }
-    let hash = app.hasher.hash(form.password.clone()).await?;
-    let (username, actor, ip, now) = (form.username.clone(), admin.0.id, client.ip.clone(), now());
     let created = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| {
-                let creation = Creation {
-                    username: &username,
-                    password_hash: &hash,
-                    role,
-                    must_change_password: true,
-                    event: "admin_account_created",
-                    by: CreatedBy::Account(actor),
-                    ip: &ip,
-                    detail: format!("role {}", role.as_str()),
-                };
-                Ok(accounts::create_recorded(c, &creation, now)?.map(|a| a.id))
-            })
+        .create_account(AccountRequest {
+            username: &form.username,
+            password: &form.password,
+            confirm: None,
+            role,
+            must_change_password: true,
+            event: "admin_account_created",
+            by: CreatedBy::Account(admin.0.id),
+            ip: &client.ip,
+            detail: format!("role {}", role.as_str()),
         })
         .await?;
     match created {
-        Some(id) => Ok(Either::Left(Redirect::to(format!(
-            "/admin/users/{id}?notice=created"
+        NewAccount::Created(a) => Ok(Either::Left(Redirect::to(format!(
+            "/admin/users/{}?notice=created",
+            a.id
         )))),
-        None => refuse(Message::new("msg-username-taken")),
+        NewAccount::Invalid(msg) => refuse(msg),
+        NewAccount::Taken => refuse(Message::new("msg-username-taken")),
     }
 }
 
@@ -225,11 +221,11 @@ pub async fn user_page(
     lang: Lang,
 ) -> Result<Template> {
     let id = parse_id(id)?;
-    let now = now();
+    let now = app.now();
     let (account, sessions, (events, _), (failed_logins, locked_until)) = app
         .db
         .run(move |c| {
-            let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
+            let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
             let lock = throttle::status(c, &account.username_key, now)?;
             Ok((
                 account,
@@ -273,24 +269,24 @@ async fn act(
         id: admin.0.id,
         ip: client.ip.clone(),
     };
-    let now = now();
-    let outcome = app.db.run(move |c| Ok(action(c, &actor, id, now))).await?;
-    let effect = match outcome {
-        Ok(effect) => effect,
+    let now = app.now();
+    // A refusal changes nothing: it comes back as the value, with no effect.
+    let outcome = app
+        .change(move |c| match action(c, &actor, id, now) {
+            Ok(effect) => Ok((Ok(()), effect)),
+            Err(Refusal::Db(e)) => Err(e),
+            Err(refusal) => Ok((Err(refusal), Effect::none())),
+        })
+        .await?;
+    match outcome {
+        Ok(()) => {}
         Err(Refusal::NotFound) => return Err(Error::NotFound),
         Err(Refusal::SelfAction) => return Err(Error::Forbidden(Message::new("msg-self-action"))),
         Err(Refusal::LastAdmin) => return Err(Error::Forbidden(Message::new("msg-last-admin"))),
         Err(Refusal::ConfirmationMismatch) => {
             return Err(Error::Unprocessable(Message::new("msg-delete-confirm")))
         }
-        Err(Refusal::Db(e)) => return Err(e),
-    };
-    app.revocations.end_sessions(&effect.ended_sessions, now);
-    app.metrics
-        .revocations
-        .inc_by(effect.ended_sessions.len() as u64);
-    if let Some((account, role)) = effect.new_role {
-        app.revocations.set_role(account, role, now);
+        Err(Refusal::Db(e)) => return Err(e.into()),
     }
     if done == "deleted" {
         return Ok(Redirect::to("/admin/users?notice=deleted"));

@@ -7,12 +7,13 @@ use rocket::Either;
 use rocket::State;
 use rocket_dyn_templates::{context, Template};
 
-use crate::app::App;
-use crate::error::{Error, Result};
-use crate::i18n::{page, Lang};
-use crate::sessions::{self, AnySession, SignIn, SIGN_IN_FAILED};
+use crate::app::{App, SignIn, SignInAttempt};
+use crate::sessions::{self, SIGN_IN_FAILED};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
+use crate::web::error::{Error, Result};
+use crate::web::lang::{page, Lang};
+use crate::web::session::{self, AnySession};
 
 /// Where to go after signing in: a local path only. Anything that could leave the site
 /// (`//host`, `/\host`, a scheme, control characters browsers strip) falls back to the
@@ -100,9 +101,16 @@ pub async fn login(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
     let next = safe_next(Some(&form.next));
-    match sessions::sign_in(app, &form.username, &form.password, form.remember, &client).await? {
+    let attempt = SignInAttempt {
+        username: &form.username,
+        password: &form.password,
+        remember: form.remember,
+        ip: &client.ip,
+        user_agent: &client.user_agent,
+    };
+    match app.sign_in(&attempt).await? {
         SignIn::Success(signed_in) => {
-            sessions::set_cookies(
+            session::set_cookies(
                 jar,
                 app,
                 signed_in.access,
@@ -159,7 +167,9 @@ pub async fn logout(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> Result<Redirect> {
-    sessions::sign_out(app, &user.0, &client).await?;
-    sessions::clear_cookies(jar, app.settings.cookie_secure);
+    let (owner, now) = (user.0.owner(&client), app.now());
+    app.change(move |c| sessions::sign_out(c, &owner, now))
+        .await?;
+    session::clear_cookies(jar, app.settings.cookie_secure);
     Ok(Redirect::to("/login?notice=signed_out"))
 }

@@ -6,17 +6,16 @@ use rocket::{Catcher, Request};
 use rocket_dyn_templates::Template;
 
 use crate::app::App;
-use crate::error::{default_message, error_page};
-use crate::sessions;
+use crate::web::error::{default_message, error_page};
+use crate::web::session;
 
 /// Not signed in: to the sign-in page, coming back here afterwards (for a GET).
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> Redirect {
     if let Some(app) = req.rocket().state::<App>() {
         let jar = req.cookies();
-        if jar.get(sessions::ACCESS_COOKIE).is_some() || jar.get(sessions::REFRESH_COOKIE).is_some()
-        {
-            sessions::clear_cookies(jar, app.settings.cookie_secure);
+        if jar.get(session::ACCESS_COOKIE).is_some() || jar.get(session::REFRESH_COOKIE).is_some() {
+            session::clear_cookies(jar, app.settings.cookie_secure);
         }
     }
     if req.method() == rocket::http::Method::Get {
@@ -38,7 +37,7 @@ fn password_change_required() -> Redirect {
 
 #[catch(default)]
 fn any(status: Status, req: &Request<'_>) -> Template {
-    let lang = crate::i18n::Lang::of(req);
+    let lang = crate::web::lang::Lang::of(req);
     error_page(status, &lang, &default_message(status, lang.code))
 }
 

@@ -1,67 +1,17 @@
-//! CSRF defence: every POST form carries `csrf_token`, an HMAC bound to the session (or,
-//! before sign-in, to a random pre-session cookie), and cross-origin POSTs are refused
-//! by their `Origin` / `Referer` / `Sec-Fetch-Site` headers.
+//! CSRF defence: every POST form carries `csrf_token` (see `sessions::csrf`), bound to
+//! the session or, before sign-in, to a random pre-session cookie; and cross-origin POSTs
+//! are refused by their `Origin` / `Referer` / `Sec-Fetch-Site` headers.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use rocket::data::{self, Data, FromData};
 use rocket::form::{Form, FromForm};
 use rocket::http::{Cookie, SameSite, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
-use sha2::Sha256;
 
 use crate::app::App;
-use crate::config::Key;
-use crate::sessions::AnySession;
+use crate::web::session::AnySession;
 
 pub const PRESESSION_COOKIE: &str = "__Host-presession";
-
-pub struct CsrfKey(Vec<u8>);
-
-impl CsrfKey {
-    /// A key of its own, derived from the signing key so that instances sharing keys agree.
-    pub fn derive(signing: &Key) -> CsrfKey {
-        CsrfKey(
-            Self::mac_with(&signing.secret, b"gatehouse/csrf/v1")
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-        )
-    }
-
-    fn mac_with(key: &[u8], data: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"); // allow: HMAC accepts keys of any length
-        mac.update(data);
-        mac
-    }
-
-    fn token(&self, binding: &str) -> String {
-        URL_SAFE_NO_PAD.encode(
-            Self::mac_with(&self.0, binding.as_bytes())
-                .finalize()
-                .into_bytes(),
-        )
-    }
-
-    fn verify(&self, binding: &str, token: &str) -> bool {
-        match URL_SAFE_NO_PAD.decode(token) {
-            Ok(bytes) => Self::mac_with(&self.0, binding.as_bytes())
-                .verify_slice(&bytes)
-                .is_ok(),
-            Err(_) => false,
-        }
-    }
-
-    pub fn for_session(&self, sid: &str) -> String {
-        self.token(&format!("s:{sid}"))
-    }
-
-    fn for_presession(&self, value: &str) -> String {
-        self.token(&format!("p:{value}"))
-    }
-}
 
 /// The form token for a page shown before sign-in; makes the pre-session cookie if the
 /// browser has none.
@@ -79,7 +29,9 @@ impl<'r> FromRequest<'r> for PreSessionToken {
         let value = match jar.get(PRESESSION_COOKIE) {
             Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
             _ => {
-                let value = crate::random::token::<32>();
+                let Ok(value) = crate::random::token::<32>() else {
+                    return Outcome::Error((Status::InternalServerError, ()));
+                };
                 jar.add(
                     Cookie::build((PRESESSION_COOKIE, value.clone()))
                         .path("/")
@@ -156,12 +108,10 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
         let presession_ok = req
             .cookies()
             .get(PRESESSION_COOKIE)
-            .is_some_and(|c| app.csrf.verify(&format!("p:{}", c.value()), token));
+            .is_some_and(|c| app.csrf.verify_presession(c.value(), token));
         let ok = presession_ok
             || match req.guard::<AnySession>().await {
-                Outcome::Success(AnySession(user)) => {
-                    app.csrf.verify(&format!("s:{}", user.sid), token)
-                }
+                Outcome::Success(AnySession(user)) => app.csrf.verify_session(&user.sid, token),
                 _ => false,
             };
         if ok {

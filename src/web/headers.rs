@@ -4,9 +4,7 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Request, Response};
 
-pub struct SecurityHeaders {
-    pub hsts: bool,
-}
+pub struct SecurityHeaders;
 
 const CSP: &str =
     "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
@@ -27,7 +25,11 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
-        if self.hsts {
+        let hsts = req
+            .rocket()
+            .state::<crate::app::App>()
+            .is_none_or(|app| app.settings.cookie_secure);
+        if hsts {
             res.set_header(Header::new(
                 "Strict-Transport-Security",
                 "max-age=63072000; includeSubDomains",

@@ -1,16 +1,22 @@
-//! HTTP: routes by area, the CSRF and client guards, headers, and error pages.
+//! HTTP: routes by area, the session, CSRF and client guards, headers, templates and
+//! error pages. Routes parse, call one use case or domain function, and render.
 
 pub mod account;
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod catchers;
 pub mod client;
 pub mod csrf;
-pub mod format;
+pub mod error;
 pub mod headers;
+pub mod lang;
+pub mod metrics;
 pub mod notice;
 pub mod pages;
+pub mod session;
 pub mod setup;
+pub mod templates;
 
 use rocket::Route;
 
@@ -20,7 +26,8 @@ pub fn routes() -> Vec<Route> {
         pages::dashboard,
         pages::healthz,
         pages::readyz,
-        crate::metrics::metrics,
+        metrics::metrics,
+        assets::asset,
         auth::login_page,
         auth::login,
         auth::logout_page,

@@ -5,9 +5,9 @@ use rocket::State;
 use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
-use crate::error::Result;
-use crate::i18n::{page, Lang};
-use crate::sessions::{AnySession, AuthenticatedUser};
+use crate::web::error::Result;
+use crate::web::lang::{page, Lang};
+use crate::web::session::{AnySession, AuthenticatedUser};
 
 #[get("/")]
 pub fn index(user: Option<AnySession>) -> Redirect {

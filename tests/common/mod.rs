@@ -125,8 +125,9 @@ impl TestApp {
         let kind = kind.to_string();
         self.state()
             .db
-            .run_blocking(move |c| gatehouse::audit::of_kind(c, &kind, 100))
+            .run_blocking(move |c| gatehouse::audit::search(c, None, Some(&kind), None, 100))
             .expect("audit query")
+            .0
     }
 }
 
@@ -358,4 +359,15 @@ pub fn spawn_server(
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     child
+}
+
+/// An HTTP client for servers run as processes: no redirects followed, every status
+/// returned as a response (not an error).
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
 }

@@ -66,8 +66,9 @@ CREATE INDEX audit_events_kind_idx ON audit_events (kind, id);
 CREATE INDEX audit_events_subject_idx ON audit_events (subject_id, id);
 CREATE INDEX audit_events_actor_idx ON audit_events (actor_id, id);
 
--- Revocations and role changes, for the other instances: each polls the rows newer than
--- what it has seen and updates its in-memory view (see sessions::feed).
+-- Revocations and role changes, for the other instances: each re-reads the rows of a
+-- recent time window (so late commits are not missed) and updates its in-memory view
+-- (see sessions::feed).
 CREATE TABLE changes (
     id INTEGER PRIMARY KEY,
     at BIGINT NOT NULL,

@@ -2,11 +2,9 @@
 //! access cookie and rotates any refresh token; revocations, role changes and throttling
 //! made on one hold on the other within 2 seconds.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::Status;
 use rocket::local::blocking::Client;
@@ -85,7 +83,14 @@ fn refresh_reuse_across_instances_is_detected() {
     assert_eq!(
         state(&b)
             .db
-            .run_blocking(|c| gatehouse::audit::of_kind(c, "refresh_token_reuse", 5))
+            .run_blocking(|c| gatehouse::audit::search(
+                c,
+                None,
+                Some("refresh_token_reuse"),
+                None,
+                5
+            )
+            .map(|p| p.0))
             .unwrap()
             .len(),
         1

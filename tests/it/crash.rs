@@ -2,14 +2,12 @@
 //! and the database is consistent. Runs the real binary over HTTP on the database of the
 //! pass (a SQLite file, or PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set).
 
-mod common;
-
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 fn start(db: &str, data: &std::path::Path, port: u16) -> Child {
     let extra = [
@@ -21,30 +19,30 @@ fn start(db: &str, data: &std::path::Path, port: u16) -> Child {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(10))
-        .build()
+    http_agent(Duration::from_secs(10))
 }
 
 /// A form POST with a fresh pre-session cookie and its token, as a browser does.
 /// Returns the status, or None when the connection failed (the server died).
 fn submit(base: &str, page: &str, action: &str, fields: &str) -> Option<u16> {
     let agent = agent();
-    let r = agent.get(&format!("{base}{page}")).call().ok()?;
-    let cookie = r.header("set-cookie")?.split(';').next()?.to_string();
-    let html = r.into_string().ok()?;
+    let mut r = agent.get(&format!("{base}{page}")).call().ok()?;
+    let cookie = r
+        .headers()
+        .get("set-cookie")?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .to_string();
+    let html = r.body_mut().read_to_string().ok()?;
     let token = csrf_token(&html);
     let resp = agent
         .post(&format!("{base}{action}"))
-        .set("Cookie", &cookie)
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(&format!("{fields}&csrf_token={token}"));
-    match resp {
-        Ok(r) => Some(r.status()),
-        Err(ureq::Error::Status(code, _)) => Some(code),
-        Err(_) => None,
-    }
+        .header("Cookie", &cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("{fields}&csrf_token={token}"));
+    resp.ok().map(|r| r.status().as_u16())
 }
 
 #[test]

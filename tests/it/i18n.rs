@@ -1,9 +1,7 @@
 //! English and Korean: every key used is in both catalogues, every page renders in both,
 //! the language follows Accept-Language and the switch, and the choice is remembered.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{Header, Status};
 
@@ -45,7 +43,7 @@ fn used_keys() -> Vec<String> {
     }
     // Keys made at run time.
     for code in [
-        "400", "401", "403", "404", "413", "422", "429", "503", "other",
+        "400", "401", "403", "404", "409", "413", "422", "429", "503", "other",
     ] {
         keys.push(format!("error-title-{code}"));
         keys.push(format!("error-message-{code}"));
@@ -110,7 +108,7 @@ fn every_page_renders_in_korean_and_in_english() {
     let app = app_with(|f| f.merge(("signup", "open")));
     let (target, _) = app.signed_in("alice", Role::User);
     let (_, admin) = app.signed_in("boss", Role::Admin);
-    let token = app.state().setup.issue(gatehouse::sessions::now());
+    let token = app.state().setup.issue(app.state().now()).unwrap();
     let mut admin_ko = admin.copy();
     korean(&mut admin_ko);
     let mut anon_ko = app.browser();
@@ -299,4 +297,31 @@ fn accept_language_picks_a_supported_language_and_the_switch_is_remembered() {
     assert!(b.get("/login").body.contains("<html lang=\"en\">"));
     // Unknown values change nothing.
     assert!(b.get("/login?lang=xx").body.contains("<html lang=\"en\">"));
+}
+
+#[test]
+fn every_t_call_in_the_templates_is_understood_by_the_start_up_translator() {
+    use gatehouse::web::templates::{call_counts, translate_source, unhandled_calls};
+    let mut fixed_total = 0;
+    for f in source_files("templates", ".tera") {
+        let source = std::fs::read_to_string(&f).unwrap();
+        let unhandled = unhandled_calls(&source);
+        assert!(
+            unhandled.is_empty(),
+            "{}: t() spelled in a way the start-up translator does not handle: {unhandled:?}",
+            f.display()
+        );
+        let (fixed, dynamic) = call_counts(&source);
+        fixed_total += fixed;
+        for lang in gatehouse::i18n::SUPPORTED {
+            let compiled = translate_source(&source, lang);
+            assert_eq!(
+                call_counts(&compiled),
+                (0, dynamic),
+                "{} in {lang}: every fixed text is compiled in, the rest stay",
+                f.display()
+            );
+        }
+    }
+    assert!(fixed_total > 100, "only {fixed_total} fixed texts found");
 }

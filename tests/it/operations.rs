@@ -1,11 +1,9 @@
 //! Operations: /metrics (who may read it, what it counts) and graceful shutdown.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{Header, Status};
 

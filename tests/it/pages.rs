@@ -1,8 +1,6 @@
 //! Headers on every response, health endpoints, static files, error pages.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::Status;
 

@@ -1,11 +1,9 @@
 //! Throttling and client addresses: per username (known or not), per address, trusted
 //! proxies, growing waits, unlock, audit.
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{ContentType, Header, Status};
 

@@ -1,8 +1,6 @@
 //! CSRF refusals on every kind of form: missing or wrong tokens, foreign origins.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{Header, Status};
 

@@ -1,9 +1,7 @@
 //! Self-service: the account page, revoking one's own sessions, changing the password,
 //! and sign-up when it is open.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{Header, Status};
 

@@ -5,11 +5,9 @@
 //! It needs a server whose connections it can cut, so it runs in the PostgreSQL pass
 //! (`GATEHOUSE_TEST_DATABASE_URL`, which CI sets); the SQLite pass says so and returns.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use gatehouse::accounts::Role;

@@ -1,8 +1,6 @@
 //! Signing in: success, the one generic failure, long passwords, `next`, audit rows.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::Status;
 

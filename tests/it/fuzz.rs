@@ -1,9 +1,7 @@
 //! Property tests: thousands of random cookies and form bodies, and never a 5xx or a
 //! panic. Bounded (a fixed number of cases) so CI time stays fixed.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use proptest::prelude::*;
 use rocket::http::{ContentType, Cookie};

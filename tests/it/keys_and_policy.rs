@@ -1,10 +1,8 @@
 //! Key rotation across restarts, revocations surviving a restart, and password policy.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use gatehouse::accounts::Role;
 use rocket::http::Status;
 use rocket::local::blocking::Client;

@@ -1,9 +1,7 @@
 //! Ugly input: huge, truncated and non-UTF-8 forms, odd Unicode, garbage cookies,
 //! concurrent requests. Always a 4xx page, never a 5xx, and nothing changes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{ContentType, Status};
 

@@ -1,9 +1,7 @@
 //! Administrators' pages: access control on every route, each action with its rules and
 //! audit row, search and pagination, escaping.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::Status;
 

@@ -1,11 +1,9 @@
 //! Sessions from the outside: cookies, the access JWT, forged tokens, refresh rotation,
 //! parallel tabs, reuse detection, sign-out, and the query-free dashboard.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use gatehouse::accounts::Role;
 use hmac::{Hmac, Mac};
 use rocket::http::Status;
@@ -400,7 +398,7 @@ fn reuse_after_the_grace_window_ends_the_whole_session() {
     a.drop_cookie(ACCESS);
     let thief = a.copy();
     assert_eq!(a.get("/dashboard").status, Status::Ok);
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    app.state().clock.advance(2);
     let r = thief.get("/dashboard");
     assert!(r.is_login_redirect());
     assert!(r.clears(REFRESH) && r.clears(ACCESS));

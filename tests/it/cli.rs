@@ -1,11 +1,9 @@
 //! The command line of the same binary, and start-up checks of the settings.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 fn gatehouse(dir: &tempfile::TempDir) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));

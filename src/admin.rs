@@ -4,10 +4,11 @@
 
 use diesel::prelude::*;
 
-use super::{find, throttle, Account, Role};
+use crate::accounts::{find, throttle, Account, Role};
 use crate::audit::{self, Event};
 use crate::db::schema::accounts;
 use crate::db::DbConn;
+use crate::effect::Effect;
 use crate::error::Error;
 use crate::sessions::store;
 
@@ -37,13 +38,6 @@ impl From<diesel::result::Error> for Refusal {
     fn from(e: diesel::result::Error) -> Self {
         Refusal::Db(e.into())
     }
-}
-
-/// What an action changed that the in-memory view must learn.
-#[derive(Debug, Default)]
-pub struct Effect {
-    pub ended_sessions: Vec<String>,
-    pub new_role: Option<(i64, Role)>,
 }
 
 fn active_admins(conn: &mut DbConn) -> Result<i64, Refusal> {
@@ -110,7 +104,7 @@ pub fn set_role(
     in_tx(conn, |c| {
         let target = load(c, id)?;
         if target.role() == role {
-            return Ok(Effect::default());
+            return Ok(Effect::none());
         }
         if role != Role::Admin {
             may_remove(c, actor, &target)?;
@@ -125,8 +119,8 @@ pub fn set_role(
         let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
         record(c, actor, "admin_role_changed", &target, detail, now)?;
         Ok(Effect {
-            new_role: Some((id, role)),
-            ..Effect::default()
+            roles: vec![(id, role)],
+            ..Effect::none()
         })
     })
 }
@@ -150,10 +144,7 @@ pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Ef
             format!("{} sessions ended", ended.len()),
             now,
         )?;
-        Ok(Effect {
-            ended_sessions: ended,
-            ..Effect::default()
-        })
+        Ok(Effect::ended(ended))
     })
 }
 
@@ -171,7 +162,7 @@ pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
             String::new(),
             now,
         )?;
-        Ok(Effect::default())
+        Ok(Effect::none())
     })
 }
 
@@ -181,7 +172,7 @@ pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
         let cleared = throttle::clear(c, &target.username_key)?;
         let detail = format!("{cleared} failures cleared");
         record(c, actor, "admin_account_unlocked", &target, detail, now)?;
-        Ok(Effect::default())
+        Ok(Effect::none())
     })
 }
 
@@ -202,17 +193,13 @@ pub fn reset_password(
             ))
             .execute(c)?;
         throttle::clear(c, &target.username_key)?;
-        throttle::clear(c, &target.username_key)?;
         let ended = store::end_all_for_account(c, id, None, "password_reset", now)?;
         let detail = format!(
             "must change at next sign-in; {} sessions ended",
             ended.len()
         );
         record(c, actor, "admin_password_reset", &target, detail, now)?;
-        Ok(Effect {
-            ended_sessions: ended,
-            ..Effect::default()
-        })
+        Ok(Effect::ended(ended))
     })
 }
 
@@ -233,10 +220,7 @@ pub fn revoke_sessions(
             format!("{} sessions ended", ended.len()),
             now,
         )?;
-        Ok(Effect {
-            ended_sessions: ended,
-            ..Effect::default()
-        })
+        Ok(Effect::ended(ended))
     })
 }
 
@@ -262,10 +246,7 @@ pub fn revoke_session(
             format!("session {sid}"),
             now,
         )?;
-        Ok(Effect {
-            ended_sessions: vec![sid.to_string()],
-            ..Effect::default()
-        })
+        Ok(Effect::ended(vec![sid.to_string()]))
     })
 }
 
@@ -293,9 +274,6 @@ pub fn delete(
             format!("role {}", target.role().as_str()),
             now,
         )?;
-        Ok(Effect {
-            ended_sessions: ended,
-            ..Effect::default()
-        })
+        Ok(Effect::ended(ended))
     })
 }

@@ -1,0 +1,138 @@
+//! Use cases on accounts that need the password hasher as well as the database.
+
+use super::App;
+use crate::accounts::{self, Account, CreatedBy, Creation, Role};
+use crate::error::Result;
+use crate::i18n::Message;
+use crate::sessions::{self, Owner};
+
+/// An account to make: what the person typed, and how it is recorded.
+pub struct AccountRequest<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// The password typed again, where the form asks for it.
+    pub confirm: Option<&'a str>,
+    pub role: Role,
+    /// Someone else chose the password: the owner must replace it first.
+    pub must_change_password: bool,
+    pub event: &'static str,
+    pub by: CreatedBy,
+    pub ip: &'a str,
+    pub detail: String,
+}
+
+pub enum NewAccount {
+    Created(Account),
+    /// The name or the password was refused: say why.
+    Invalid(Message),
+    /// The name is taken (or, for the setup link, an administrator exists by now).
+    Taken,
+}
+
+/// How a password change went.
+pub enum PasswordChange {
+    /// Changed; the account as it is now (other sessions have ended).
+    Changed(Account),
+    Refused(Message),
+}
+
+impl App {
+    /// Checks, hashes (off the async workers) and creates an account with its audit row.
+    pub async fn create_account(&self, r: AccountRequest<'_>) -> Result<NewAccount> {
+        if let Err(msg) = accounts::check_new(&self.policy, r.username, r.password, r.confirm) {
+            return Ok(NewAccount::Invalid(msg));
+        }
+        let hash = self.hasher.hash(r.password.to_string()).await?;
+        let (username, ip, now) = (r.username.to_string(), r.ip.to_string(), self.now());
+        let (role, must_change, event, by, detail) =
+            (r.role, r.must_change_password, r.event, r.by, r.detail);
+        let created = self
+            .db
+            .run(move |c| {
+                crate::db::write_tx(c, |c| {
+                    let creation = Creation {
+                        username: &username,
+                        password_hash: &hash,
+                        role,
+                        must_change_password: must_change,
+                        event,
+                        by,
+                        ip: &ip,
+                        detail,
+                    };
+                    accounts::create_recorded(c, &creation, now)
+                })
+            })
+            .await?;
+        Ok(created.map_or(NewAccount::Taken, NewAccount::Created))
+    }
+
+    /// Creates an account from the command line (blocking).
+    pub fn create_user(
+        &self,
+        username: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<Account, String> {
+        accounts::check_new(&self.policy, username, password, None).map_err(|m| m.text("en"))?;
+        let hash = accounts::password::hash_blocking(password, self.settings.bcrypt_cost)
+            .map_err(|e| e.to_string())?;
+        let now = self.now();
+        self.db
+            .run_blocking(|c| {
+                crate::db::write_tx(c, |c| {
+                    let creation = Creation {
+                        username,
+                        password_hash: &hash,
+                        role,
+                        must_change_password: false,
+                        event: "account_created",
+                        by: CreatedBy::Nobody,
+                        ip: "command-line",
+                        detail: format!("role {} (gatehouse create-user)", role.as_str()),
+                    };
+                    accounts::create_recorded(c, &creation, now)
+                })
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the username {username:?} is taken"))
+    }
+
+    /// Changes the owner's password after checking the current one; ends every other
+    /// session of theirs.
+    pub async fn change_password(
+        &self,
+        owner: &Owner,
+        current: &str,
+        new: &str,
+        confirm: &str,
+    ) -> Result<PasswordChange> {
+        let id = owner.account_id;
+        let Some(account) = self.db.run(move |c| accounts::find(c, id)).await? else {
+            return Err(crate::error::Error::NotFound);
+        };
+        let refuse = |key| Ok(PasswordChange::Refused(Message::new(key)));
+        if !self
+            .hasher
+            .verify(current.to_string(), Some(account.password_hash.clone()))
+            .await?
+        {
+            return refuse("msg-current-wrong");
+        }
+        if let Err(msg) = self.policy.check(new, &account.username) {
+            return Ok(PasswordChange::Refused(msg));
+        }
+        if new != confirm {
+            return refuse("msg-new-password-mismatch");
+        }
+        if new == current {
+            return refuse("msg-password-same");
+        }
+        let hash = self.hasher.hash(new.to_string()).await?;
+        let (owner, now) = (owner.clone(), self.now());
+        let account = self
+            .change(move |c| sessions::change_password(c, &owner, &hash, now))
+            .await?;
+        Ok(PasswordChange::Changed(account))
+    }
+}

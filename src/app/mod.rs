@@ -1,0 +1,163 @@
+//! Everything a request may need, built once at ignition and kept in Rocket's state; and
+//! the one place where what a committed change means is carried out (`App::apply`).
+//!
+//! Routes call domain functions through `App::change` (the database on the blocking pool,
+//! then `apply`), or the few use cases here that also need the password hasher.
+
+mod accounts;
+mod sign_in;
+
+use std::sync::Arc;
+
+use rocket::figment::Figment;
+
+use crate::accounts::password::PasswordHasher;
+use crate::accounts::policy::PasswordPolicy;
+use crate::accounts::setup::SetupToken;
+use crate::accounts::throttle::AddressLimiter;
+use crate::accounts::Account;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{Db, DbConn};
+use crate::effect::{Changed, Effect};
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::sessions::csrf::CsrfKey;
+use crate::sessions::feed;
+use crate::sessions::revocations::Revocations;
+use crate::sessions::tokens::{Claims, JwtKeys};
+
+pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
+pub use sign_in::{SignIn, SignInAttempt, SignedIn};
+
+pub struct App {
+    pub settings: Settings,
+    pub db: Arc<Db>,
+    pub keys: JwtKeys,
+    pub csrf: CsrfKey,
+    pub hasher: PasswordHasher,
+    pub policy: PasswordPolicy,
+    pub revocations: Arc<Revocations>,
+    pub setup: SetupToken,
+    pub addresses: AddressLimiter,
+    pub metrics: Metrics,
+    pub clock: Arc<Clock>,
+}
+
+impl App {
+    /// Reads settings, opens and migrates the database, loads recent revocations.
+    /// Blocking: call from a blocking context.
+    pub fn start(figment: &Figment) -> Result<App, String> {
+        let settings = Settings::from_figment(figment)?;
+        let db = Db::open(&settings.database)?;
+        let keys = JwtKeys::new(&settings.keys).map_err(|e| e.to_string())?;
+        let csrf = settings
+            .keys
+            .first()
+            .map(CsrfKey::derive)
+            .ok_or("setting `jwt_keys` is empty")?;
+        let hasher = PasswordHasher::new(
+            settings.bcrypt_cost,
+            settings.hash_workers,
+            settings.hash_queue,
+        )
+        .map_err(|e| e.to_string())?;
+        let clock = Arc::new(Clock::default());
+        let revocations = Revocations::new(settings.access_token_ttl);
+        // Everything ended or changed recently enough to matter, from the change feed.
+        let since = clock.now() - revocations.window();
+        db.run_blocking(|c| feed::catch_up(c, &revocations, since))
+            .map_err(|e| e.to_string())?;
+        let policy = PasswordPolicy {
+            min_length: settings.password_min_length,
+        };
+        let addresses = AddressLimiter::new(settings.address_failures, settings.address_window);
+        Ok(App {
+            addresses,
+            metrics: Metrics::default(),
+            settings,
+            db: Arc::new(db),
+            keys,
+            csrf,
+            hasher,
+            policy,
+            revocations: Arc::new(revocations),
+            setup: SetupToken::default(),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// When no administrator exists yet, makes the one-time setup token.
+    pub fn issue_setup_token_if_needed(&self) -> Result<Option<String>, String> {
+        let exists = self
+            .db
+            .run_blocking(crate::accounts::admin_exists)
+            .map_err(|e| e.to_string())?;
+        if exists {
+            return Ok(None);
+        }
+        self.setup
+            .issue(self.now())
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs a state change (a domain function that owns its transaction) on the
+    /// blocking pool, then applies its effect.
+    pub async fn change<C, F>(&self, f: F) -> Result<C::Value>
+    where
+        F: FnOnce(&mut DbConn) -> Result<C> + Send + 'static,
+        C: Changed + Send + 'static,
+    {
+        let (value, effect) = self.db.run(f).await?.split();
+        self.apply(effect);
+        Ok(value)
+    }
+
+    /// Does what must follow a committed change on this instance: refuse the access tokens
+    /// of ended sessions and of changed roles at once, and count it. (Other instances learn
+    /// the same through the change feed, written in the change's own transaction.)
+    pub fn apply(&self, effect: Effect) {
+        let now = self.now();
+        let m = &self.metrics;
+        if !effect.ended_sessions.is_empty() {
+            self.revocations.end_sessions(&effect.ended_sessions, now);
+            m.revocations.inc_by(effect.ended_sessions.len() as u64);
+        }
+        if let Some(sid) = &effect.reused_session {
+            self.revocations
+                .end_sessions(std::slice::from_ref(sid), now);
+            m.reuse_detections.inc();
+        }
+        for (account, role) in effect.roles {
+            self.revocations.set_role(account, role, now);
+        }
+        if let Some(outcome) = effect.sign_in {
+            m.sign_in(outcome.as_str());
+        }
+        if effect.lockout {
+            m.lockouts.inc();
+        }
+        if effect.rotated {
+            m.rotations.inc();
+        }
+    }
+
+    /// A fresh access token for a session of `account`.
+    pub fn access_token(&self, account: &Account, sid: &str, now: i64) -> Result<String> {
+        let claims = Claims::new(
+            account.id,
+            &account.username,
+            account.role(),
+            sid,
+            now,
+            self.settings.access_token_ttl,
+            account.must_change_password,
+        )?;
+        self.keys.sign(&claims)
+    }
+}

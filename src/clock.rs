@@ -1,0 +1,43 @@
+//! The time as the application sees it: the system clock in Unix seconds, plus an offset
+//! that tests move forward instead of sleeping.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// The system time in Unix seconds (UTC).
+pub fn system_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        system_now() + self.offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves this clock `secs` seconds forward (tests: let time pass without waiting).
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_now_forward() {
+        let clock = Clock::default();
+        let before = clock.now();
+        clock.advance(3_600);
+        let after = clock.now();
+        assert!(
+            (3_600..3_602).contains(&(after - before)),
+            "{before} → {after}"
+        );
+    }
+}

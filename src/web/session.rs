@@ -1,0 +1,235 @@
+//! Who is asking: the access and refresh cookies, and the request guards built on them.
+//!
+//! `AuthenticatedUser` is the signed-in hot path: cookie → cached or verified JWT → one
+//! read of the in-memory revocation view → done, with no database query. Only when the
+//! access token is missing or expired is the refresh token used (rotated) once.
+
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use serde::Serialize;
+
+use crate::accounts::{Account, Role};
+use crate::app::App;
+use crate::sessions::store::{self, IssuedRefresh, Rotation};
+use crate::sessions::tokens::Claims;
+use crate::web::client::ClientInfo;
+use crate::web::error::{Error, Result};
+
+pub const ACCESS_COOKIE: &str = "__Host-access";
+pub const REFRESH_COOKIE: &str = "__Host-refresh";
+
+/// The person making this request, known from a valid access token (or a refresh token
+/// that was just rotated).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthenticatedUser {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub sid: String,
+    /// The account must choose a new password before it may use any other page.
+    pub must_change_password: bool,
+}
+
+impl AuthenticatedUser {
+    fn from_claims(c: &Claims) -> Option<Self> {
+        Some(AuthenticatedUser {
+            id: c.account_id()?,
+            name: c.name.clone(),
+            role: c.role,
+            sid: c.sid.clone(),
+            must_change_password: c.pwc,
+        })
+    }
+
+    fn from_account(account: &Account, sid: &str) -> Self {
+        AuthenticatedUser {
+            id: account.id,
+            name: account.username.clone(),
+            role: account.role(),
+            sid: sid.to_string(),
+            must_change_password: account.must_change_password,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// This user acting on their own sessions from `client`.
+    pub fn owner(&self, client: &ClientInfo) -> crate::sessions::Owner {
+        crate::sessions::Owner {
+            account_id: self.id,
+            name: self.name.clone(),
+            sid: self.sid.clone(),
+            ip: client.ip.clone(),
+        }
+    }
+}
+
+fn auth_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .secure(secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+/// Sets the access cookie (lifetime = token lifetime) and, when given, the refresh cookie
+/// (30 days when remembered, else a browser-session cookie).
+pub fn set_cookies(
+    jar: &CookieJar<'_>,
+    app: &App,
+    access: String,
+    refresh: Option<&IssuedRefresh>,
+    now: i64,
+) {
+    let secure = app.settings.cookie_secure;
+    let mut c = auth_cookie(ACCESS_COOKIE, access, secure);
+    c.set_max_age(time::Duration::seconds(app.settings.access_token_ttl));
+    jar.add(c);
+    if let Some(r) = refresh {
+        let mut c = auth_cookie(REFRESH_COOKIE, r.token.clone(), secure);
+        if r.remember {
+            c.set_max_age(time::Duration::seconds((r.expires_at - now).max(0)));
+        }
+        jar.add(c);
+    }
+}
+
+/// Tells the browser to drop both cookies (with the attributes a `__Host-` cookie needs,
+/// or the browser would ignore the removal).
+pub fn clear_cookies(jar: &CookieJar<'_>, secure: bool) {
+    for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
+        let mut c = auth_cookie(name, String::new(), secure);
+        c.set_max_age(time::Duration::ZERO);
+        c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+        jar.add(c);
+    }
+}
+
+fn app_of<'r>(req: &'r Request<'_>) -> Result<&'r App> {
+    req.rocket()
+        .state::<App>()
+        .ok_or_else(|| Error::Internal(crate::error::Error::Internal("app state missing".into())))
+}
+
+/// Works out who is asking: access token first, refresh token second. Cookies that fail
+/// are cleared. Database trouble during rotation is an error (503), not "signed out".
+async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
+    let app = app_of(req)?;
+    let jar = req.cookies();
+    let secure = app.settings.cookie_secure;
+    let now = app.now();
+    if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+        let user = app
+            .keys
+            .verify(cookie.value(), now)
+            .filter(|c| !app.revocations.refuses(c))
+            .and_then(|c| AuthenticatedUser::from_claims(&c));
+        if user.is_some() {
+            return Ok(user);
+        }
+    }
+    let refresh = match jar.get(REFRESH_COOKIE) {
+        Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
+        Some(_) => {
+            clear_cookies(jar, secure);
+            return Ok(None);
+        }
+        None => {
+            if jar.get(ACCESS_COOKIE).is_some() {
+                clear_cookies(jar, secure);
+            }
+            return Ok(None);
+        }
+    };
+    let ip = ClientInfo::of(req, &app.settings).ip;
+    let grace = app.settings.refresh_grace;
+    let rotation = app
+        .change(move |c| store::rotate(c, &refresh, grace, &ip, now))
+        .await?;
+    match rotation {
+        Rotation::Rotated {
+            account,
+            session,
+            refresh,
+        } => {
+            let access = app.access_token(&account, &session.id, now)?;
+            set_cookies(jar, app, access, refresh.as_ref(), now);
+            Ok(Some(AuthenticatedUser::from_account(&account, &session.id)))
+        }
+        Rotation::Reused { .. } | Rotation::Invalid => {
+            clear_cookies(jar, secure);
+            Ok(None)
+        }
+    }
+}
+
+/// The outcome of `resolve`, cached so that one request rotates at most once however
+/// many guards ask.
+struct Resolved(std::result::Result<Option<AuthenticatedUser>, Status>);
+
+async fn resolved<'r>(req: &'r Request<'_>) -> &'r Resolved {
+    req.local_cache_async(async {
+        Resolved(resolve(req).await.map_err(|e| {
+            log::error!("resolving the session: {e}");
+            e.status()
+        }))
+    })
+    .await
+}
+
+/// Any signed-in session, even one that must change its password first (the
+/// password page and sign-out use it).
+pub struct AnySession(pub AuthenticatedUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AnySession {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match &resolved(req).await.0 {
+            Ok(Some(user)) => Outcome::Success(AnySession(user.clone())),
+            Ok(None) => Outcome::Error((Status::Unauthorized, ())),
+            Err(status) => Outcome::Error((*status, ())),
+        }
+    }
+}
+
+/// A signed-in user free to use the site. An account that must change its password is
+/// answered 428, which the catcher turns into a redirect to the password page.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthenticatedUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match req.guard::<AnySession>().await {
+            Outcome::Success(AnySession(user)) if user.must_change_password => {
+                Outcome::Error((Status::PreconditionRequired, ()))
+            }
+            Outcome::Success(AnySession(user)) => Outcome::Success(user),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}
+
+/// An administrator; anyone else signed in gets 403. Decided from the token (whose
+/// role the in-memory view keeps current), so it fails closed.
+pub struct AdminUser(pub AuthenticatedUser);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminUser {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match req.guard::<AuthenticatedUser>().await {
+            Outcome::Success(user) if user.is_admin() => Outcome::Success(AdminUser(user)),
+            Outcome::Success(_) => Outcome::Error((Status::Forbidden, ())),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(f) => Outcome::Forward(f),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The integration tests, one module per area, in one binary (linked once). Each test
+//! drives the real app on a database of its own; see `common`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod account;
+mod admin;
+mod cli;
+mod crash;
+mod csrf;
+mod faults;
+mod fuzz;
+mod hostile;
+mod i18n;
+mod instances;
+mod keys_and_policy;
+mod login;
+mod operations;
+mod pages;
+mod sessions;
+mod setup;
+mod throttle;
