@@ -149,6 +149,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where CSS and images are served from (`/static/…`).
     pub static_dir: PathBuf,
+    /// Where the page templates are read from.
+    pub template_dir: PathBuf,
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub trusted_proxies: Vec<IpAddr>,
@@ -209,12 +211,6 @@ impl Settings {
             return Err("setting `metrics_token` must be at least 16 characters (or unset)".into());
         }
         let data_dir = PathBuf::from(&raw.data_dir);
-        for (setting, dir) in [
-            ("template_dir", &raw.template_dir),
-            ("static_dir", &raw.static_dir),
-        ] {
-            folder_present(setting, dir)?;
-        }
         let keys = if raw.jwt_keys.is_empty() {
             if development {
                 vec![development_key(&data_dir)?]
@@ -242,6 +238,7 @@ impl Settings {
             password_min_length: raw.password_min_length,
             data_dir,
             static_dir: PathBuf::from(raw.static_dir),
+            template_dir: PathBuf::from(raw.template_dir),
             hash_workers,
             hash_queue: raw.hash_queue.max(1),
             trusted_proxies: raw.trusted_proxies,
@@ -259,20 +256,30 @@ impl Settings {
     }
 }
 
-/// Page templates and static files are read from folders (relative to the working
-/// directory unless absolute); says which setting to fix when one is not there.
-fn folder_present(setting: &str, dir: &str) -> Result<(), String> {
-    if Path::new(dir).is_dir() {
-        return Ok(());
+impl Settings {
+    /// The server reads page templates and static files from folders (relative to the
+    /// working directory unless absolute); says which setting to fix when one is not
+    /// there. (The command line needs neither.)
+    pub fn check_asset_folders(&self) -> Result<(), String> {
+        for (setting, dir) in [
+            ("template_dir", &self.template_dir),
+            ("static_dir", &self.static_dir),
+        ] {
+            if dir.is_dir() {
+                continue;
+            }
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "setting `{setting}`: {:?} is not a folder (relative paths are read \
+                 from the working directory, {cwd}); start Gatehouse in its own folder \
+                 or set `{setting}` to an absolute path",
+                dir.display().to_string()
+            ));
+        }
+        Ok(())
     }
-    let cwd = std::env::current_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    Err(format!(
-        "setting `{setting}`: {dir:?} is not a folder (relative paths are read \
-         from the working directory, {cwd}); start Gatehouse in its own folder \
-         or set `{setting}` to an absolute path"
-    ))
 }
 
 fn missing_keys_message() -> String {

@@ -45,7 +45,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::try_on_ignite("Gatehouse", |rocket| async move {
             let figment = rocket.figment().clone();
             let started = rocket::tokio::task::spawn_blocking(move || {
-                let app = App::start(&figment)?;
+                let settings = config::Settings::from_figment(&figment)?;
+                // Before the database: a server started in the wrong folder is told so.
+                settings.check_asset_folders()?;
+                let app = App::open(settings)?;
                 let token = app.issue_setup_token_if_needed()?;
                 Ok::<_, String>((app, token))
             })

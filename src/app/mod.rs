@@ -48,7 +48,11 @@ impl App {
     /// Reads settings, opens and migrates the database, loads recent revocations.
     /// Blocking: call from a blocking context.
     pub fn start(figment: &Figment) -> Result<App, String> {
-        let settings = Settings::from_figment(figment)?;
+        Self::open(Settings::from_figment(figment)?)
+    }
+
+    /// As `start`, with settings already read.
+    pub fn open(settings: Settings) -> Result<App, String> {
         let db = Db::open(&settings.database)?;
         let keys = JwtKeys::new(&settings.keys).map_err(|e| e.to_string())?;
         let csrf = settings
