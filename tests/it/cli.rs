@@ -223,3 +223,25 @@ fn other_bad_settings_name_the_setting() {
         assert!(err.contains(expect), "{key}={value}: {err}");
     }
 }
+
+#[test]
+fn the_command_line_works_from_any_folder() {
+    // Only the server reads templates and static files; migrate and create-user do not.
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = gatehouse(&dir);
+    cmd.current_dir(elsewhere.path()).arg("migrate");
+    let (ok, out, err) = run(cmd, "");
+    assert!(ok, "migrate: {out}{err}");
+    let mut cmd = gatehouse(&dir);
+    cmd.current_dir(elsewhere.path()).args([
+        "create-user",
+        "dave",
+        "--role",
+        "user",
+        "--password-stdin",
+    ]);
+    let (ok, out, err) = run(cmd, PASSWORD);
+    assert!(ok, "create-user: {out}{err}");
+    assert!(out.contains("created dave (user)"));
+}
