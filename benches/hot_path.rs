@@ -26,10 +26,13 @@ fn main() {
     let mut c = Criterion::default()
         .configure_from_args()
         .warm_up_time(std::time::Duration::from_millis(500));
-    let keys = JwtKeys::new(&[Key {
-        kid: "k1".into(),
-        secret: vec![1u8; 32],
-    }])
+    let keys = JwtKeys::new(
+        &[Key {
+            kid: "k1".into(),
+            secret: vec![1u8; 32],
+        }],
+        300,
+    )
     .unwrap();
     let claims = Claims::new(
         1,

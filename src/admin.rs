@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use crate::accounts::{find, throttle, Account, Role};
+use crate::accounts::{bump_version, find_for_update, throttle, Account, Role};
 use crate::audit::{self, Event};
 use crate::db::schema::accounts;
 use crate::db::DbConn;
@@ -20,6 +20,8 @@ pub struct Actor {
 
 #[derive(Debug)]
 pub enum Refusal {
+    /// The actor is no longer an active administrator (demoted or disabled meanwhile).
+    NotAdmin,
     NotFound,
     /// An administrator tried to lock themself out.
     SelfAction,
@@ -40,33 +42,39 @@ impl From<diesel::result::Error> for Refusal {
     }
 }
 
-fn active_admins(conn: &mut DbConn) -> Result<i64, Refusal> {
-    Ok(accounts::table
+/// The ids of the active administrators, their rows locked until the transaction ends
+/// (PostgreSQL), always in id order so that two transactions cannot deadlock: two
+/// administrators removing each other at once take turns, and the second sees the first
+/// one's change. (SQLite's immediate transactions already take turns.)
+fn lock_active_admins(conn: &mut DbConn) -> Result<Vec<i64>, Refusal> {
+    let active = accounts::table
         .filter(accounts::role.eq(Role::Admin.as_str()))
         .filter(accounts::disabled.eq(false))
-        .count()
-        .get_result(conn)?)
+        .order(accounts::id.asc())
+        .select(accounts::id);
+    Ok(match conn {
+        DbConn::Pg(c) => active.for_update().load(c)?,
+        DbConn::Sqlite(c) => active.load(c)?,
+    })
 }
+
+/// The active administrators when the action began.
+struct Admins(Vec<i64>);
 
 /// The rule for anything that takes an account's powers away (disable, demote, delete):
 /// not one's own account, and not the last active administrator.
-fn may_remove(conn: &mut DbConn, actor: &Actor, target: &Account) -> Result<(), Refusal> {
+fn may_remove(admins: &Admins, actor: &Actor, target: &Account) -> Result<(), Refusal> {
     if target.id == actor.id {
         return Err(Refusal::SelfAction);
     }
-    keep_last_admin(conn, target)
-}
-
-/// Refuses when `target` is the only active administrator.
-fn keep_last_admin(conn: &mut DbConn, target: &Account) -> Result<(), Refusal> {
-    if target.role() == Role::Admin && !target.disabled && active_admins(conn)? <= 1 {
+    if target.role() == Role::Admin && !target.disabled && admins.0.len() <= 1 {
         return Err(Refusal::LastAdmin);
     }
     Ok(())
 }
 
 fn load(conn: &mut DbConn, id: i64) -> Result<Account, Refusal> {
-    find(conn, id)?.ok_or(Refusal::NotFound)
+    find_for_update(conn, id)?.ok_or(Refusal::NotFound)
 }
 
 fn record(
@@ -87,11 +95,21 @@ fn record(
     Ok(())
 }
 
+/// Runs an action in one write transaction that first locks the active administrators
+/// and checks that the actor is still one of them (fail closed: a token issued before a
+/// demotion does not carry the action through).
 fn in_tx<T>(
     conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> Result<T, Refusal>,
+    actor: &Actor,
+    f: impl FnOnce(&mut DbConn, &Admins) -> Result<T, Refusal>,
 ) -> Result<T, Refusal> {
-    crate::db::write_tx(conn, f)
+    crate::db::write_tx(conn, |c| {
+        let admins = Admins(lock_active_admins(c)?);
+        if !admins.0.contains(&actor.id) {
+            return Err(Refusal::NotAdmin);
+        }
+        f(c, &admins)
+    })
 }
 
 pub fn set_role(
@@ -101,20 +119,20 @@ pub fn set_role(
     role: Role,
     now: i64,
 ) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, admins| {
         let target = load(c, id)?;
         if target.role() == role {
             return Ok(Effect::none());
         }
         if role != Role::Admin {
-            may_remove(c, actor, &target)?;
+            may_remove(admins, actor, &target)?;
         }
         diesel::update(accounts::table.find(id))
-            .set((
-                accounts::role.eq(role.as_str()),
-                accounts::version.eq(accounts::version + 1),
-            ))
+            .set(accounts::role.eq(role.as_str()))
             .execute(c)?;
+        // Sessions go on with the new role; sign-ins in flight start again.
+        let version = bump_version(c, id)?;
+        store::keep_at_version(c, id, None, version)?;
         crate::sessions::feed::role_changed(c, id, role, now)?;
         let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
         record(c, actor, "admin_role_changed", &target, detail, now)?;
@@ -126,15 +144,13 @@ pub fn set_role(
 }
 
 pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, admins| {
         let target = load(c, id)?;
-        may_remove(c, actor, &target)?;
+        may_remove(admins, actor, &target)?;
         diesel::update(accounts::table.find(id))
-            .set((
-                accounts::disabled.eq(true),
-                accounts::version.eq(accounts::version + 1),
-            ))
+            .set(accounts::disabled.eq(true))
             .execute(c)?;
+        bump_version(c, id)?;
         let ended = store::end_all_for_account(c, id, None, "account_disabled", now)?;
         record(
             c,
@@ -149,7 +165,7 @@ pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Ef
 }
 
 pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
         diesel::update(accounts::table.find(id))
             .set(accounts::disabled.eq(false))
@@ -167,7 +183,7 @@ pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
 }
 
 pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
         let cleared = throttle::clear(c, &target.username_key)?;
         let detail = format!("{cleared} failures cleared");
@@ -177,6 +193,8 @@ pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
 }
 
 /// Sets a password chosen by the administrator; the owner must replace it at next sign-in.
+/// Never an administrator's own: that goes through `/account/password`, with the current
+/// password (a stolen admin session must not take the account over for good).
 pub fn reset_password(
     conn: &mut DbConn,
     actor: &Actor,
@@ -184,14 +202,18 @@ pub fn reset_password(
     hash: &str,
     now: i64,
 ) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
+        if target.id == actor.id {
+            return Err(Refusal::SelfAction);
+        }
         diesel::update(accounts::table.find(id))
             .set((
                 accounts::password_hash.eq(hash),
                 accounts::must_change_password.eq(true),
             ))
             .execute(c)?;
+        bump_version(c, id)?;
         throttle::clear(c, &target.username_key)?;
         let ended = store::end_all_for_account(c, id, None, "password_reset", now)?;
         let detail = format!(
@@ -209,8 +231,9 @@ pub fn revoke_sessions(
     id: i64,
     now: i64,
 ) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
+        bump_version(c, id)?;
         let ended = store::end_all_for_account(c, id, None, "admin_revoked", now)?;
         record(
             c,
@@ -231,7 +254,7 @@ pub fn revoke_session(
     sid: &str,
     now: i64,
 ) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
         match store::find(c, sid)? {
             Some(s) if s.account_id == id => {}
@@ -258,9 +281,9 @@ pub fn delete(
     confirm: &str,
     now: i64,
 ) -> Result<Effect, Refusal> {
-    in_tx(conn, |c| {
+    in_tx(conn, actor, |c, admins| {
         let target = load(c, id)?;
-        may_remove(c, actor, &target)?;
+        may_remove(admins, actor, &target)?;
         if confirm != target.username {
             return Err(Refusal::ConfirmationMismatch);
         }

@@ -82,14 +82,12 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// Events of one kind, newest first (used by tests now, by the audit page later).
-pub fn of_kind(conn: &mut DbConn, kind: &str, limit: i64) -> Result<Vec<AuditRow>> {
-    Ok(audit_events::table
-        .filter(audit_events::kind.eq(kind))
-        .order(audit_events::id.desc())
-        .limit(limit)
-        .select(AuditRow::as_select())
-        .load(conn)?)
+/// Deletes events older than `keep` seconds; returns how many.
+pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
+    Ok(
+        diesel::delete(audit_events::table.filter(audit_events::at.lt(now - keep)))
+            .execute(conn)?,
+    )
 }
 
 pub const AUDIT_PAGE: i64 = 50;

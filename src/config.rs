@@ -79,6 +79,21 @@ fn default_address_failures() -> u32 {
 fn default_address_window() -> u64 {
     600
 }
+fn default_signup_address_limit() -> u32 {
+    10
+}
+fn default_signup_address_window() -> u64 {
+    3600
+}
+fn default_retention_days() -> i64 {
+    30
+}
+fn default_audit_retention_days() -> i64 {
+    365
+}
+fn default_max_sessions() -> usize {
+    50
+}
 fn default_metrics_allow() -> Vec<IpAddr> {
     vec![
         IpAddr::from([127, 0, 0, 1]),
@@ -129,6 +144,16 @@ struct RawSettings {
     address_failures: u32,
     #[serde(default = "default_address_window")]
     address_window: u64,
+    #[serde(default = "default_signup_address_limit")]
+    signup_address_limit: u32,
+    #[serde(default = "default_signup_address_window")]
+    signup_address_window: u64,
+    #[serde(default = "default_retention_days")]
+    retention_days: i64,
+    #[serde(default = "default_audit_retention_days")]
+    audit_retention_days: i64,
+    #[serde(default = "default_max_sessions")]
+    max_sessions: usize,
     #[serde(default = "default_metrics_allow")]
     metrics_allow: Vec<IpAddr>,
     #[serde(default)]
@@ -157,6 +182,15 @@ pub struct Settings {
     pub throttle: crate::accounts::throttle::Limits,
     pub address_failures: u32,
     pub address_window: u64,
+    /// Sign-ups one address may make in `signup_address_window` seconds.
+    pub signup_address_limit: u32,
+    pub signup_address_window: u64,
+    /// Days ended sessions, used refresh tokens and failure counts are kept.
+    pub retention_days: i64,
+    /// Days audit events are kept.
+    pub audit_retention_days: i64,
+    /// Live sessions one account may have; the oldest end beyond it.
+    pub max_sessions: usize,
     pub metrics_allow: Vec<IpAddr>,
     pub metrics_token: Option<String>,
 }
@@ -202,6 +236,20 @@ impl Settings {
             || raw.address_window < 1
         {
             return Err("settings `lockout_base_wait` and `address_window` must be positive, and `lockout_max_wait` at least `lockout_base_wait`".into());
+        }
+        if raw.signup_address_limit < 1 || raw.signup_address_window < 1 {
+            return Err(
+                "settings `signup_address_limit` and `signup_address_window` must be at least 1"
+                    .into(),
+            );
+        }
+        if raw.retention_days < 1 || raw.audit_retention_days < 1 {
+            return Err(
+                "settings `retention_days` and `audit_retention_days` must be at least 1".into(),
+            );
+        }
+        if raw.max_sessions < 1 {
+            return Err("setting `max_sessions` must be at least 1".into());
         }
         if raw
             .metrics_token
@@ -250,6 +298,11 @@ impl Settings {
             },
             address_failures: raw.address_failures,
             address_window: raw.address_window,
+            signup_address_limit: raw.signup_address_limit,
+            signup_address_window: raw.signup_address_window,
+            retention_days: raw.retention_days,
+            audit_retention_days: raw.audit_retention_days,
+            max_sessions: raw.max_sessions,
             metrics_allow: raw.metrics_allow,
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })

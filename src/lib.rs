@@ -20,6 +20,7 @@ pub mod error;
 pub mod i18n;
 pub mod metrics;
 pub mod random;
+pub mod retention;
 pub mod sessions;
 pub mod text;
 pub mod web;
@@ -77,13 +78,18 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
-        .attach(AdHoc::on_liftoff("Change feed", |rocket| {
+        .attach(AdHoc::on_liftoff("Change feed and retention", |rocket| {
             Box::pin(async move {
                 if let Some(app) = rocket.state::<App>() {
                     rocket::tokio::spawn(sessions::feed::follow(
                         app.db.clone(),
                         app.revocations.clone(),
                         app.clock.clone(),
+                    ));
+                    rocket::tokio::spawn(retention::run(
+                        app.db.clone(),
+                        app.clock.clone(),
+                        app.retention(),
                     ));
                 }
             })

@@ -112,9 +112,23 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    let result = rocket::execute(gatehouse::rocket(gatehouse::figment()).launch());
+    let figment = gatehouse::figment();
+    // Before Rocket's own: request lines are logged with secret parameters hidden.
+    // (A figment Rocket cannot read is reported by Rocket itself, at launch.)
+    let level = rocket::Config::try_from(&figment)
+        .map(|c| c.log_level)
+        .unwrap_or(rocket::config::LogLevel::Normal);
+    gatehouse::web::log::init(level);
+    let result = rocket::execute(gatehouse::rocket(figment).launch());
     match result {
         Ok(_) => ExitCode::SUCCESS,
+        // The server stopped; Rocket only could not prove every background reference was
+        // gone (a race when a stop signal arrives right after start). Nothing is lost:
+        // requests were finished and every write is committed.
+        Err(e) if matches!(e.kind(), rocket::error::ErrorKind::Shutdown(..)) => {
+            eprintln!("warning: stopped; {e}");
+            ExitCode::SUCCESS
+        }
         // The cause has already been printed by the failing start-up step.
         Err(e) => fail(&format!("the server did not start: {e}")),
     }

@@ -1,9 +1,18 @@
 //! Client text on its way to the database.
 
-/// At most `max` characters of `s` without control characters: PostgreSQL refuses NUL
-/// in text, and no name or search term needs any of them.
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// Whether `c` may be stored and shown: not a control character (PostgreSQL refuses NUL
+/// in text) and not a format character (bidi overrides and isolates, zero-width joiners,
+/// tags…), which would let a name display as something it is not.
+pub fn is_printable(c: char) -> bool {
+    !c.is_control() && c.general_category() != GeneralCategory::Format
+}
+
+/// At most `max` characters of `s` without control or format characters: no name, user
+/// agent or search term needs any of them.
 pub fn printable(s: &str, max: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(max).collect()
+    s.chars().filter(|c| is_printable(*c)).take(max).collect()
 }
 
 #[cfg(test)]
@@ -12,5 +21,13 @@ mod tests {
     fn drops_controls_and_truncates() {
         assert_eq!(super::printable("a\0l\u{7}i\nce", 64), "alice");
         assert_eq!(super::printable("ü€𝄞abc", 4), "ü€𝄞a");
+        // Right-to-left override, isolates, zero-width joiner, byte-order mark, tag.
+        assert_eq!(
+            super::printable(
+                "ad\u{202E}nim\u{2066}x\u{2069}\u{200D}\u{FEFF}\u{E0041}",
+                64
+            ),
+            "adnimx"
+        );
     }
 }

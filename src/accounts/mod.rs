@@ -115,6 +115,38 @@ pub fn find_by_username(conn: &mut DbConn, name: &str) -> Result<Option<Account>
         .optional()?)
 }
 
+/// As `find`, and the row stays locked until the transaction ends (PostgreSQL; SQLite's
+/// immediate transaction already keeps other writers out). Changes to one account that
+/// read it first then serialise on this lock.
+pub fn find_for_update(conn: &mut DbConn, id: i64) -> Result<Option<Account>> {
+    Ok(match conn {
+        DbConn::Pg(c) => accounts::table
+            .find(id)
+            .select(Account::as_select())
+            .for_update()
+            .first(c)
+            .optional()?,
+        DbConn::Sqlite(c) => accounts::table
+            .find(id)
+            .select(Account::as_select())
+            .first(c)
+            .optional()?,
+    })
+}
+
+/// Marks a change that ends sessions or changes powers: sessions of an older version,
+/// and sign-ins whose password was checked before it, are refused. Returns the new
+/// version.
+pub fn bump_version(conn: &mut DbConn, id: i64) -> Result<i64> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::version.eq(accounts::version + 1))
+        .execute(conn)?;
+    Ok(accounts::table
+        .find(id)
+        .select(accounts::version)
+        .first(conn)?)
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> Result<Option<Account>> {
     Ok(accounts::table
         .find(id)
@@ -303,6 +335,14 @@ pub fn search(conn: &mut DbConn, s: &Search, now: i64) -> Result<(Vec<Account>, 
     Ok(crate::db::keyset_page(rows, PAGE_SIZE, |a| {
         a.username_key.clone()
     }))
+}
+
+/// Replaces the stored hash of the same password (made again at the configured cost).
+pub fn set_password_hash(conn: &mut DbConn, id: i64, hash: &str) -> Result<()> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> Result<()> {

@@ -2,6 +2,10 @@
 //! one count). Unknown usernames are counted exactly like real ones, so a lockout tells
 //! nothing about whether an account exists.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use diesel::prelude::*;
 
 use crate::db::schema::login_attempts;
@@ -41,42 +45,80 @@ fn load(conn: &mut DbConn, key: &str) -> Result<Option<Attempts>> {
         .optional()?)
 }
 
-/// Seconds to wait before `name` may try again, if it must.
-pub fn wait(conn: &mut DbConn, name: &str, limits: &Limits, now: i64) -> Result<Option<i64>> {
-    let Some(a) = load(conn, &username_key(name))? else {
-        return Ok(None);
-    };
-    let lock = a.locked_until.filter(|t| *t > now).map(|t| t - now);
-    let hour = (a.hour_failures >= limits.per_hour && now < a.hour_start + 3600)
-        .then(|| a.hour_start + 3600 - now);
-    Ok(lock.max(hour))
-}
-
-/// What a recorded failure led to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Failure {
-    Counted,
-    /// This failure started a wait of so many seconds.
-    LockedFor(i64),
-}
-
-/// Counts one failure. Call inside a transaction.
-pub fn record_failure(conn: &mut DbConn, name: &str, limits: &Limits, now: i64) -> Result<Failure> {
-    let key = username_key(name);
-    let mut a = load(conn, &key)?.unwrap_or(Attempts {
-        username_key: key,
+/// The row of `key`, made if missing and locked until the transaction ends (PostgreSQL;
+/// SQLite's immediate transaction already keeps other writers out).
+fn load_locked(conn: &mut DbConn, key: &str, now: i64) -> Result<Attempts> {
+    let fresh = Attempts {
+        username_key: key.to_string(),
         consecutive: 0,
         locked_until: None,
         hour_start: now,
         hour_failures: 0,
-    });
+    };
+    // ON CONFLICT exists on both databases but not on the combined backend: run the
+    // same statement on whichever connection this is.
+    crate::on_backend!(&mut *conn, |c| diesel::insert_into(login_attempts::table)
+        .values(&fresh)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    let query = login_attempts::table.find(key);
+    Ok(match conn {
+        DbConn::Pg(c) => query.select(Attempts::as_select()).for_update().first(c)?,
+        DbConn::Sqlite(c) => query.select(Attempts::as_select()).first(c)?,
+    })
+}
+
+fn save(conn: &mut DbConn, a: &Attempts) -> Result<()> {
+    diesel::update(login_attempts::table.find(&a.username_key))
+        .set((
+            login_attempts::consecutive.eq(a.consecutive),
+            login_attempts::locked_until.eq(a.locked_until),
+            login_attempts::hour_start.eq(a.hour_start),
+            login_attempts::hour_failures.eq(a.hour_failures),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn wait_of(a: &Attempts, limits: &Limits, now: i64) -> Option<i64> {
+    let lock = a.locked_until.filter(|t| *t > now).map(|t| t - now);
+    let hour = (a.hour_failures >= limits.per_hour && now < a.hour_start + 3600)
+        .then(|| a.hour_start + 3600 - now);
+    lock.max(hour)
+}
+
+/// Seconds to wait before `key` may try again, if it must.
+pub fn wait(conn: &mut DbConn, key: &str, limits: &Limits, now: i64) -> Result<Option<i64>> {
+    Ok(load(conn, &username_key(key))?.and_then(|a| wait_of(&a, limits, now)))
+}
+
+/// Whether an attempt may go ahead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted (as a failure until `succeeded` refunds it); `locked_for` when this
+    /// attempt reached the threshold and started a wait of so many seconds.
+    Admitted { locked_for: Option<i64> },
+    /// Refused before any password is checked: wait so many seconds.
+    Wait(i64),
+}
+
+/// Admits an attempt for `key` (a username, or a username and a known device) before its
+/// password is checked, atomically with the check: when the key must wait, refuses;
+/// otherwise counts the attempt as a failure at once (so that parallel guesses are all
+/// counted) and starts a wait when it reaches the threshold. Call inside a write
+/// transaction; `succeeded` refunds a correct one.
+pub fn admit(conn: &mut DbConn, key: &str, limits: &Limits, now: i64) -> Result<Admission> {
+    let mut a = load_locked(conn, &username_key(key), now)?;
+    if let Some(wait) = wait_of(&a, limits, now) {
+        return Ok(Admission::Wait(wait));
+    }
     if now >= a.hour_start + 3600 {
         a.hour_start = now;
         a.hour_failures = 0;
     }
     a.consecutive += 1;
     a.hour_failures += 1;
-    let mut outcome = Failure::Counted;
+    let mut locked_for = None;
     if a.consecutive >= limits.lockout_after {
         let doublings = (a.consecutive - limits.lockout_after).min(20) as u32;
         let wait = limits
@@ -84,33 +126,35 @@ pub fn record_failure(conn: &mut DbConn, name: &str, limits: &Limits, now: i64) 
             .saturating_mul(1_i64 << doublings)
             .min(limits.max_wait);
         a.locked_until = Some(now + wait);
-        outcome = Failure::LockedFor(wait);
+        locked_for = Some(wait);
     }
-    // ON CONFLICT exists on both databases but not on the combined backend: run the
-    // same statement on whichever connection this is.
-    crate::on_backend!(conn, |c| diesel::insert_into(login_attempts::table)
-        .values(&a)
-        .on_conflict(login_attempts::username_key)
-        .do_update()
-        .set((
-            login_attempts::consecutive.eq(a.consecutive),
-            login_attempts::locked_until.eq(a.locked_until),
-            login_attempts::hour_start.eq(a.hour_start),
-            login_attempts::hour_failures.eq(a.hour_failures),
-        ))
-        .execute(c))?;
-    Ok(outcome)
+    save(conn, &a)?;
+    Ok(Admission::Admitted { locked_for })
 }
 
-/// A success ends the run of failures (the hourly count stays).
-pub fn record_success(conn: &mut DbConn, name: &str) -> Result<()> {
-    diesel::update(login_attempts::table.find(username_key(name)))
-        .set((
-            login_attempts::consecutive.eq(0),
-            login_attempts::locked_until.eq(None::<i64>),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// The admitted attempt was right: refunds its count. When no other attempt for the same
+/// name is in flight, the run of failures ends too (and any wait); otherwise the failures
+/// counted for those stay, so that a success cannot reopen the door to guesses made
+/// alongside it. The hourly count keeps the failures. Call inside a write transaction.
+pub fn succeeded(
+    conn: &mut DbConn,
+    key: &str,
+    others_in_flight: bool,
+    limits: &Limits,
+    now: i64,
+) -> Result<()> {
+    let mut a = load_locked(conn, &username_key(key), now)?;
+    a.hour_failures = (a.hour_failures - 1).max(0);
+    if others_in_flight {
+        a.consecutive = (a.consecutive - 1).max(0);
+        if a.consecutive < limits.lockout_after {
+            a.locked_until = None;
+        }
+    } else {
+        a.consecutive = 0;
+        a.locked_until = None;
+    }
+    save(conn, &a)
 }
 
 /// Forgets all failures of a username (an administrator's unlock or password reset).
@@ -119,6 +163,22 @@ pub fn clear(conn: &mut DbConn, key: &str) -> Result<i32> {
     let before = load(conn, key)?.map(|a| a.consecutive).unwrap_or(0);
     diesel::delete(login_attempts::table.find(key)).execute(conn)?;
     Ok(before)
+}
+
+/// Deletes failure counts not touched for `keep` seconds that hold no wait; returns how
+/// many.
+pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
+    let before = now - keep;
+    Ok(diesel::delete(
+        login_attempts::table
+            .filter(login_attempts::hour_start.lt(before))
+            .filter(
+                login_attempts::locked_until
+                    .is_null()
+                    .or(login_attempts::locked_until.lt(now)),
+            ),
+    )
+    .execute(conn)?)
 }
 
 /// Lock state for the admin pages: (failures in a row, locked until).
@@ -145,49 +205,195 @@ pub fn locked_until_many(
         .collect())
 }
 
-/// Failures per client address, in memory (a keyed GCRA limiter: a burst of `max`
-/// failures, refilled at `max` per `window`). Once an address is over, its next
-/// attempts are refused before any password is checked.
-pub struct AddressLimiter {
-    limiter: governor::DefaultKeyedRateLimiter<String>,
-    blocked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+/// Attempts per key (a client address) within a sliding window, in memory: a slot is
+/// taken before the password is checked and given back when it was right, so parallel
+/// attempts are all counted. (governor's buckets cannot give a token back; this keeps at
+/// most `max` instants per key.)
+pub struct WindowLimiter {
+    max: usize,
+    window: Duration,
+    keys: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
-impl AddressLimiter {
-    pub fn new(max: u32, window_secs: u64) -> AddressLimiter {
-        let max = max.max(1);
-        let period = std::time::Duration::from_secs(window_secs.max(1)) / max;
-        // The failure that finds the bucket empty sets the block, so a burst of max - 1
-        // lets exactly `max` failures through before the address waits.
-        let burst = std::num::NonZeroU32::new(max - 1).unwrap_or(std::num::NonZeroU32::MIN);
-        let quota = governor::Quota::with_period(period)
-            .unwrap_or_else(|| governor::Quota::per_second(burst))
-            .allow_burst(burst);
-        AddressLimiter {
-            limiter: governor::RateLimiter::keyed(quota),
-            blocked: Default::default(),
+/// A slot taken by `WindowLimiter::take`, to give back with `refund`.
+#[derive(Debug)]
+pub struct Slot {
+    key: String,
+    at: Instant,
+}
+
+/// Keys kept before the ones with nothing in their window are dropped.
+const WINDOW_KEYS: usize = 100_000;
+
+impl WindowLimiter {
+    pub fn new(max: u32, window_secs: u64) -> WindowLimiter {
+        WindowLimiter {
+            max: max.max(1) as usize,
+            window: Duration::from_secs(window_secs.max(1)),
+            keys: Mutex::default(),
         }
     }
 
-    /// Seconds the address must wait before trying again, if it must.
-    pub fn wait(&self, address: &str) -> Option<i64> {
-        let blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        let until = blocked.get(address)?;
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        (!left.is_zero()).then(|| left.as_secs() as i64 + 1)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts one failure from `address`.
-    pub fn record_failure(&self, address: &str) {
-        use governor::clock::{Clock, DefaultClock};
-        if let Err(not_until) = self.limiter.check_key(&address.to_string()) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-            let now = std::time::Instant::now();
-            if blocked.len() > 100_000 {
-                blocked.retain(|_, until| *until > now);
+    /// The key's instants still inside the window (older ones dropped).
+    fn current<'m>(
+        &self,
+        keys: &'m mut HashMap<String, VecDeque<Instant>>,
+        key: &str,
+        now: Instant,
+    ) -> &'m mut VecDeque<Instant> {
+        if keys.len() >= WINDOW_KEYS && !keys.contains_key(key) {
+            let window = self.window;
+            keys.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let q = keys.entry(key.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            q.pop_front();
+        }
+        q
+    }
+
+    fn wait_in(&self, q: &VecDeque<Instant>, now: Instant) -> Option<i64> {
+        if q.len() < self.max {
+            return None;
+        }
+        let oldest = *q.front()?;
+        let left = (oldest + self.window).saturating_duration_since(now);
+        Some(left.as_secs() as i64 + 1)
+    }
+
+    /// Takes a slot for `key`, or says how many seconds to wait.
+    pub fn take(&self, key: &str) -> Result<Slot, i64> {
+        let now = Instant::now();
+        let mut keys = self.lock();
+        let q = self.current(&mut keys, key, now);
+        if let Some(wait) = self.wait_in(q, now) {
+            return Err(wait);
+        }
+        q.push_back(now);
+        Ok(Slot {
+            key: key.to_string(),
+            at: now,
+        })
+    }
+
+    /// Gives a slot back (the attempt was right).
+    pub fn refund(&self, slot: Slot) {
+        let mut keys = self.lock();
+        if let Some(q) = keys.get_mut(&slot.key) {
+            if let Some(i) = q.iter().position(|t| *t == slot.at) {
+                q.remove(i);
             }
-            blocked.insert(address.to_string(), now + wait);
         }
+    }
+
+    /// Seconds `key` must wait before its next attempt, if it must.
+    pub fn wait(&self, key: &str) -> Option<i64> {
+        let now = Instant::now();
+        let mut keys = self.lock();
+        let q = self.current(&mut keys, key, now);
+        self.wait_in(q, now)
+    }
+
+    /// Counts a failure for `key` that did not take a slot first.
+    pub fn record(&self, key: &str) {
+        let now = Instant::now();
+        let mut keys = self.lock();
+        let max = self.max;
+        let q = self.current(&mut keys, key, now);
+        if q.len() >= max {
+            q.pop_front();
+        }
+        q.push_back(now);
+    }
+}
+
+/// Sign-ins in progress per username on this instance, so that only a few run at once.
+#[derive(Default)]
+pub struct InFlight(Arc<Mutex<HashMap<String, usize>>>);
+
+/// How many sign-ins (or password checks) for one name may run at once.
+pub const IN_FLIGHT_PER_NAME: usize = 2;
+
+/// One attempt in progress; leaving (dropping it) frees the place.
+pub struct InFlightGuard {
+    map: Arc<Mutex<HashMap<String, usize>>>,
+    key: String,
+}
+
+impl InFlight {
+    /// A place for an attempt at `name`, unless `IN_FLIGHT_PER_NAME` are running.
+    pub fn enter(&self, name: &str) -> Option<InFlightGuard> {
+        let key = username_key(name);
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key.clone()).or_insert(0);
+        if *n >= IN_FLIGHT_PER_NAME {
+            return None;
+        }
+        *n += 1;
+        Some(InFlightGuard {
+            map: self.0.clone(),
+            key,
+        })
+    }
+}
+
+impl InFlightGuard {
+    /// Whether other attempts at the same name are running now.
+    pub fn others(&self) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&self.key).is_some_and(|n| *n > 1)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_counts_taken_slots_and_gives_back_refunds() -> Result<(), i64> {
+        let w = WindowLimiter::new(3, 600);
+        let a = w.take("ip")?;
+        assert!(w.take("ip").is_ok());
+        assert!(w.take("ip").is_ok());
+        let wait = w.take("ip").err();
+        assert!(wait.is_some_and(|s| (599..=601).contains(&s)), "{wait:?}");
+        assert!(w.take("other").is_ok(), "keys are separate");
+        w.refund(a);
+        assert!(w.take("ip").is_ok(), "a refunded slot is free again");
+        assert!(w.wait("ip").is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn only_a_few_attempts_per_name_run_at_once() {
+        let f = InFlight::default();
+        let a = f.enter("Alice");
+        assert!(a.as_ref().is_some_and(|g| !g.others()));
+        let b = f.enter("alice");
+        assert!(b.is_some());
+        assert!(a.as_ref().is_some_and(InFlightGuard::others));
+        assert!(f.enter("ALICE").is_none(), "a third waits its turn");
+        assert!(f.enter("bob").is_some());
+        drop(b);
+        assert!(f.enter("alice").is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! Use cases on accounts that need the password hasher as well as the database.
 
 use super::App;
+use crate::accounts::throttle::{self, Admission};
 use crate::accounts::{self, Account, CreatedBy, Creation, Role};
 use crate::error::Result;
 use crate::i18n::Message;
@@ -34,6 +35,10 @@ pub enum PasswordChange {
     /// Changed; the account as it is now (other sessions have ended).
     Changed(Account),
     Refused(Message),
+    /// Too many wrong current passwords for this account: wait so many seconds.
+    Throttled(i64),
+    /// This wrong current password reached the lockout threshold: the session has ended.
+    SignedOut,
 }
 
 impl App {
@@ -99,7 +104,9 @@ impl App {
     }
 
     /// Changes the owner's password after checking the current one; ends every other
-    /// session of theirs.
+    /// session of theirs. Wrong current passwords count in the account's failure throttle
+    /// like wrong sign-ins (counted before the check), and the one that reaches the
+    /// lockout threshold ends this session: a stolen session cannot guess the password.
     pub async fn change_password(
         &self,
         owner: &Owner,
@@ -107,18 +114,40 @@ impl App {
         new: &str,
         confirm: &str,
     ) -> Result<PasswordChange> {
-        let id = owner.account_id;
-        let Some(account) = self.db.run(move |c| accounts::find(c, id)).await? else {
-            return Err(crate::error::Error::NotFound);
+        let Some(in_flight) = self.in_flight.enter(&owner.name) else {
+            return Ok(PasswordChange::Throttled(1));
         };
-        let refuse = |key| Ok(PasswordChange::Refused(Message::new(key)));
+        let (name, limits, now) = (owner.name.clone(), self.settings.throttle, self.now());
+        let (account, admission) = self
+            .db
+            .run(move |c| sessions::admit_sign_in(c, &name, &name, &limits, now))
+            .await?;
+        let account = account.ok_or(crate::error::Error::NotFound)?;
+        let locked_for = match admission {
+            Admission::Wait(wait) => return Ok(PasswordChange::Throttled(wait)),
+            Admission::Admitted { locked_for } => locked_for,
+        };
         if !self
             .hasher
             .verify(current.to_string(), Some(account.password_hash.clone()))
             .await?
         {
-            return refuse("msg-current-wrong");
+            let (who, now) = (owner.clone(), self.now());
+            self.change(move |c| sessions::wrong_current_password(c, &who, locked_for, now))
+                .await?;
+            return Ok(match locked_for {
+                Some(_) => PasswordChange::SignedOut,
+                None => PasswordChange::Refused(Message::new("msg-current-wrong")),
+            });
         }
+        let (name, others, now) = (owner.name.clone(), in_flight.others(), self.now());
+        self.db
+            .run(move |c| {
+                crate::db::write_tx(c, |c| throttle::succeeded(c, &name, others, &limits, now))
+            })
+            .await?;
+        drop(in_flight);
+        let refuse = |key| Ok(PasswordChange::Refused(Message::new(key)));
         if let Err(msg) = self.policy.check(new, &account.username) {
             return Ok(PasswordChange::Refused(msg));
         }

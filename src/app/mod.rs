@@ -14,7 +14,7 @@ use rocket::figment::Figment;
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::policy::PasswordPolicy;
 use crate::accounts::setup::SetupToken;
-use crate::accounts::throttle::AddressLimiter;
+use crate::accounts::throttle::{InFlight, WindowLimiter};
 use crate::accounts::Account;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -23,12 +23,13 @@ use crate::effect::{Changed, Effect};
 use crate::error::Result;
 use crate::metrics::Metrics;
 use crate::sessions::csrf::CsrfKey;
+use crate::sessions::device::DeviceKey;
 use crate::sessions::feed;
 use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
-pub use sign_in::{SignIn, SignInAttempt, SignedIn};
+pub use sign_in::{device_nonce, SignIn, SignInAttempt, SignedIn};
 
 pub struct App {
     pub settings: Settings,
@@ -39,7 +40,13 @@ pub struct App {
     pub policy: PasswordPolicy,
     pub revocations: Arc<Revocations>,
     pub setup: SetupToken,
-    pub addresses: AddressLimiter,
+    /// Failed sign-ins per client address (a slot is taken before the password is checked).
+    pub addresses: WindowLimiter,
+    /// Sign-ups per client address.
+    pub signups: WindowLimiter,
+    /// Sign-ins and password checks running now, per name.
+    pub in_flight: InFlight,
+    pub device: DeviceKey,
     pub metrics: Metrics,
     pub clock: Arc<Clock>,
 }
@@ -54,12 +61,10 @@ impl App {
     /// As `start`, with settings already read.
     pub fn open(settings: Settings) -> Result<App, String> {
         let db = Db::open(&settings.database)?;
-        let keys = JwtKeys::new(&settings.keys).map_err(|e| e.to_string())?;
-        let csrf = settings
-            .keys
-            .first()
-            .map(CsrfKey::derive)
-            .ok_or("setting `jwt_keys` is empty")?;
+        let keys =
+            JwtKeys::new(&settings.keys, settings.access_token_ttl).map_err(|e| e.to_string())?;
+        let first = settings.keys.first().ok_or("setting `jwt_keys` is empty")?;
+        let (csrf, device) = (CsrfKey::derive(first), DeviceKey::derive(first));
         let hasher = PasswordHasher::new(
             settings.bcrypt_cost,
             settings.hash_workers,
@@ -75,9 +80,16 @@ impl App {
         let policy = PasswordPolicy {
             min_length: settings.password_min_length,
         };
-        let addresses = AddressLimiter::new(settings.address_failures, settings.address_window);
+        let addresses = WindowLimiter::new(settings.address_failures, settings.address_window);
+        let signups = WindowLimiter::new(
+            settings.signup_address_limit,
+            settings.signup_address_window,
+        );
         Ok(App {
             addresses,
+            signups,
+            in_flight: InFlight::default(),
+            device,
             metrics: Metrics::default(),
             settings,
             db: Arc::new(db),
@@ -148,6 +160,14 @@ impl App {
         }
         if effect.rotated {
             m.rotations.inc();
+        }
+    }
+
+    /// How long data is kept (settings `retention_days`, `audit_retention_days`).
+    pub fn retention(&self) -> crate::retention::Retention {
+        crate::retention::Retention {
+            data: self.settings.retention_days * 86_400,
+            audit: self.settings.audit_retention_days * 86_400,
         }
     }
 

@@ -1,11 +1,17 @@
-//! Signing in: the throttles, one bcrypt verify off the async workers (for unknown names
-//! too), then either a counted failure or a new session.
+//! Signing in: every throttle is taken before the password is checked (so parallel
+//! guesses are all counted), one bcrypt verify off the async workers (for unknown names
+//! too), then either a recorded failure or a new session, unless the account changed
+//! while the password was being checked.
 
 use super::App;
+use crate::accounts::password::Priority;
+use crate::accounts::throttle::Admission;
+use crate::accounts::username_key;
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::Result;
+use crate::sessions::device::DeviceKey;
 use crate::sessions::store::IssuedRefresh;
-use crate::sessions::{self, FailedSignIn};
+use crate::sessions::{self, FailedSignIn, NewSignIn, Started};
 
 /// What the sign-in form sent, and from where.
 pub struct SignInAttempt<'a> {
@@ -14,11 +20,15 @@ pub struct SignInAttempt<'a> {
     pub remember: bool,
     pub ip: &'a str,
     pub user_agent: &'a str,
+    /// The browser's device cookie, if it has one.
+    pub device: Option<&'a str>,
 }
 
 pub struct SignedIn {
     pub access: String,
     pub refresh: IssuedRefresh,
+    /// A device cookie for this account, when the browser has none valid for it.
+    pub device: Option<String>,
     pub now: i64,
 }
 
@@ -31,33 +41,53 @@ pub enum SignIn {
 }
 
 impl App {
+    /// The throttle key of an attempt at `name`: the name itself, or, from a browser that
+    /// signed in to that account before, the name and that device, so that failures from
+    /// elsewhere cannot lock the owner out.
+    pub fn throttle_key(&self, name: &str, device: Option<&str>) -> (String, bool) {
+        match device.and_then(|d| self.device.verify(d, name)) {
+            Some(nonce) => (format!("{}#device:{nonce}", username_key(name)), true),
+            None => (name.to_string(), false),
+        }
+    }
+
     /// Checks a password and starts a session.
     pub async fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Result<SignIn> {
         let throttled = |wait| {
             self.apply(Effect::sign_in(SignInOutcome::Throttled));
             Ok(SignIn::Throttled(wait))
         };
-        if let Some(wait) = self.addresses.wait(attempt.ip) {
-            return throttled(wait);
-        }
-        let (name, limits, started) = (
+        let slot = match self.addresses.take(attempt.ip) {
+            Ok(slot) => slot,
+            Err(wait) => return throttled(wait),
+        };
+        let Some(in_flight) = self.in_flight.enter(attempt.username) else {
+            self.addresses.refund(slot);
+            return throttled(1);
+        };
+        let (key, known_device) = self.throttle_key(attempt.username, attempt.device);
+        let (name, limits, now) = (
             attempt.username.to_string(),
             self.settings.throttle,
             self.now(),
         );
-        let (account, wait) = self
+        let admitted_key = key.clone();
+        let (account, admission) = self
             .db
-            .run(move |c| sessions::before_sign_in(c, &name, &limits, started))
+            .run(move |c| sessions::admit_sign_in(c, &name, &admitted_key, &limits, now))
             .await?;
-        if let Some(wait) = wait {
-            return throttled(wait);
-        }
+        let locked_for = match admission {
+            Admission::Wait(wait) => {
+                self.addresses.refund(slot);
+                return throttled(wait);
+            }
+            Admission::Admitted { locked_for } => locked_for,
+        };
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let password_ok = self
             .hasher
             .verify(attempt.password.to_string(), hash)
             .await?;
-        let now = self.now();
         let account = match account {
             Some(a) if password_ok && !a.disabled => a,
             other => {
@@ -66,35 +96,88 @@ impl App {
                     Some(a) if a.disabled => "account disabled",
                     Some(_) => "wrong password",
                 };
-                self.addresses.record_failure(attempt.ip);
-                let (name, ip) = (attempt.username.to_string(), attempt.ip.to_string());
+                let (name, ip, now) = (
+                    attempt.username.to_string(),
+                    attempt.ip.to_string(),
+                    self.now(),
+                );
                 self.change(move |c| {
                     let failed = FailedSignIn {
+                        kind: "login_failure",
                         name: &name,
                         account: other.as_ref(),
                         reason,
                         ip: &ip,
+                        locked_for,
                     };
-                    sessions::record_failed_sign_in(c, &failed, &limits, now)
+                    let mut effect = sessions::record_failed_sign_in(c, &failed, now)?;
+                    effect.sign_in = Some(SignInOutcome::Failure);
+                    Ok(effect)
                 })
                 .await?;
                 return Ok(SignIn::Failed);
             }
         };
-        let (remember, user_agent, ip) = (
+        // A hash made at another cost is made again now, while the password is at hand.
+        let rehash = if self.hasher.needs_rehash(&account.password_hash) {
+            Some(
+                self.hasher
+                    .hash_with(Priority::SignIn, attempt.password.to_string())
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let others_in_flight = in_flight.others();
+        let (remember, user_agent, ip, max_sessions, now) = (
             attempt.remember,
             attempt.user_agent.to_string(),
             attempt.ip.to_string(),
+            self.settings.max_sessions,
+            self.now(),
         );
-        let signed_in = account.clone();
-        let (session, refresh) = self
-            .change(move |c| sessions::start(c, &signed_in, remember, &user_agent, &ip, now))
+        let started = self
+            .change(move |c| {
+                let new = NewSignIn {
+                    checked: &account,
+                    rehash: rehash.as_deref(),
+                    remember,
+                    user_agent: &user_agent,
+                    ip: &ip,
+                    throttle_key: &key,
+                    others_in_flight,
+                    limits: &limits,
+                    max_sessions,
+                };
+                sessions::start(c, &new, now)
+            })
             .await?;
+        drop(in_flight);
+        let Started::Session {
+            session,
+            refresh,
+            account,
+        } = started
+        else {
+            return Ok(SignIn::Failed);
+        };
+        self.addresses.refund(slot);
         let access = self.access_token(&account, &session.id, now)?;
+        let device = if known_device {
+            None
+        } else {
+            Some(self.device.issue(&account.username)?)
+        };
         Ok(SignIn::Success(SignedIn {
             access,
             refresh,
+            device,
             now,
         }))
     }
+}
+
+/// The nonce of a device cookie, whichever account it names (to tell clients apart).
+pub fn device_nonce(cookie: Option<&str>) -> Option<&str> {
+    cookie.and_then(DeviceKey::nonce)
 }

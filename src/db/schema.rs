@@ -37,6 +37,7 @@ diesel::table! {
         expires_at -> BigInt,
         ended_at -> Nullable<BigInt>,
         end_reason -> Nullable<Text>,
+        account_version -> BigInt,
     }
 }
 
@@ -49,6 +50,8 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        used_by -> Nullable<Text>,
+        grace_uses -> Integer,
     }
 }
 

@@ -136,8 +136,8 @@ pub fn listen(url: String, wake: std::sync::Weak<rocket::tokio::sync::Notify>) {
 
 /// Keeps this instance's view of ended sessions and role changes current with what
 /// other instances wrote (at once on a PostgreSQL notification, and twice a second in
-/// any case), prunes the view now and then, and deletes day-old feed rows. A database
-/// outage only delays it. Runs for the life of the server.
+/// any case), and prunes the view now and then (old feed rows go with `retention`). A
+/// database outage only delays it. Runs for the life of the server.
 pub async fn follow(
     db: std::sync::Arc<crate::db::Db>,
     view: std::sync::Arc<Revocations>,
@@ -164,12 +164,6 @@ pub async fn follow(
         }
         if round % 120 == 0 {
             view.prune(clock.now());
-        }
-        if round % 1200 == 0 {
-            let now = clock.now();
-            if let Err(e) = db.run_background(move |c| prune(c, now)).await {
-                log::warn!("change feed pruning: {e}");
-            }
         }
     }
 }

@@ -4,12 +4,15 @@
 //! guards and cookies are in `web::session`.
 
 pub mod csrf;
+pub mod device;
 pub mod feed;
 pub mod revocations;
+pub mod signer;
 pub mod store;
 pub mod tokens;
 
-use crate::accounts::{self, throttle, Account};
+use crate::accounts::throttle::{self, Admission};
+use crate::accounts::{self, Account};
 use crate::audit::{self, Event};
 use crate::db::{write_tx, DbConn};
 use crate::effect::{Effect, SignInOutcome};
@@ -19,45 +22,54 @@ use store::{IssuedRefresh, NewSession, Session};
 /// The catalogue key of the one answer to every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "sign-in-failed";
 
-/// What a sign-in needs to know before the password is checked: the account behind the
-/// name (if any) and how long the name must wait (if it must).
-pub fn before_sign_in(
+/// Admits a sign-in attempt before its password is checked: the account behind the name
+/// (if any) and whether the throttle key (the name, or the name and a known device) may
+/// try now; an admitted attempt is already counted as a failure (see `throttle::admit`).
+pub fn admit_sign_in(
     conn: &mut DbConn,
     name: &str,
+    throttle_key: &str,
     limits: &throttle::Limits,
     now: i64,
-) -> Result<(Option<Account>, Option<i64>)> {
-    // A name with control characters cannot belong to any account; it is still looked
-    // up (cleaned) and counted like any other unknown name, so that it costs the same.
+) -> Result<(Option<Account>, Admission)> {
+    // A name with control or format characters cannot belong to any account; it is
+    // still looked up (cleaned) and counted like any other unknown name, so that it
+    // costs the same.
     let lookup = crate::text::printable(name, 64);
-    let account = if name.chars().any(char::is_control) {
-        None
-    } else {
-        accounts::find_by_username(conn, &lookup)?
-    };
-    Ok((account, throttle::wait(conn, &lookup, limits, now)?))
+    let key = crate::text::printable(throttle_key, 160);
+    write_tx(conn, |c| {
+        let account = if !name.chars().all(crate::text::is_printable) {
+            None
+        } else {
+            accounts::find_by_username(c, &lookup)?
+        };
+        Ok((account, throttle::admit(c, &key, limits, now)?))
+    })
 }
 
-/// A sign-in that failed, for the throttle and the audit log.
+/// A sign-in (or a password check) that failed, for the audit log.
 pub struct FailedSignIn<'a> {
+    /// The audit kind: `login_failure`, `password_change_failure`, …
+    pub kind: &'a str,
     /// The name as typed.
     pub name: &'a str,
     /// The account it named, if any.
     pub account: Option<&'a Account>,
     pub reason: &'a str,
     pub ip: &'a str,
+    /// The wait this attempt started when it was admitted, if it did.
+    pub locked_for: Option<i64>,
 }
 
-/// Counts a failed sign-in against the name and records it (and any lockout it causes).
+/// Records a failed attempt (counted already when it was admitted) and the lockout it
+/// started, if any.
 pub fn record_failed_sign_in(
     conn: &mut DbConn,
     failed: &FailedSignIn<'_>,
-    limits: &throttle::Limits,
     now: i64,
 ) -> Result<Effect> {
     let name = crate::text::printable(failed.name, 64);
     write_tx(conn, |c| {
-        let failure = throttle::record_failure(c, &name, limits, now)?;
         let event = |kind, detail: String| {
             let e = Event::new(kind, failed.ip, now)
                 .attempted_name(&name)
@@ -67,9 +79,9 @@ pub fn record_failed_sign_in(
                 None => e,
             }
         };
-        audit::record(c, &event("login_failure", failed.reason.to_string()))?;
-        let mut effect = Effect::sign_in(SignInOutcome::Failure);
-        if let throttle::Failure::LockedFor(wait) = failure {
+        audit::record(c, &event(failed.kind, failed.reason.to_string()))?;
+        let mut effect = Effect::none();
+        if let Some(wait) = failed.locked_for {
             audit::record(
                 c,
                 &event(
@@ -83,38 +95,108 @@ pub fn record_failed_sign_in(
     })
 }
 
-/// Starts a session for an account whose password was just checked: the session row, its
-/// first refresh token, the sign-in time, the end of the name's run of failures, and the
-/// audit row, in one transaction.
-pub fn start(
-    conn: &mut DbConn,
-    account: &Account,
-    remember: bool,
-    user_agent: &str,
-    ip: &str,
-    now: i64,
-) -> Result<((Session, IssuedRefresh), Effect)> {
+/// How a session is to be started after a correct password.
+pub struct NewSignIn<'a> {
+    /// The account as it was when its password was checked.
+    pub checked: &'a Account,
+    /// A new hash of the same password, when the stored one was made at another cost.
+    pub rehash: Option<&'a str>,
+    pub remember: bool,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    /// The throttle key the attempt was admitted under, and whether other attempts at
+    /// the same name were in flight.
+    pub throttle_key: &'a str,
+    pub others_in_flight: bool,
+    pub limits: &'a throttle::Limits,
+    /// Live sessions an account may have; the oldest end beyond it.
+    pub max_sessions: usize,
+}
+
+pub enum Started {
+    Session {
+        session: Box<Session>,
+        refresh: IssuedRefresh,
+        account: Box<Account>,
+    },
+    /// The account changed while its password was being checked (new password, disabled,
+    /// sessions ended): no session.
+    AccountChanged,
+}
+
+/// Starts a session for an account whose password was just checked, unless the account
+/// changed meanwhile: the session row, its first refresh token, the sign-in time, the
+/// throttle refund and the audit row, in one transaction; and ends the oldest sessions
+/// beyond the limit.
+pub fn start(conn: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, Effect)> {
     write_tx(conn, |c| {
-        let new = NewSession {
-            account_id: account.id,
-            remember,
-            user_agent,
-            ip,
+        let checked = new.checked;
+        let account = match accounts::find_for_update(c, checked.id)? {
+            Some(a)
+                if !a.disabled
+                    && a.version == checked.version
+                    && a.password_hash == checked.password_hash =>
+            {
+                a
+            }
+            _ => {
+                audit::record(
+                    c,
+                    &Event::new("login_failure", new.ip, now)
+                        .subject(checked.id, &checked.username)
+                        .detail("the account changed while signing in"),
+                )?;
+                return Ok((
+                    Started::AccountChanged,
+                    Effect::sign_in(SignInOutcome::Failure),
+                ));
+            }
         };
-        let created = store::create(c, &new, now)?;
+        if let Some(hash) = new.rehash {
+            accounts::set_password_hash(c, account.id, hash)?;
+        }
+        let session = NewSession {
+            account_id: account.id,
+            account_version: account.version,
+            remember: new.remember,
+            user_agent: new.user_agent,
+            ip: new.ip,
+        };
+        let (session, refresh) = store::create(c, &session, now)?;
         accounts::record_login(c, account.id, now)?;
-        throttle::record_success(c, &account.username)?;
+        throttle::succeeded(c, new.throttle_key, new.others_in_flight, new.limits, now)?;
+        let over = store::end_beyond(c, account.id, new.max_sessions, "session_limit", now)?;
+        let mut detail = format!(
+            "session {}{}",
+            session.id,
+            if new.remember { ", remembered" } else { "" }
+        );
+        if !over.is_empty() {
+            detail.push_str(&format!(
+                "; {} oldest sessions ended (limit {})",
+                over.len(),
+                new.max_sessions
+            ));
+        }
+        if new.rehash.is_some() {
+            detail.push_str("; password hash renewed at the configured cost");
+        }
         audit::record(
             c,
-            &Event::new("login_success", ip, now)
+            &Event::new("login_success", new.ip, now)
                 .subject(account.id, &account.username)
-                .detail(format!(
-                    "session {}{}",
-                    created.0.id,
-                    if remember { ", remembered" } else { "" }
-                )),
+                .detail(detail),
         )?;
-        Ok((created, Effect::sign_in(SignInOutcome::Success)))
+        let mut effect = Effect::ended(over);
+        effect.sign_in = Some(SignInOutcome::Success);
+        Ok((
+            Started::Session {
+                session: Box::new(session),
+                refresh,
+                account: Box::new(account),
+            },
+            effect,
+        ))
     })
 }
 
@@ -161,9 +243,11 @@ pub fn revoke_own(conn: &mut DbConn, owner: &Owner, sid: &str, now: i64) -> Resu
     })
 }
 
-/// Ends every other live session of the owner's.
+/// Ends every other live session of the owner's (and sign-ins in flight).
 pub fn revoke_others(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
     write_tx(conn, |c| {
+        let version = accounts::bump_version(c, owner.account_id)?;
+        store::keep_at_version(c, owner.account_id, Some(&owner.sid), version)?;
         let ended = store::end_all_for_account(
             c,
             owner.account_id,
@@ -180,6 +264,37 @@ pub fn revoke_others(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effec
     })
 }
 
+/// A wrong current password on the password form: recorded, and when it started a
+/// lockout, this session ends (whoever holds it cannot keep guessing).
+pub fn wrong_current_password(
+    conn: &mut DbConn,
+    owner: &Owner,
+    locked_for: Option<i64>,
+    now: i64,
+) -> Result<Effect> {
+    write_tx(conn, |c| {
+        audit::record(
+            c,
+            &own_event("password_change_failure", owner, now).detail("wrong current password"),
+        )?;
+        let Some(wait) = locked_for else {
+            return Ok(Effect::none());
+        };
+        audit::record(
+            c,
+            &own_event("lockout", owner, now).detail(format!(
+                "sign-in refused for {wait}s after repeated failures; session {} ended",
+                owner.sid
+            )),
+        )?;
+        store::end(c, &owner.sid, "lockout", now)?;
+        Ok(Effect {
+            lockout: true,
+            ..Effect::ended(vec![owner.sid.clone()])
+        })
+    })
+}
+
 /// Sets the owner's new password (already checked and hashed) and ends every other
 /// session; returns the account as it is now.
 pub fn change_password(
@@ -190,6 +305,8 @@ pub fn change_password(
 ) -> Result<(Account, Effect)> {
     write_tx(conn, |c| {
         accounts::set_password(c, owner.account_id, hash)?;
+        let version = accounts::bump_version(c, owner.account_id)?;
+        store::keep_at_version(c, owner.account_id, Some(&owner.sid), version)?;
         let ended = store::end_all_for_account(
             c,
             owner.account_id,

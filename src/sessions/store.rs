@@ -37,6 +37,8 @@ pub struct Session {
     pub expires_at: i64,
     pub ended_at: Option<i64>,
     pub end_reason: Option<String>,
+    /// The account version the session belongs to; an older one is refused.
+    pub account_version: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,7 +48,12 @@ struct RefreshRow {
     session_id: String,
     expires_at: i64,
     used_at: Option<i64>,
+    used_by: Option<String>,
 }
+
+/// How many times the grace window answers for one used token (a few tabs renewing at
+/// once); any more is treated as theft.
+pub const GRACE_USES: i32 = 3;
 
 /// A refresh token handed to the client, with when it stops working.
 #[derive(Debug, Clone)]
@@ -59,6 +66,16 @@ pub struct IssuedRefresh {
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who presents a refresh token, as far as the server can tell: the device cookie when
+/// there is one, else the address and user agent. Stored hashed with the token's use, so
+/// that the grace window answers only the client that used it.
+pub fn client_fingerprint(device: Option<&str>, ip: &str, user_agent: &str) -> String {
+    match device {
+        Some(nonce) => hash_token(&format!("device\n{nonce}")),
+        None => hash_token(&format!("client\n{ip}\n{user_agent}")),
+    }
 }
 
 fn refresh_expiry(remember: bool, session_expires_at: i64, now: i64) -> i64 {
@@ -92,6 +109,7 @@ fn insert_refresh(
 
 pub struct NewSession<'a> {
     pub account_id: i64,
+    pub account_version: i64,
     pub remember: bool,
     pub user_agent: &'a str,
     pub ip: &'a str,
@@ -107,13 +125,14 @@ pub fn create(
         id: crate::random::token::<16>()?,
         account_id: new.account_id,
         remember: new.remember,
-        user_agent: new.user_agent.chars().take(256).collect(),
+        user_agent: crate::text::printable(new.user_agent, 256),
         ip: new.ip.to_string(),
         created_at: now,
         last_seen_at: now,
         expires_at: now + ABSOLUTE_TTL,
         ended_at: None,
         end_reason: None,
+        account_version: new.account_version,
     };
     diesel::insert_into(sessions::table)
         .values((
@@ -125,6 +144,7 @@ pub fn create(
             sessions::created_at.eq(now),
             sessions::last_seen_at.eq(now),
             sessions::expires_at.eq(session.expires_at),
+            sessions::account_version.eq(session.account_version),
         ))
         .execute(conn)?;
     let refresh = insert_refresh(conn, &session, None, now)?;
@@ -146,8 +166,17 @@ pub enum Rotation {
     Invalid,
 }
 
+/// Who presents a refresh token, and the rules for a used one coming back.
+pub struct Presenter<'a> {
+    pub ip: &'a str,
+    /// `client_fingerprint` of the presenter.
+    pub fingerprint: &'a str,
+    /// Seconds after its use during which a token may come back from the same client.
+    pub grace: i64,
+}
+
 /// Uses a refresh token. Must run in one write transaction (see `rotate`).
-fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> Result<Rotation> {
+fn rotate_in(conn: &mut DbConn, token: &str, by: &Presenter<'_>, now: i64) -> Result<Rotation> {
     let Some(row) = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash_token(token)))
         .select(RefreshRow::as_select())
@@ -170,12 +199,21 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
             return Ok(Rotation::Invalid);
         }
     };
+    if session.account_version != account.version {
+        // Started before a change that ends sessions (a sign-in in flight at the time).
+        end(conn, &session.id, "account_changed", now)?;
+        return Ok(Rotation::Invalid);
+    }
     if now >= session.expires_at {
         end(conn, &session.id, "expired", now)?;
         return Ok(Rotation::Invalid);
     }
-    let used_at = match row.used_at {
-        Some(used_at) => used_at,
+    let used = match row.used_at {
+        Some(at) => Use {
+            token_id: row.id,
+            at,
+            by: row.used_by,
+        },
         None => {
             if now >= row.expires_at {
                 end(conn, &session.id, "idle", now)?;
@@ -186,7 +224,10 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
                     .find(row.id)
                     .filter(refresh_tokens::used_at.is_null()),
             )
-            .set(refresh_tokens::used_at.eq(now))
+            .set((
+                refresh_tokens::used_at.eq(now),
+                refresh_tokens::used_by.eq(by.fingerprint),
+            ))
             .execute(conn)?;
             if marked == 1 {
                 diesel::update(sessions::table.find(&session.id))
@@ -201,37 +242,79 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
             }
             // Another request used it between our read and our write (PostgreSQL runs
             // these concurrently): treat it as the parallel-tab case below.
-            refresh_tokens::table
+            let (at, used_by) = refresh_tokens::table
                 .find(row.id)
-                .select(refresh_tokens::used_at)
-                .first::<Option<i64>>(conn)?
-                .unwrap_or(now)
+                .select((refresh_tokens::used_at, refresh_tokens::used_by))
+                .first::<(Option<i64>, Option<String>)>(conn)?;
+            Use {
+                token_id: row.id,
+                at: at.unwrap_or(now),
+                by: used_by,
+            }
         }
     };
+    grace_or_theft(conn, by, &used, account, session, now)
+}
+
+/// An earlier use of a refresh token.
+struct Use {
+    token_id: i64,
+    at: i64,
+    /// The fingerprint of the client that used it.
+    by: Option<String>,
+}
+
+/// A used token came back. Within the grace window, from the client that used it, while
+/// it is the newest used one and not too often: only a new access token (tabs renewing at
+/// once). Anything else means a copy is loose: the session ends.
+fn grace_or_theft(
+    conn: &mut DbConn,
+    by: &Presenter<'_>,
+    used: &Use,
+    account: Account,
+    session: Session,
+    now: i64,
+) -> Result<Rotation> {
+    let used_at = used.at;
     // Newest used token: its child exists and has not been used yet.
     let child_unused = refresh_tokens::table
-        .filter(refresh_tokens::parent_id.eq(row.id))
+        .filter(refresh_tokens::parent_id.eq(used.token_id))
         .filter(refresh_tokens::used_at.is_null())
         .count()
         .get_result::<i64>(conn)?
         > 0;
-    if child_unused && now - used_at < grace {
-        return Ok(Rotation::Rotated {
-            account: Box::new(account),
-            session: Box::new(session),
-            refresh: None,
-        });
+    let same_client = used.by.as_deref() == Some(by.fingerprint);
+    if child_unused && now - used_at < by.grace && same_client {
+        let counted = diesel::update(
+            refresh_tokens::table
+                .find(used.token_id)
+                .filter(refresh_tokens::grace_uses.lt(GRACE_USES)),
+        )
+        .set(refresh_tokens::grace_uses.eq(refresh_tokens::grace_uses + 1))
+        .execute(conn)?;
+        if counted == 1 {
+            return Ok(Rotation::Rotated {
+                account: Box::new(account),
+                session: Box::new(session),
+                refresh: None,
+            });
+        }
     }
     end(conn, &session.id, "refresh_token_reuse", now)?;
     audit::record(
         conn,
-        &Event::new("refresh_token_reuse", ip, now)
+        &Event::new("refresh_token_reuse", by.ip, now)
             .subject(account.id, &account.username)
             .detail(format!(
-                "session {} ended: refresh token {} reused {}s after its use",
+                "session {} ended: refresh token {} reused {}s after its use{}",
                 session.id,
-                row.id,
-                now - used_at
+                used.token_id,
+                now - used_at,
+                if same_client {
+                    ""
+                } else {
+                    " by another client"
+                }
             )),
     )?;
     Ok(Rotation::Reused {
@@ -244,12 +327,11 @@ fn rotate_in(conn: &mut DbConn, token: &str, grace: i64, ip: &str, now: i64) -> 
 pub fn rotate(
     conn: &mut DbConn,
     token: &str,
-    grace: i64,
-    ip: &str,
+    by: &Presenter<'_>,
     now: i64,
 ) -> Result<(Rotation, Effect)> {
     crate::db::write_tx(conn, |c| {
-        let rotation = rotate_in(c, token, grace, ip, now)?;
+        let rotation = rotate_in(c, token, by, now)?;
         let effect = match &rotation {
             Rotation::Reused { session_id } => Effect {
                 reused_session: Some(session_id.clone()),
@@ -325,4 +407,85 @@ pub fn end_all_for_account(
         }
     }
     Ok(ids)
+}
+
+/// Ends the live sessions of an account beyond the `max` most recently active; returns
+/// the ids it ended.
+pub fn end_beyond(
+    conn: &mut DbConn,
+    account_id: i64,
+    max: usize,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>> {
+    let live: Vec<String> = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::ended_at.is_null())
+        .order((sessions::last_seen_at.desc(), sessions::created_at.desc()))
+        .select(sessions::id)
+        .load(conn)?;
+    let mut ended = Vec::new();
+    for id in live.into_iter().skip(max) {
+        if end(conn, &id, reason, now)? {
+            ended.push(id);
+        }
+    }
+    Ok(ended)
+}
+
+/// Moves live sessions of an account to its current `version` after a change they
+/// survive (the session that changed the password, every session after a role change):
+/// all of them, or only `only`.
+pub fn keep_at_version(
+    conn: &mut DbConn,
+    account_id: i64,
+    only: Option<&str>,
+    version: i64,
+) -> Result<()> {
+    let live = sessions::table
+        .filter(sessions::account_id.eq(account_id))
+        .filter(sessions::ended_at.is_null());
+    match only {
+        Some(sid) => diesel::update(live.filter(sessions::id.eq(sid)))
+            .set(sessions::account_version.eq(version))
+            .execute(conn)?,
+        None => diesel::update(live)
+            .set(sessions::account_version.eq(version))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// What `prune` deleted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: usize,
+    pub refresh_tokens: usize,
+}
+
+/// Deletes sessions that ended (or expired) more than `keep` seconds ago, with their
+/// refresh tokens, and used refresh tokens of live sessions older than that.
+pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<Pruned> {
+    let before = now - keep;
+    let old: Vec<String> = sessions::table
+        .filter(
+            sessions::ended_at
+                .lt(before)
+                .or(sessions::expires_at.lt(before)),
+        )
+        .select(sessions::id)
+        .limit(10_000)
+        .load(conn)?;
+    let mut pruned = Pruned::default();
+    if !old.is_empty() {
+        pruned.refresh_tokens +=
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(&old)))
+                .execute(conn)?;
+        pruned.sessions +=
+            diesel::delete(sessions::table.filter(sessions::id.eq_any(&old))).execute(conn)?;
+    }
+    pruned.refresh_tokens +=
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::used_at.lt(before)))
+            .execute(conn)?;
+    Ok(pruned)
 }

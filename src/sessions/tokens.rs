@@ -86,6 +86,12 @@ impl Claims {
         let leeway = LEEWAY as i64;
         self.nbf <= now + leeway && now <= self.exp + leeway
     }
+
+    /// Whether its lifetime is one this server issues (no longer than `ttl`, with the
+    /// leeway): a token minted with a far `exp` is refused even under a good key.
+    fn lifetime_within(&self, ttl: i64) -> bool {
+        self.exp - self.iat <= ttl + LEEWAY as i64 && self.iat <= self.nbf + LEEWAY as i64
+    }
 }
 
 /// The configured keys, parsed once: the first signs, all verify.
@@ -95,6 +101,8 @@ pub struct JwtKeys {
     verifying: HashMap<String, DecodingKey>,
     validation: Validation,
     verified: VerifiedCache,
+    /// The access-token lifetime: longer-lived tokens are refused.
+    ttl: i64,
 }
 
 /// Tokens that passed every check, so that the next request with the same cookie costs a
@@ -121,7 +129,7 @@ impl VerifiedCache {
 }
 
 impl JwtKeys {
-    pub fn new(keys: &[Key]) -> Result<JwtKeys> {
+    pub fn new(keys: &[Key], ttl: i64) -> Result<JwtKeys> {
         let first = keys
             .first()
             .ok_or_else(|| Error::Internal("no signing key".into()))?;
@@ -142,6 +150,7 @@ impl JwtKeys {
                 .collect(),
             validation,
             verified: VerifiedCache(Default::default()),
+            ttl,
         })
     }
 
@@ -169,7 +178,7 @@ impl JwtKeys {
         jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .ok()
             .map(|data| data.claims)
-            .filter(|c| c.is_current(now))
+            .filter(|c| c.is_current(now) && c.lifetime_within(self.ttl))
     }
 
     /// Reads the header ourselves: jsonwebtoken ignores parameters it does not know, and
@@ -202,10 +211,13 @@ mod tests {
     use super::*;
 
     fn keys() -> Result<JwtKeys> {
-        JwtKeys::new(&[Key {
-            kid: "k1".into(),
-            secret: vec![1; 32],
-        }])
+        JwtKeys::new(
+            &[Key {
+                kid: "k1".into(),
+                secret: vec![1; 32],
+            }],
+            300,
+        )
     }
 
     #[test]

@@ -146,6 +146,13 @@ pub async fn change_password(
             Status::UnprocessableEntity,
             password_form(&user, app, Some(&msg.text(lang.code)), None, &lang),
         ))),
+        PasswordChange::Throttled(wait) => Err(Error::TooManyRequests {
+            retry_after: wait.max(1) as u64,
+        }),
+        PasswordChange::SignedOut => {
+            session::clear_cookies(jar, app.settings.cookie_secure);
+            Ok(Either::Left(Redirect::to("/login?notice=signed_out")))
+        }
         PasswordChange::Changed(account) => {
             // This session goes on, with a token that no longer asks for a new password.
             let now = app.now();
@@ -196,6 +203,7 @@ pub struct SignupForm {
 }
 
 impl CsrfProtected for SignupForm {
+    const BEFORE_SIGN_IN: bool = true;
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }
@@ -211,6 +219,18 @@ pub async fn signup(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     signup_open(app)?;
     let form = form.into_inner();
+    // An address that has failed too often (sign-ins, or names found taken) waits, and
+    // each address makes only so many accounts an hour; both before any hashing.
+    if let Some(wait) = app.addresses.wait(&client.ip) {
+        return Err(Error::TooManyRequests {
+            retry_after: wait as u64,
+        });
+    }
+    if let Err(wait) = app.signups.take(&client.ip) {
+        return Err(Error::TooManyRequests {
+            retry_after: wait as u64,
+        });
+    }
     let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
@@ -239,6 +259,10 @@ pub async fn signup(
     match created {
         NewAccount::Created(_) => Ok(Either::Left(Redirect::to("/login?notice=signed_up"))),
         NewAccount::Invalid(msg) => refuse(msg),
-        NewAccount::Taken => refuse(Message::new("msg-username-unavailable")),
+        NewAccount::Taken => {
+            // The one thing sign-up tells about other accounts: counted like a failure.
+            app.addresses.record(&client.ip);
+            refuse(Message::new("msg-username-unavailable"))
+        }
     }
 }

@@ -281,6 +281,7 @@ async fn act(
     match outcome {
         Ok(()) => {}
         Err(Refusal::NotFound) => return Err(Error::NotFound),
+        Err(Refusal::NotAdmin) => return Err(Error::Forbidden(Message::new("msg-not-admin"))),
         Err(Refusal::SelfAction) => return Err(Error::Forbidden(Message::new("msg-self-action"))),
         Err(Refusal::LastAdmin) => return Err(Error::Forbidden(Message::new("msg-last-admin"))),
         Err(Refusal::ConfirmationMismatch) => {

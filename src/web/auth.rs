@@ -85,6 +85,7 @@ pub struct LoginForm {
 }
 
 impl CsrfProtected for LoginForm {
+    const BEFORE_SIGN_IN: bool = true;
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }
@@ -101,12 +102,16 @@ pub async fn login(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
     let next = safe_next(Some(&form.next));
+    let device = jar
+        .get(session::DEVICE_COOKIE)
+        .map(|c| c.value().to_string());
     let attempt = SignInAttempt {
         username: &form.username,
         password: &form.password,
         remember: form.remember,
         ip: &client.ip,
         user_agent: &client.user_agent,
+        device: device.as_deref(),
     };
     match app.sign_in(&attempt).await? {
         SignIn::Success(signed_in) => {
@@ -117,6 +122,11 @@ pub async fn login(
                 Some(&signed_in.refresh),
                 signed_in.now,
             );
+            if let Some(token) = signed_in.device {
+                session::set_device_cookie(jar, app, token);
+            }
+            // Forms shown before the sign-in (and their tokens) are done with.
+            crate::web::csrf::renew_presession(jar, app)?;
             Ok(Either::Left(Redirect::to(next)))
         }
         SignIn::Throttled(wait) => Err(Error::TooManyRequests {

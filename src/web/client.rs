@@ -21,7 +21,7 @@ impl ClientInfo {
         let user_agent = req
             .headers()
             .get_one("User-Agent")
-            .map(|ua| ua.chars().take(256).collect())
+            .map(|ua| crate::text::printable(ua, 256))
             .unwrap_or_default();
         ClientInfo { ip, user_agent }
     }

@@ -32,14 +32,7 @@ impl<'r> FromRequest<'r> for PreSessionToken {
                 let Ok(value) = crate::random::token::<32>() else {
                     return Outcome::Error((Status::InternalServerError, ()));
                 };
-                jar.add(
-                    Cookie::build((PRESESSION_COOKIE, value.clone()))
-                        .path("/")
-                        .secure(app.settings.cookie_secure)
-                        .http_only(true)
-                        .same_site(SameSite::Lax)
-                        .build(),
-                );
+                jar.add(presession_cookie(value.clone(), app.settings.cookie_secure));
                 value
             }
         };
@@ -49,7 +42,30 @@ impl<'r> FromRequest<'r> for PreSessionToken {
 
 /// Forms protected by a token expose it here.
 pub trait CsrfProtected {
+    /// Whether the form is one shown before sign-in (sign-in, sign-up, setup): only those
+    /// accept a pre-session token; every other form needs the session's own.
+    const BEFORE_SIGN_IN: bool = false;
     fn csrf_token(&self) -> &str;
+}
+
+fn presession_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((PRESESSION_COOKIE, value))
+        .path("/")
+        .secure(secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+/// Gives the browser a new pre-session value at sign-in, so that tokens from the forms
+/// it was shown before are void.
+pub fn renew_presession(
+    jar: &rocket::http::CookieJar<'_>,
+    app: &App,
+) -> crate::web::error::Result<()> {
+    let value = crate::random::token::<32>()?;
+    jar.add(presession_cookie(value, app.settings.cookie_secure));
+    Ok(())
 }
 
 /// A form that passed the CSRF checks. Use it as the data guard of every POST route.
@@ -61,14 +77,48 @@ impl<T> Csrf<T> {
     }
 }
 
-/// The host and port part of an absolute URL.
-fn authority(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    rest.split(['/', '?', '#']).next()
+/// Scheme, host (lower case) and port of an origin (`https://host:port`, with the
+/// scheme's default port when none is written).
+fn origin_parts(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (host, port) = host_and_port(authority, &scheme)?;
+    Some((scheme, host, port))
 }
 
-/// Refuses requests that say they come from another site.
-pub fn same_origin(req: &Request<'_>) -> bool {
+/// Host (lower case) and port of `host[:port]` (IPv6 in brackets), with the default port
+/// of `scheme` when none is written.
+fn host_and_port(authority: &str, scheme: &str) -> Option<(String, u16)> {
+    let default = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, Some(p.parse().ok()?)),
+        _ => (authority, None),
+    };
+    if host.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port.unwrap_or(default)))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses requests that say they come from another origin: `Sec-Fetch-Site:
+/// cross-site`, or an `Origin` (else `Referer`) whose scheme, host or port differs from
+/// this site's. The scheme is https when cookies are `Secure` (also http on a loopback
+/// host, which browsers treat as secure), else http.
+pub fn same_origin(req: &Request<'_>, secure: bool) -> bool {
     let headers = req.headers();
     if headers
         .get_one("Sec-Fetch-Site")
@@ -82,10 +132,16 @@ pub fn same_origin(req: &Request<'_>) -> bool {
     else {
         return true; // Neither header: an old client or a privacy setting; the token decides.
     };
-    match (authority(source), headers.get_one("Host")) {
-        (Some(from), Some(host)) => from.eq_ignore_ascii_case(host),
+    let (Some((scheme, host, port)), Some(this)) = (origin_parts(source), headers.get_one("Host"))
+    else {
+        return false;
+    };
+    let scheme_ok = match scheme.as_str() {
+        "https" => secure,
+        "http" => !secure || is_loopback(&host),
         _ => false,
-    }
+    };
+    scheme_ok && host_and_port(this, &scheme) == Some((host, port))
 }
 
 #[rocket::async_trait]
@@ -93,7 +149,10 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
     type Error = ();
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self, ()> {
-        if !same_origin(req) {
+        let Some(app) = req.rocket().state::<App>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        if !same_origin(req, app.settings.cookie_secure) {
             return Outcome::Error((Status::Forbidden, ()));
         }
         let form = match Form::<T>::from_data(req, data).await {
@@ -101,14 +160,12 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
             Outcome::Error((status, _)) => return Outcome::Error((status, ())),
             Outcome::Forward(f) => return Outcome::Forward(f),
         };
-        let Some(app) = req.rocket().state::<App>() else {
-            return Outcome::Error((Status::InternalServerError, ()));
-        };
         let token = form.csrf_token();
-        let presession_ok = req
-            .cookies()
-            .get(PRESESSION_COOKIE)
-            .is_some_and(|c| app.csrf.verify_presession(c.value(), token));
+        let presession_ok = T::BEFORE_SIGN_IN
+            && req
+                .cookies()
+                .get(PRESESSION_COOKIE)
+                .is_some_and(|c| app.csrf.verify_presession(c.value(), token));
         let ok = presession_ok
             || match req.guard::<AnySession>().await {
                 Outcome::Success(AnySession(user)) => app.csrf.verify_session(&user.sid, token),
@@ -119,5 +176,30 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
         } else {
             Outcome::Error((Status::Forbidden, ()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_compared_by_scheme_host_and_port() {
+        assert_eq!(
+            origin_parts("https://Gate.Example/x?y"),
+            Some(("https".into(), "gate.example".into(), 443))
+        );
+        assert_eq!(
+            origin_parts("http://[::1]:8000"),
+            Some(("http".into(), "[::1]".into(), 8000))
+        );
+        assert_eq!(origin_parts("null"), None);
+        assert_eq!(origin_parts("https://user@gate.example"), None);
+        assert_eq!(
+            host_and_port("gate.example", "https"),
+            Some(("gate.example".into(), 443))
+        );
+        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("localhost"));
+        assert!(!is_loopback("gate.example"));
     }
 }

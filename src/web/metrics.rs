@@ -53,9 +53,9 @@ impl<'r> FromRequest<'r> for MetricsReader {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let s = &app.settings;
-        let by_address = req
-            .remote()
-            .map(|r| r.ip())
+        // The client's address, not the peer's: behind a trusted proxy every request
+        // would otherwise come from an allowed loopback address.
+        let by_address = crate::web::client::client_ip(req, &s.trusted_proxies)
             .is_some_and(|ip: IpAddr| s.metrics_allow.contains(&ip));
         let by_token = match (&s.metrics_token, req.headers().get_one("Authorization")) {
             (Some(expected), Some(given)) => given

@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod error;
 pub mod headers;
 pub mod lang;
+pub mod log;
 pub mod metrics;
 pub mod notice;
 pub mod pages;

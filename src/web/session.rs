@@ -11,13 +11,17 @@ use serde::Serialize;
 
 use crate::accounts::{Account, Role};
 use crate::app::App;
-use crate::sessions::store::{self, IssuedRefresh, Rotation};
+use crate::sessions::store::{self, IssuedRefresh, Presenter, Rotation};
 use crate::sessions::tokens::Claims;
 use crate::web::client::ClientInfo;
 use crate::web::error::{Error, Result};
 
 pub const ACCESS_COOKIE: &str = "__Host-access";
 pub const REFRESH_COOKIE: &str = "__Host-refresh";
+/// A signed token naming the account this browser signed in to (see `sessions::device`).
+pub const DEVICE_COOKIE: &str = "__Host-device";
+/// How long a browser stays a known device.
+const DEVICE_MAX_AGE_DAYS: i64 = 365;
 
 /// The person making this request, known from a valid access token (or a refresh token
 /// that was just rotated).
@@ -98,6 +102,20 @@ pub fn set_cookies(
     }
 }
 
+/// Marks this browser as a known device of the account it just signed in to.
+pub fn set_device_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
+    let mut c = auth_cookie(DEVICE_COOKIE, token, app.settings.cookie_secure);
+    c.set_max_age(time::Duration::days(DEVICE_MAX_AGE_DAYS));
+    jar.add(c);
+}
+
+/// The browser's device cookie, if any.
+pub fn device_cookie(req: &Request<'_>) -> Option<String> {
+    req.cookies()
+        .get(DEVICE_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
 /// Tells the browser to drop both cookies (with the attributes a `__Host-` cookie needs,
 /// or the browser would ignore the removal).
 pub fn clear_cookies(jar: &CookieJar<'_>, secure: bool) {
@@ -145,10 +163,23 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
             return Ok(None);
         }
     };
-    let ip = ClientInfo::of(req, &app.settings).ip;
+    let client = ClientInfo::of(req, &app.settings);
+    let device = device_cookie(req);
+    let fingerprint = store::client_fingerprint(
+        crate::app::device_nonce(device.as_deref()),
+        &client.ip,
+        &client.user_agent,
+    );
     let grace = app.settings.refresh_grace;
     let rotation = app
-        .change(move |c| store::rotate(c, &refresh, grace, &ip, now))
+        .change(move |c| {
+            let by = Presenter {
+                ip: &client.ip,
+                fingerprint: &fingerprint,
+                grace,
+            };
+            store::rotate(c, &refresh, &by, now)
+        })
         .await?;
     match rotation {
         Rotation::Rotated {

@@ -55,6 +55,7 @@ pub struct SetupForm {
 }
 
 impl CsrfProtected for SetupForm {
+    const BEFORE_SIGN_IN: bool = true;
     fn csrf_token(&self) -> &str {
         &self.csrf_token
     }

@@ -371,3 +371,70 @@ pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
         .build()
         .into()
 }
+
+/// A response of the asynchronous client, read in full.
+pub struct AsyncResp {
+    pub status: Status,
+    pub cookies: Vec<rocket::http::Cookie<'static>>,
+    pub body: String,
+}
+
+/// The pre-session cookie and form token of a page, for forms posted concurrently.
+pub async fn async_form(
+    client: &rocket::local::asynchronous::Client,
+    path: &str,
+) -> (rocket::http::Cookie<'static>, String) {
+    let page = client.get(path.to_string()).dispatch().await;
+    let cookie = page
+        .cookies()
+        .get("__Host-presession")
+        .expect("a pre-session cookie")
+        .clone();
+    let token = csrf_token(&page.into_string().await.unwrap_or_default());
+    (cookie, token)
+}
+
+/// A form POST with the given cookies through the asynchronous client.
+pub async fn async_post(
+    client: &rocket::local::asynchronous::Client,
+    path: &str,
+    body: String,
+    cookies: Vec<rocket::http::Cookie<'static>>,
+) -> AsyncResp {
+    let r = client
+        .post(path.to_string())
+        .header(ContentType::Form)
+        .cookies(cookies)
+        .body(body)
+        .dispatch()
+        .await;
+    let status = r.status();
+    let cookies = r.cookies().iter().map(|c| c.clone().into_owned()).collect();
+    AsyncResp {
+        status,
+        cookies,
+        body: r.into_string().await.unwrap_or_default(),
+    }
+}
+
+/// Runs `f` on a fresh app (configured by `configure`) driven by the asynchronous client,
+/// so that a test can release many requests together.
+pub fn with_async_app<F, Fut>(configure: impl FnOnce(Figment) -> Figment, f: F)
+where
+    F: FnOnce(rocket::local::asynchronous::Client, TempDir) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let figment = configure(figment(&dir));
+    rocket::execute(async move {
+        let client = rocket::local::asynchronous::Client::untracked(gatehouse::rocket(figment))
+            .await
+            .expect("valid rocket");
+        f(client, dir).await;
+    });
+}
+
+/// The app behind an asynchronous client.
+pub fn async_state(client: &rocket::local::asynchronous::Client) -> &App {
+    client.rocket().state::<App>().expect("app state")
+}

@@ -185,11 +185,15 @@ fn a_full_hashing_queue_answers_503_at_once_instead_of_queueing() {
     rocket::execute(async move {
         let client = Client::untracked(gatehouse::rocket(figment)).await.unwrap();
         let app = client.rocket().state::<gatehouse::App>().unwrap();
-        app.create_user("alice", Role::User, PASSWORD).unwrap();
+        // Twelve accounts: each name may have only a couple of sign-ins in flight.
+        for i in 0..12 {
+            app.create_user(&format!("user{i:02}"), Role::User, PASSWORD)
+                .unwrap();
+        }
         let page = client.get("/login").dispatch().await;
         let cookie = page.cookies().get("__Host-presession").unwrap().clone();
         let token = csrf_token(&page.into_string().await.unwrap());
-        let attempts = (0..12).map(|_| {
+        let attempts = (0..12).map(|i| {
             let (client, cookie, token) = (&client, cookie.clone(), token.clone());
             async move {
                 let r = client
@@ -197,7 +201,7 @@ fn a_full_hashing_queue_answers_503_at_once_instead_of_queueing() {
                     .header(ContentType::Form)
                     .cookie(cookie)
                     .body(format!(
-                        "username=alice&password={}&csrf_token={token}",
+                        "username=user{i:02}&password={}&csrf_token={token}",
                         enc(PASSWORD)
                     ))
                     .dispatch()

@@ -12,6 +12,7 @@ mod crash;
 mod csrf;
 mod faults;
 mod fuzz;
+mod hardening;
 mod hostile;
 mod i18n;
 mod instances;

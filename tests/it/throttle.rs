@@ -57,7 +57,7 @@ fn five_failures_lock_a_username_whether_or_not_it_exists() {
 
 #[test]
 fn waits_grow_and_are_capped() {
-    use gatehouse::accounts::throttle::{self, Failure, Limits};
+    use gatehouse::accounts::throttle::{self, Admission, Limits};
     let app = app();
     let limits = Limits {
         lockout_after: 5,
@@ -65,31 +65,50 @@ fn waits_grow_and_are_capped() {
         max_wait: 900,
         per_hour: 100,
     };
-    let waits: Vec<Failure> = (0..12)
-        .map(|i| {
-            app.state()
-                .db
-                .run_blocking(|c| throttle::record_failure(c, "Growing", &limits, 1_000_000 + i))
-                .unwrap()
-        })
-        .collect();
-    let locked: Vec<i64> = waits
+    // Twelve failures, each tried as soon as the name may try again.
+    let mut t = 1_000_000;
+    let mut admissions = Vec::new();
+    for _ in 0..12 {
+        let admission = app
+            .state()
+            .db
+            .run_blocking(|c| {
+                gatehouse::db::write_tx(c, |c| throttle::admit(c, "Growing", &limits, t))
+            })
+            .unwrap();
+        match admission {
+            Admission::Admitted { locked_for } => t += locked_for.unwrap_or(1),
+            Admission::Wait(w) => panic!("asked to wait {w}s at {t}"),
+        }
+        admissions.push(admission);
+    }
+    let locked: Vec<i64> = admissions
         .iter()
-        .filter_map(|w| match w {
-            Failure::LockedFor(s) => Some(*s),
-            Failure::Counted => None,
+        .filter_map(|a| match a {
+            Admission::Admitted { locked_for } => *locked_for,
+            Admission::Wait(_) => None,
         })
         .collect();
-    assert!(
-        matches!(waits[3], Failure::Counted),
+    assert_eq!(
+        admissions[3],
+        Admission::Admitted { locked_for: None },
         "no wait before the fifth failure"
     );
     assert_eq!(locked, vec![60, 120, 240, 480, 900, 900, 900, 900]);
+    // While a wait runs, the name is refused before anything is counted.
+    let refused = app
+        .state()
+        .db
+        .run_blocking(|c| {
+            gatehouse::db::write_tx(c, |c| throttle::admit(c, "growing", &limits, t - 1))
+        })
+        .unwrap();
+    assert_eq!(refused, Admission::Wait(1));
 }
 
 #[test]
 fn the_hourly_cap_holds_whatever_the_waits() {
-    use gatehouse::accounts::throttle::{self, Limits};
+    use gatehouse::accounts::throttle::{self, Admission, Limits};
     let app = app();
     // Waits so short they never bite: only the hourly cap stops failures.
     let limits = Limits {
@@ -99,18 +118,25 @@ fn the_hourly_cap_holds_whatever_the_waits() {
         per_hour: 100,
     };
     let db = &app.state().db;
+    let admit = |t| {
+        db.run_blocking(|c| {
+            gatehouse::db::write_tx(c, |c| throttle::admit(c, "capped", &limits, t))
+        })
+        .unwrap()
+    };
     for i in 0..100 {
-        db.run_blocking(|c| throttle::record_failure(c, "capped", &limits, 5_000 + i))
-            .unwrap();
+        assert!(matches!(admit(5_000 + i), Admission::Admitted { .. }));
     }
+    assert_eq!(
+        admit(5_100),
+        Admission::Wait(3600 - 100),
+        "refused until the hour is over"
+    );
     let wait = db
         .run_blocking(|c| throttle::wait(c, "capped", &limits, 5_100))
         .unwrap();
-    assert_eq!(wait, Some(3600 - 100), "refused until the hour is over");
-    let later = db
-        .run_blocking(|c| throttle::wait(c, "capped", &limits, 5_000 + 3600))
-        .unwrap();
-    assert_eq!(later, None);
+    assert_eq!(wait, Some(3600 - 100));
+    assert!(matches!(admit(5_000 + 3600), Admission::Admitted { .. }));
 }
 
 #[test]
