@@ -1051,3 +1051,30 @@ fn the_setup_token_never_appears_in_the_request_log() {
     assert_eq!(printed.len(), 43, "the setup link at start: {err}");
     assert!(!out.contains(&printed));
 }
+
+#[test]
+fn static_files_only_no_folders_or_hidden_names() {
+    let app = app();
+    let b = app.browser();
+    assert_eq!(b.get("/static/app.css").status, Status::Ok);
+    for path in [
+        "/static/",
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/.gitkeep",
+        "/static/nothing-here.css",
+    ] {
+        let r = b.get(path);
+        assert!(
+            [
+                Status::NotFound,
+                Status::BadRequest,
+                Status::UnprocessableEntity
+            ]
+            .contains(&r.status),
+            "{path}: {}",
+            r.status
+        );
+        assert!(!r.body.contains("[package]"), "{path}");
+    }
+}
