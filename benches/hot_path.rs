@@ -34,16 +34,7 @@ fn main() {
         300,
     )
     .unwrap();
-    let claims = Claims::new(
-        1,
-        "alice",
-        Role::User,
-        "session-id-0000000000",
-        now(),
-        300,
-        false,
-    )
-    .unwrap();
+    let claims = Claims::new(1, "alice", Role::User, "session-id-0000000000", now(), 300).unwrap();
     let token = keys.sign(&claims).unwrap();
 
     c.bench_function("verify access token (full check)", |b| {

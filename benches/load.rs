@@ -75,6 +75,9 @@ impl Server {
             .env("ROCKET_ACCESS_TOKEN_TTL", "3600")
             .env("ROCKET_LOG_LEVEL", "off")
             .env("ROCKET_ADDRESS_FAILURES", "1000000")
+            .env("ROCKET_ENCRYPTION_KEY", KEY)
+            // The figures are about passwords and sessions: no second-factor step.
+            .env("ROCKET_REQUIRE_2FA", "none")
             .env(
                 "ROCKET_JWT_KEYS",
                 format!("[{{kid=\"k1\",secret=\"{KEY}\"}}]"),
@@ -175,6 +178,7 @@ fn create_user(db: &str, data: &Path, name: &str, role: &str, cost: u32) -> bool
         .env("ROCKET_DATABASE_URL", db)
         .env("ROCKET_DATA_DIR", data)
         .env("ROCKET_BCRYPT_COST", cost.to_string())
+        .env("ROCKET_ENCRYPTION_KEY", KEY)
         .env(
             "ROCKET_JWT_KEYS",
             format!("[{{kid=\"k1\",secret=\"{KEY}\"}}]"),

@@ -300,3 +300,33 @@ pub fn delete(
         Ok(Effect::ended(ended))
     })
 }
+
+/// Removes another account's second factor (lost phone and recovery codes) and ends its
+/// sessions. An administrator's own goes through `/account/2fa`.
+pub fn reset_second_factor(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let target = load(c, id)?;
+        if target.id == actor.id {
+            return Err(Refusal::SelfAction);
+        }
+        if !crate::second_factor::remove(c, id)? {
+            return Err(Refusal::NotFound);
+        }
+        bump_version(c, id)?;
+        let ended = store::end_all_for_account(c, id, None, "2fa_reset", now)?;
+        record(
+            c,
+            actor,
+            "2fa_reset",
+            &target,
+            format!("second factor removed; {} sessions ended", ended.len()),
+            now,
+        )?;
+        Ok(Effect::ended(ended))
+    })
+}

@@ -28,6 +28,26 @@ pub enum Signup {
     Closed,
 }
 
+/// Which accounts must have a second factor (`require_2fa`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require2fa {
+    None,
+    Admins,
+    All,
+}
+
+impl Require2fa {
+    /// Whether an account of `role` must have a second factor.
+    pub fn covers(self, role: crate::accounts::Role) -> bool {
+        match self {
+            Require2fa::None => false,
+            Require2fa::Admins => role == crate::accounts::Role::Admin,
+            Require2fa::All => true,
+        }
+    }
+}
+
 fn default_database_url() -> String {
     "data/gatehouse.sqlite".into()
 }
@@ -94,6 +114,12 @@ fn default_audit_retention_days() -> i64 {
 fn default_max_sessions() -> usize {
     50
 }
+fn default_require_2fa() -> Require2fa {
+    Require2fa::Admins
+}
+fn default_reauth_window() -> i64 {
+    600
+}
 fn default_metrics_allow() -> Vec<IpAddr> {
     vec![
         IpAddr::from([127, 0, 0, 1]),
@@ -154,6 +180,12 @@ struct RawSettings {
     audit_retention_days: i64,
     #[serde(default = "default_max_sessions")]
     max_sessions: usize,
+    #[serde(default = "default_require_2fa")]
+    require_2fa: Require2fa,
+    #[serde(default = "default_reauth_window")]
+    reauth_window: i64,
+    #[serde(default)]
+    encryption_key: Option<String>,
     #[serde(default = "default_metrics_allow")]
     metrics_allow: Vec<IpAddr>,
     #[serde(default)]
@@ -191,6 +223,11 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// Live sessions one account may have; the oldest end beyond it.
     pub max_sessions: usize,
+    pub require_2fa: Require2fa,
+    /// Seconds a confirmation ("confirm it's you") stays good for sensitive actions.
+    pub reauth_window: i64,
+    /// Encrypts second-factor secrets at rest (32 bytes).
+    pub encryption_key: [u8; 32],
     pub metrics_allow: Vec<IpAddr>,
     pub metrics_token: Option<String>,
 }
@@ -251,6 +288,9 @@ impl Settings {
         if raw.max_sessions < 1 {
             return Err("setting `max_sessions` must be at least 1".into());
         }
+        if !(30..=86_400).contains(&raw.reauth_window) {
+            return Err("setting `reauth_window` must be between 30 and 86400 seconds".into());
+        }
         if raw
             .metrics_token
             .as_ref()
@@ -267,6 +307,13 @@ impl Settings {
             }
         } else {
             decode_keys(&raw.jwt_keys)?
+        };
+        let encryption_key = match raw.encryption_key.as_deref().map(str::trim) {
+            Some(k) if !k.is_empty() => decode_base64(k)
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .ok_or("setting `encryption_key` must be the base64 of exactly 32 random bytes (make one with: head -c 32 /dev/urandom | base64)")?,
+            _ if development => development_secret(&data_dir, "dev-encryption-key", "encryption_key")?,
+            _ => return Err(missing_encryption_key_message()),
         };
         let hash_workers = if raw.hash_workers == 0 {
             std::thread::available_parallelism()
@@ -303,6 +350,9 @@ impl Settings {
             retention_days: raw.retention_days,
             audit_retention_days: raw.audit_retention_days,
             max_sessions: raw.max_sessions,
+            require_2fa: raw.require_2fa,
+            reauth_window: raw.reauth_window,
+            encryption_key,
             metrics_allow: raw.metrics_allow,
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })
@@ -340,6 +390,37 @@ fn missing_keys_message() -> String {
      random bytes, e.g. ROCKET_JWT_KEYS='[{kid=\"k1\",secret=\"<base64 of 32 random bytes>\"}]' \
      (make one with: head -c 32 /dev/urandom | base64)"
         .into()
+}
+
+fn missing_encryption_key_message() -> String {
+    "setting `encryption_key` is missing: a release build needs 32 random bytes in base64 to \
+     encrypt second-factor secrets, e.g. ROCKET_ENCRYPTION_KEY=\"$(head -c 32 /dev/urandom | base64)\""
+        .into()
+}
+
+/// In debug builds only: 32 random bytes generated once and kept in the data folder.
+fn development_secret(data_dir: &Path, file: &str, setting: &str) -> Result<[u8; 32], String> {
+    let path = data_dir.join(file);
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(text) => decode_base64(text.trim())
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| format!("{} is damaged; delete it to make a new key", path.display()))?,
+        Err(_) => {
+            let secret = crate::random::bytes::<32>().map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("cannot create the folder {}: {e}", data_dir.display()))?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+            write_private(&path, &encoded)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            secret
+        }
+    };
+    eprintln!(
+        "warning: setting `{setting}` is not set; using the development key in {} \
+         (a release build refuses to start without `{setting}`)",
+        path.display()
+    );
+    Ok(secret)
 }
 
 fn decode_keys(keys: &[KeyConfig]) -> Result<Vec<Key>, String> {
@@ -385,31 +466,9 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 
 /// In debug builds only: a signing key generated once and kept in the data folder.
 fn development_key(data_dir: &Path) -> Result<Key, String> {
-    let path = data_dir.join("dev-signing-key");
-    let secret = match std::fs::read_to_string(&path) {
-        Ok(text) => decode_base64(text.trim())
-            .filter(|s| s.len() >= MIN_KEY_BYTES)
-            .ok_or_else(|| format!("{} is damaged; delete it to make a new key", path.display()))?,
-        Err(_) => {
-            let secret = crate::random::bytes::<32>()
-                .map_err(|e| e.to_string())?
-                .to_vec();
-            std::fs::create_dir_all(data_dir)
-                .map_err(|e| format!("cannot create the folder {}: {e}", data_dir.display()))?;
-            let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
-            write_private(&path, &encoded)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            secret
-        }
-    };
-    eprintln!(
-        "warning: setting `jwt_keys` is not set; using the development key in {} \
-         (a release build refuses to start without `jwt_keys`)",
-        path.display()
-    );
     Ok(Key {
         kid: "dev".into(),
-        secret,
+        secret: development_secret(data_dir, "dev-signing-key", "jwt_keys")?.to_vec(),
     })
 }
 

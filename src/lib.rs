@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod random;
 pub mod retention;
+pub mod second_factor;
 pub mod sessions;
 pub mod text;
 pub mod web;

@@ -21,6 +21,7 @@ pub struct Pruned {
     pub refresh_tokens: usize,
     pub failure_counts: usize,
     pub audit_events: usize,
+    pub pending_sign_ins: usize,
     pub feed_rows: usize,
 }
 
@@ -32,6 +33,7 @@ pub fn prune(conn: &mut DbConn, now: i64, keep: &Retention) -> Result<Pruned> {
             refresh_tokens: s.refresh_tokens,
             failure_counts: throttle::prune(c, now, keep.data)?,
             audit_events: crate::audit::prune(c, now, keep.audit)?,
+            pending_sign_ins: crate::sessions::pending::prune(c, now)?,
             feed_rows: feed::prune(c, now)?,
         })
     })

@@ -35,6 +35,9 @@ export async function startServer(settings = {}) {
     ROCKET_DATA_DIR: dir,
     ROCKET_BCRYPT_COST: '4',
     ROCKET_JWT_KEYS: `[{kid="k1",secret="${KEY}"}]`,
+    ROCKET_ENCRYPTION_KEY: KEY,
+    // Tests of the second factor ask for it; the rest sign in with a password alone.
+    ROCKET_REQUIRE_2FA: 'none',
     ROCKET_LOG_LEVEL: 'critical',
   };
   for (const [k, v] of Object.entries(settings)) env[`ROCKET_${k.toUpperCase()}`] = String(v);

@@ -181,3 +181,41 @@ msg-self-action = You cannot disable, demote, delete or reset the password of yo
 msg-not-admin = You are no longer an administrator.
 msg-last-admin = This is the last active administrator. Make another account an administrator first.
 msg-delete-confirm = Type the account's username exactly to confirm the deletion.
+
+title-second-factor = Second factor
+title-recovery-codes = Your recovery codes
+title-reauth = Confirm it's you
+second-factor-link = Second factor
+tfa-on-since = On since { $when }
+tfa-off = Off
+recovery-codes-left = Recovery codes left
+recovery-last-used = A recovery code last used
+tfa-required-help = Your account must keep a second factor. If you lose your phone, use a recovery code, or ask an administrator to reset it.
+tfa-forced = Your account needs a second factor before you continue.
+tfa-intro = Add a one-time code app (any TOTP app: a password manager, Google Authenticator, Aegis…). After your password, you will type the code it shows.
+tfa-step-scan = Scan this code with the app,
+tfa-step-type = or type this key into it:
+tfa-qr-label = QR code of the key for your authenticator app
+field-code = The 6-digit code the app shows now
+field-code-or-recovery = Code from your app, or a recovery code
+button-enable-2fa = Turn on the second factor
+button-new-recovery-codes = Make new recovery codes
+button-disable-2fa = Turn off the second factor
+button-reset-2fa = Reset the second factor
+button-codes-saved = I have saved them
+button-continue = Continue
+button-confirm = Confirm
+recovery-codes-intro = Each code signs you in once if you do not have your phone. Keep them somewhere safe, away from the phone: they are shown only now.
+second-step-intro = Type the code your authenticator app shows, or one of your recovery codes.
+tries-left = { $n ->
+    [one] One try left.
+   *[other] { $n } tries left.
+}
+reauth-intro = This action needs your password again, and your second factor if you have one.
+msg-code-wrong = That code is not right, or it was used already.
+msg-reauth-failed = That is not right. Type your password (and a code, if asked) again.
+msg-2fa-required = Your account must keep a second factor.
+notice-must_enrol = Add a second factor before you continue.
+notice-2fa_disabled = The second factor is off.
+notice-2fa_reset = The second factor has been removed and all sessions ended. The account sets up a new one at its next sign-in.
+notice-second_step_over = That sign-in is over (too long, or too many wrong codes). Sign in again.

@@ -50,12 +50,23 @@ pub struct Account {
     pub version: i64,
     pub last_login_at: Option<i64>,
     pub created_at: i64,
+    /// The TOTP secret, sealed with the encryption key (never shown again after enrolment).
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<i64>,
+    /// The last TOTP time step accepted: each is accepted once.
+    pub totp_last_step: Option<i64>,
+    pub recovery_used_at: Option<i64>,
 }
 
 impl Account {
     pub fn role(&self) -> Role {
         // The column has a CHECK constraint; anything else fails closed to the lesser role.
         Role::parse(&self.role).unwrap_or(Role::User)
+    }
+
+    /// Whether a second factor is set.
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_secret.is_some()
     }
 }
 

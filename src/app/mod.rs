@@ -5,6 +5,7 @@
 //! then `apply`), or the few use cases here that also need the password hasher.
 
 mod accounts;
+mod second_factor;
 mod sign_in;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
+pub use second_factor::{Offer, Reauth, SecondStepResult};
 pub use sign_in::{device_nonce, SignIn, SignInAttempt, SignedIn};
 
 pub struct App {
@@ -47,6 +49,8 @@ pub struct App {
     /// Sign-ins and password checks running now, per name.
     pub in_flight: InFlight,
     pub device: DeviceKey,
+    /// Seals second-factor secrets and hashes recovery codes (`encryption_key`).
+    pub vault: Arc<crate::second_factor::vault::Vault>,
     pub metrics: Metrics,
     pub clock: Arc<Clock>,
 }
@@ -90,6 +94,9 @@ impl App {
             signups,
             in_flight: InFlight::default(),
             device,
+            vault: Arc::new(crate::second_factor::vault::Vault::new(
+                &settings.encryption_key,
+            )),
             metrics: Metrics::default(),
             settings,
             db: Arc::new(db),
@@ -173,15 +180,16 @@ impl App {
 
     /// A fresh access token for a session of `account`.
     pub fn access_token(&self, account: &Account, sid: &str, now: i64) -> Result<String> {
-        let claims = Claims::new(
+        let mut claims = Claims::new(
             account.id,
             &account.username,
             account.role(),
             sid,
             now,
             self.settings.access_token_ttl,
-            account.must_change_password,
         )?;
+        claims.pwc = account.must_change_password;
+        claims.tfa = self.must_enrol(account);
         self.keys.sign(&claims)
     }
 }

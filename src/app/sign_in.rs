@@ -34,6 +34,8 @@ pub struct SignedIn {
 
 pub enum SignIn {
     Success(SignedIn),
+    /// The password was right; the second factor is awaited (the pending token).
+    SecondFactor(String),
     /// Every failure looks the same to the caller.
     Failed,
     /// Too many failures for this username or this address: wait so many seconds.
@@ -129,6 +131,30 @@ impl App {
             None
         };
         let others_in_flight = in_flight.others();
+        if account.has_second_factor() {
+            let (remember, ip, now) = (attempt.remember, attempt.ip.to_string(), self.now());
+            let pending = self
+                .change(move |c| {
+                    let new = NewSignIn {
+                        checked: &account,
+                        rehash: rehash.as_deref(),
+                        remember,
+                        user_agent: "",
+                        ip: &ip,
+                        throttle_key: &key,
+                        others_in_flight: true,
+                        limits: &limits,
+                        max_sessions: 0,
+                    };
+                    sessions::await_second_factor(c, &new, now)
+                })
+                .await?;
+            self.addresses.refund(slot);
+            return Ok(match pending {
+                Some(token) => SignIn::SecondFactor(token),
+                None => SignIn::Failed,
+            });
+        }
         let (remember, user_agent, ip, max_sessions, now) = (
             attempt.remember,
             attempt.user_agent.to_string(),

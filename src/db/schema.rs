@@ -12,6 +12,10 @@ diesel::table! {
         version -> BigInt,
         last_login_at -> Nullable<BigInt>,
         created_at -> BigInt,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<BigInt>,
+        totp_last_step -> Nullable<BigInt>,
+        recovery_used_at -> Nullable<BigInt>,
     }
 }
 
@@ -38,6 +42,7 @@ diesel::table! {
         ended_at -> Nullable<BigInt>,
         end_reason -> Nullable<Text>,
         account_version -> BigInt,
+        reauth_at -> BigInt,
     }
 }
 
@@ -68,10 +73,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        code_hash -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pending_sign_ins (token_hash) {
+        token_hash -> Text,
+        account_id -> BigInt,
+        account_version -> BigInt,
+        remember -> Bool,
+        throttle_key -> Text,
+        failures -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     changes,
+    recovery_codes,
+    pending_sign_ins,
     accounts,
     login_attempts,
     sessions,

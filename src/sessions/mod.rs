@@ -6,6 +6,7 @@
 pub mod csrf;
 pub mod device;
 pub mod feed;
+pub mod pending;
 pub mod revocations;
 pub mod signer;
 pub mod store;
@@ -129,15 +130,99 @@ pub enum Started {
 /// throttle refund and the audit row, in one transaction; and ends the oldest sessions
 /// beyond the limit.
 pub fn start(conn: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, Effect)> {
+    write_tx(conn, |c| start_in(c, new, now))
+}
+
+/// As `start`, inside the caller's transaction.
+fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, Effect)> {
+    let checked = new.checked;
+    let account = match accounts::find_for_update(c, checked.id)? {
+        Some(a) if unchanged(&a, checked) => a,
+        _ => {
+            audit::record(
+                c,
+                &Event::new("login_failure", new.ip, now)
+                    .subject(checked.id, &checked.username)
+                    .detail("the account changed while signing in"),
+            )?;
+            return Ok((
+                Started::AccountChanged,
+                Effect::sign_in(SignInOutcome::Failure),
+            ));
+        }
+    };
+    if let Some(hash) = new.rehash {
+        accounts::set_password_hash(c, account.id, hash)?;
+    }
+    let session = NewSession {
+        account_id: account.id,
+        account_version: account.version,
+        remember: new.remember,
+        user_agent: new.user_agent,
+        ip: new.ip,
+    };
+    let (session, refresh) = store::create(c, &session, now)?;
+    accounts::record_login(c, account.id, now)?;
+    throttle::succeeded(c, new.throttle_key, new.others_in_flight, new.limits, now)?;
+    let over = store::end_beyond(c, account.id, new.max_sessions, "session_limit", now)?;
+    let mut detail = format!(
+        "session {}{}",
+        session.id,
+        if new.remember { ", remembered" } else { "" }
+    );
+    if !over.is_empty() {
+        detail.push_str(&format!(
+            "; {} oldest sessions ended (limit {})",
+            over.len(),
+            new.max_sessions
+        ));
+    }
+    if new.rehash.is_some() {
+        detail.push_str("; password hash renewed at the configured cost");
+    }
+    audit::record(
+        c,
+        &Event::new("login_success", new.ip, now)
+            .subject(account.id, &account.username)
+            .detail(detail),
+    )?;
+    let mut effect = Effect::ended(over);
+    effect.sign_in = Some(SignInOutcome::Success);
+    Ok((
+        Started::Session {
+            session: Box::new(session),
+            refresh,
+            account: Box::new(account),
+        },
+        effect,
+    ))
+}
+
+/// Whether the account as it is now is the one a sign-in checked (same version and
+/// password, not disabled).
+fn unchanged(now: &Account, checked: &Account) -> bool {
+    !now.disabled && now.version == checked.version && now.password_hash == checked.password_hash
+}
+
+/// The password was right and the account has a second factor: a pending sign-in
+/// instead of a session (refunding the password attempt without ending the run of
+/// failures: that waits for the second factor), unless the account changed meanwhile.
+pub fn await_second_factor(
+    conn: &mut DbConn,
+    new: &NewSignIn<'_>,
+    now: i64,
+) -> Result<(Option<String>, Effect)> {
     write_tx(conn, |c| {
         let checked = new.checked;
-        let account = match accounts::find_for_update(c, checked.id)? {
-            Some(a)
-                if !a.disabled
-                    && a.version == checked.version
-                    && a.password_hash == checked.password_hash =>
-            {
-                a
+        match accounts::find_for_update(c, checked.id)? {
+            Some(a) if unchanged(&a, checked) => {
+                if let Some(hash) = new.rehash {
+                    accounts::set_password_hash(c, a.id, hash)?;
+                }
+                throttle::succeeded(c, new.throttle_key, true, new.limits, now)?;
+                let token =
+                    pending::create(c, a.id, a.version, new.remember, new.throttle_key, now)?;
+                Ok((Some(token), Effect::none()))
             }
             _ => {
                 audit::record(
@@ -146,57 +231,112 @@ pub fn start(conn: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Starte
                         .subject(checked.id, &checked.username)
                         .detail("the account changed while signing in"),
                 )?;
-                return Ok((
-                    Started::AccountChanged,
-                    Effect::sign_in(SignInOutcome::Failure),
-                ));
+                Ok((None, Effect::sign_in(SignInOutcome::Failure)))
+            }
+        }
+    })
+}
+
+/// The second step of a sign-in.
+pub struct SecondStep<'a> {
+    /// The `__Host-pending` token.
+    pub token: &'a str,
+    pub code: &'a str,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    /// The wait this attempt started when it was admitted to the throttle, if it did.
+    pub locked_for: Option<i64>,
+    pub others_in_flight: bool,
+    pub limits: &'a throttle::Limits,
+    pub max_sessions: usize,
+}
+
+pub enum SecondStepOutcome {
+    Started(Started),
+    /// Wrong (or replayed) code; so many tries are left.
+    Wrong {
+        left: i32,
+    },
+    /// No pending sign-in (expired, used, too many wrong codes, or the account changed).
+    Gone,
+}
+
+/// Checks the code of a pending sign-in and, when right, starts its session: all in one
+/// transaction, so that one code or one pending sign-in is used once however many
+/// requests bring it.
+pub fn finish_second_step(
+    conn: &mut DbConn,
+    vault: &crate::second_factor::vault::Vault,
+    step: &SecondStep<'_>,
+    now: i64,
+) -> Result<(SecondStepOutcome, Effect)> {
+    use crate::second_factor::CodeCheck;
+    write_tx(conn, |c| {
+        let Some(p) = pending::find(c, step.token, now)? else {
+            return Ok((SecondStepOutcome::Gone, Effect::none()));
+        };
+        let account = match accounts::find_for_update(c, p.account_id)? {
+            Some(a) if !a.disabled && a.version == p.account_version => a,
+            _ => {
+                pending::remove(c, &p.token_hash)?;
+                return Ok((SecondStepOutcome::Gone, Effect::none()));
             }
         };
-        if let Some(hash) = new.rehash {
-            accounts::set_password_hash(c, account.id, hash)?;
+        let event = |kind| Event::new(kind, step.ip, now).subject(account.id, &account.username);
+        match crate::second_factor::check_code(c, vault, &account, step.code, now)? {
+            CodeCheck::Wrong => {
+                let failures = pending::failed(c, &p)?;
+                audit::record(
+                    c,
+                    &event("2fa_failure").detail(format!(
+                        "wrong code {failures} of {}",
+                        pending::MAX_CODE_FAILURES
+                    )),
+                )?;
+                let mut effect = Effect::sign_in(SignInOutcome::Failure);
+                if let Some(wait) = step.locked_for {
+                    audit::record(
+                        c,
+                        &event("lockout").detail(format!(
+                            "sign-in refused for {wait}s after repeated failures"
+                        )),
+                    )?;
+                    effect.lockout = true;
+                }
+                if failures >= pending::MAX_CODE_FAILURES || step.locked_for.is_some() {
+                    pending::remove(c, &p.token_hash)?;
+                    return Ok((SecondStepOutcome::Gone, effect));
+                }
+                Ok((
+                    SecondStepOutcome::Wrong {
+                        left: pending::MAX_CODE_FAILURES - failures,
+                    },
+                    effect,
+                ))
+            }
+            check => {
+                pending::remove(c, &p.token_hash)?;
+                if let CodeCheck::Recovery { left } = check {
+                    audit::record(
+                        c,
+                        &event("recovery_code_used").detail(format!("{left} recovery codes left")),
+                    )?;
+                }
+                let new = NewSignIn {
+                    checked: &account,
+                    rehash: None,
+                    remember: p.remember,
+                    user_agent: step.user_agent,
+                    ip: step.ip,
+                    throttle_key: &p.throttle_key,
+                    others_in_flight: step.others_in_flight,
+                    limits: step.limits,
+                    max_sessions: step.max_sessions,
+                };
+                let (started, effect) = start_in(c, &new, now)?;
+                Ok((SecondStepOutcome::Started(started), effect))
+            }
         }
-        let session = NewSession {
-            account_id: account.id,
-            account_version: account.version,
-            remember: new.remember,
-            user_agent: new.user_agent,
-            ip: new.ip,
-        };
-        let (session, refresh) = store::create(c, &session, now)?;
-        accounts::record_login(c, account.id, now)?;
-        throttle::succeeded(c, new.throttle_key, new.others_in_flight, new.limits, now)?;
-        let over = store::end_beyond(c, account.id, new.max_sessions, "session_limit", now)?;
-        let mut detail = format!(
-            "session {}{}",
-            session.id,
-            if new.remember { ", remembered" } else { "" }
-        );
-        if !over.is_empty() {
-            detail.push_str(&format!(
-                "; {} oldest sessions ended (limit {})",
-                over.len(),
-                new.max_sessions
-            ));
-        }
-        if new.rehash.is_some() {
-            detail.push_str("; password hash renewed at the configured cost");
-        }
-        audit::record(
-            c,
-            &Event::new("login_success", new.ip, now)
-                .subject(account.id, &account.username)
-                .detail(detail),
-        )?;
-        let mut effect = Effect::ended(over);
-        effect.sign_in = Some(SignInOutcome::Success);
-        Ok((
-            Started::Session {
-                session: Box::new(session),
-                refresh,
-                account: Box::new(account),
-            },
-            effect,
-        ))
     })
 }
 
@@ -321,5 +461,68 @@ pub fn change_password(
                 .detail(format!("{} other sessions ended", ended.len())),
         )?;
         Ok((account, Effect::ended(ended)))
+    })
+}
+
+/// A "confirm it's you" attempt whose password has been checked.
+pub struct Confirmation<'a> {
+    pub owner: &'a Owner,
+    pub account: &'a Account,
+    pub password_ok: bool,
+    /// The second-factor code typed (ignored when the account has none).
+    pub code: &'a str,
+    /// The wait this attempt started when it was admitted to the throttle, if it did.
+    pub locked_for: Option<i64>,
+    pub others_in_flight: bool,
+    pub limits: &'a throttle::Limits,
+}
+
+/// Completes a confirmation: checks (and uses up) the code where a second factor is set;
+/// when both are right, refunds the attempt and records the time on the session
+/// (`reauth`); otherwise records `reauth_failure`, and at the lockout ends the session.
+/// Returns whether it was confirmed.
+pub fn confirm_identity(
+    conn: &mut DbConn,
+    vault: &crate::second_factor::vault::Vault,
+    check: &Confirmation<'_>,
+    now: i64,
+) -> Result<(bool, Effect)> {
+    use crate::second_factor::CodeCheck;
+    write_tx(conn, |c| {
+        let owner = check.owner;
+        let code_ok = !check.account.has_second_factor()
+            || (check.password_ok
+                && crate::second_factor::check_code(c, vault, check.account, check.code, now)?
+                    != CodeCheck::Wrong);
+        if check.password_ok && code_ok {
+            throttle::succeeded(c, &owner.name, check.others_in_flight, check.limits, now)?;
+            store::confirm(c, &owner.sid, now)?;
+            audit::record(c, &own_event("reauth", owner, now))?;
+            return Ok((true, Effect::none()));
+        }
+        let reason = if check.password_ok {
+            "wrong code"
+        } else {
+            "wrong password"
+        };
+        audit::record(c, &own_event("reauth_failure", owner, now).detail(reason))?;
+        let Some(wait) = check.locked_for else {
+            return Ok((false, Effect::none()));
+        };
+        audit::record(
+            c,
+            &own_event("lockout", owner, now).detail(format!(
+                "sign-in refused for {wait}s after repeated failures; session {} ended",
+                owner.sid
+            )),
+        )?;
+        store::end(c, &owner.sid, "lockout", now)?;
+        Ok((
+            false,
+            Effect {
+                lockout: true,
+                ..Effect::ended(vec![owner.sid.clone()])
+            },
+        ))
     })
 }

@@ -116,6 +116,7 @@ mod tests {
             exp: 300,
             jti: "j".into(),
             pwc: false,
+            tfa: false,
         }
     }
 

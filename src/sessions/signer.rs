@@ -20,12 +20,12 @@ fn mac_with(key: &[u8], data: &[u8]) -> Hmac<Sha256> {
 impl Signer {
     /// A key of its own for `purpose` (e.g. `b"gatehouse/csrf/v1"`).
     pub fn derive(signing: &Key, purpose: &[u8]) -> Signer {
-        Signer(
-            mac_with(&signing.secret, purpose)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-        )
+        Self::derive_from(&signing.secret, purpose)
+    }
+
+    /// As `derive`, from any secret.
+    pub fn derive_from(secret: &[u8], purpose: &[u8]) -> Signer {
+        Signer(mac_with(secret, purpose).finalize().into_bytes().to_vec())
     }
 
     /// The signature of `data`, base64url.

@@ -39,6 +39,8 @@ pub struct Session {
     pub end_reason: Option<String>,
     /// The account version the session belongs to; an older one is refused.
     pub account_version: i64,
+    /// When the session last confirmed who it is (its sign-in, or `/reauth`).
+    pub reauth_at: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -133,6 +135,7 @@ pub fn create(
         ended_at: None,
         end_reason: None,
         account_version: new.account_version,
+        reauth_at: now,
     };
     diesel::insert_into(sessions::table)
         .values((
@@ -145,6 +148,7 @@ pub fn create(
             sessions::last_seen_at.eq(now),
             sessions::expires_at.eq(session.expires_at),
             sessions::account_version.eq(session.account_version),
+            sessions::reauth_at.eq(now),
         ))
         .execute(conn)?;
     let refresh = insert_refresh(conn, &session, None, now)?;
@@ -488,4 +492,12 @@ pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<Pruned> {
         diesel::delete(refresh_tokens::table.filter(refresh_tokens::used_at.lt(before)))
             .execute(conn)?;
     Ok(pruned)
+}
+
+/// Records that the session confirmed who it is at `now` (a re-authentication).
+pub fn confirm(conn: &mut DbConn, session_id: &str, now: i64) -> Result<()> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::reauth_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }

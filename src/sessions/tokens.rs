@@ -50,6 +50,9 @@ pub struct Claims {
     /// Set while the account must choose a new password before using any other page.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pwc: bool,
+    /// Set while the account must enrol a second factor before using any other page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tfa: bool,
 }
 
 impl Claims {
@@ -60,7 +63,6 @@ impl Claims {
         sid: &str,
         now: i64,
         ttl: i64,
-        pwc: bool,
     ) -> Result<Claims> {
         Ok(Claims {
             iss: ISSUER.into(),
@@ -73,7 +75,8 @@ impl Claims {
             nbf: now,
             exp: now + ttl,
             jti: crate::random::token::<16>()?,
-            pwc,
+            pwc: false,
+            tfa: false,
         })
     }
 
@@ -224,7 +227,7 @@ mod tests {
     fn a_cached_token_still_expires() -> Result<()> {
         let keys = keys()?;
         let now = crate::clock::system_now();
-        let claims = Claims::new(1, "a", Role::User, "s", now - 100, 90, false)?; // expired 10 s ago
+        let claims = Claims::new(1, "a", Role::User, "s", now - 100, 90)?; // expired 10 s ago
         let token = keys.sign(&claims)?;
         assert!(keys.verify(&token, now).is_none());
         // Even if it had entered the cache while valid, a hit past exp + leeway is refused.
@@ -240,7 +243,7 @@ mod tests {
     fn only_verified_tokens_enter_the_cache() -> Result<()> {
         let keys = keys()?;
         let now = crate::clock::system_now();
-        let good = keys.sign(&Claims::new(1, "a", Role::User, "s", now, 300, false)?)?;
+        let good = keys.sign(&Claims::new(1, "a", Role::User, "s", now, 300)?)?;
         let forged = format!("{good}x");
         assert!(keys.verify(&forged, now).is_none());
         assert!(keys.verified.get(&forged, now).is_none());

@@ -22,6 +22,7 @@ use crate::web::csrf::{Csrf, CsrfProtected};
 use crate::web::error::{Error, Result};
 use crate::web::lang::{page, Lang};
 use crate::web::notice;
+use crate::web::second_factor::require_recent_confirmation;
 use crate::web::session::AdminUser;
 
 fn parse_id(id: &str) -> Result<i64> {
@@ -172,6 +173,7 @@ pub async fn new_user(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
+    require_recent_confirmation(app, &admin.0, "/admin/users/new").await?;
     let form = form.into_inner();
     let refuse = |msg: Message| {
         Ok(Either::Right((
@@ -222,7 +224,7 @@ pub async fn user_page(
 ) -> Result<Template> {
     let id = parse_id(id)?;
     let now = app.now();
-    let (account, sessions, (events, _), (failed_logins, locked_until)) = app
+    let (account, sessions, (events, _), (failed_logins, locked_until), codes_left) = app
         .db
         .run(move |c| {
             let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
@@ -232,6 +234,7 @@ pub async fn user_page(
                 store::live_for_account(c, id, now)?,
                 audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
                 lock,
+                crate::second_factor::codes_left(c, id)?,
             ))
         })
         .await?;
@@ -244,6 +247,10 @@ pub async fn user_page(
             min_length: app.policy.min_length,
             account: Row::of(account.clone(), locked_until),
             must_change_password: account.must_change_password,
+            second_factor: account.has_second_factor(),
+            second_factor_since: account.totp_enabled_at,
+            recovery_used_at: account.recovery_used_at,
+            codes_left,
             failed_logins,
             sessions,
             events,
@@ -265,6 +272,7 @@ async fn act(
         + 'static,
 ) -> Result<Redirect> {
     let id = parse_id(id)?;
+    require_recent_confirmation(app, &admin.0, &format!("/admin/users/{id}")).await?;
     let actor = Actor {
         id: admin.0.id,
         ip: client.ip.clone(),
@@ -394,6 +402,7 @@ pub async fn reset_password(
     app: &State<App>,
 ) -> Result<Redirect> {
     let account_id = parse_id(id)?;
+    require_recent_confirmation(app, &admin.0, &format!("/admin/users/{account_id}")).await?;
     let account = app
         .db
         .run(move |c| accounts::find(c, account_id))
@@ -441,6 +450,27 @@ pub async fn delete(
     act(app, &admin, &client, id, "deleted", move |c, a, id, now| {
         actions::delete(c, a, id, &confirm, now)
     })
+    .await
+}
+
+/// Removes the account's second factor (it lost its phone and its recovery codes) and
+/// ends its sessions; it enrols again at its next sign-in where the policy asks.
+#[post("/admin/users/<id>/reset-2fa", data = "<_form>")]
+pub async fn reset_second_factor(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "2fa_reset",
+        actions::reset_second_factor,
+    )
     .await
 }
 

@@ -129,6 +129,13 @@ pub async fn login(
             crate::web::csrf::renew_presession(jar, app)?;
             Ok(Either::Left(Redirect::to(next)))
         }
+        SignIn::SecondFactor(pending) => {
+            session::set_pending_cookie(jar, app, pending);
+            Ok(Either::Left(Redirect::to(format!(
+                "/login/2fa?next={}",
+                rocket::http::RawStr::new(&next).percent_encode()
+            ))))
+        }
         SignIn::Throttled(wait) => Err(Error::TooManyRequests {
             retry_after: wait.max(1) as u64,
         }),
@@ -182,4 +189,105 @@ pub async fn logout(
         .await?;
     session::clear_cookies(jar, app.settings.cookie_secure);
     Ok(Redirect::to("/login?notice=signed_out"))
+}
+
+fn second_step_form(
+    next: &str,
+    token: &str,
+    error: Option<&str>,
+    left: Option<i32>,
+    lang: &Lang,
+) -> Template {
+    page(
+        "auth/login_2fa",
+        lang,
+        context! { next, csrf_token: token, error, left, title_key: "title-second-factor" },
+    )
+}
+
+/// The second step of a sign-in: only for a browser with a pending sign-in.
+#[get("/login/2fa?<next>")]
+pub fn second_step_page(
+    next: Option<&str>,
+    token: PreSessionToken,
+    jar: &CookieJar<'_>,
+    lang: Lang,
+) -> Either<Redirect, Template> {
+    if jar.get(session::PENDING_COOKIE).is_none() {
+        return Either::Left(Redirect::to("/login"));
+    }
+    Either::Right(second_step_form(
+        &safe_next(next),
+        &token.0,
+        None,
+        None,
+        &lang,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct SecondStepForm {
+    #[field(default = String::new())]
+    code: String,
+    #[field(default = String::new())]
+    next: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for SecondStepForm {
+    const BEFORE_SIGN_IN: bool = true;
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/login/2fa", data = "<form>")]
+pub async fn second_step(
+    form: Csrf<SecondStepForm>,
+    client: ClientInfo,
+    token: PreSessionToken,
+    app: &State<App>,
+    jar: &CookieJar<'_>,
+    lang: Lang,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    use crate::app::SecondStepResult;
+    let form = form.into_inner();
+    let next = safe_next(Some(&form.next));
+    let pending = jar
+        .get(session::PENDING_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let code = crate::text::printable(&form.code, 64);
+    match app
+        .second_step(&pending, &code, &client.ip, &client.user_agent)
+        .await?
+    {
+        SecondStepResult::Success(signed_in) => {
+            session::clear_pending_cookie(jar, app.settings.cookie_secure);
+            session::set_cookies(
+                jar,
+                app,
+                signed_in.access,
+                Some(&signed_in.refresh),
+                signed_in.now,
+            );
+            if let Some(device) = signed_in.device {
+                session::set_device_cookie(jar, app, device);
+            }
+            crate::web::csrf::renew_presession(jar, app)?;
+            Ok(Either::Left(Redirect::to(next)))
+        }
+        SecondStepResult::Wrong(left) => Ok(Either::Right((
+            Status::Unauthorized,
+            second_step_form(&next, &token.0, Some("msg-code-wrong"), Some(left), &lang),
+        ))),
+        SecondStepResult::Gone => {
+            session::clear_pending_cookie(jar, app.settings.cookie_secure);
+            Ok(Either::Left(Redirect::to("/login?notice=second_step_over")))
+        }
+        SecondStepResult::Throttled(wait) => Err(Error::TooManyRequests {
+            retry_after: wait.max(1) as u64,
+        }),
+    }
 }

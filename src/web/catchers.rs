@@ -29,10 +29,13 @@ fn unauthorized(req: &Request<'_>) -> Redirect {
     }
 }
 
-/// Signed in, but the password must be changed first.
+/// Signed in, but the password must be changed or a second factor enrolled first.
 #[catch(428)]
-fn password_change_required() -> Redirect {
-    Redirect::to("/account/password?notice=must_change")
+fn duty_first(req: &Request<'_>) -> Redirect {
+    match session::refused_duty(req) {
+        session::Duty::EnrolSecondFactor => Redirect::to(session::Duty::EnrolSecondFactor.page()),
+        _ => Redirect::to(session::Duty::ChangePassword.page()),
+    }
 }
 
 #[catch(default)]
@@ -42,5 +45,5 @@ fn any(status: Status, req: &Request<'_>) -> Template {
 }
 
 pub fn catchers() -> Vec<Catcher> {
-    catchers![unauthorized, password_change_required, any]
+    catchers![unauthorized, duty_first, any]
 }

@@ -28,6 +28,10 @@ pub enum Error {
     Unavailable(#[source] crate::error::Error),
     #[error("internal: {0}")]
     Internal(#[source] crate::error::Error),
+    /// A sensitive action without a recent confirmation: to `/reauth`, then back to
+    /// this page.
+    #[error("confirmation needed before {0}")]
+    Reauthenticate(String),
 }
 
 impl From<crate::error::Error> for Error {
@@ -55,6 +59,7 @@ impl Error {
             Error::TooManyRequests { .. } => Status::TooManyRequests,
             Error::Unavailable(_) => Status::ServiceUnavailable,
             Error::Internal(_) => Status::InternalServerError,
+            Error::Reauthenticate(_) => Status::SeeOther,
         }
     }
 
@@ -94,6 +99,13 @@ pub fn error_page(status: Status, lang: &Lang, message: &str) -> Template {
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if let Error::Reauthenticate(next) = &self {
+            let to = format!(
+                "/reauth?next={}",
+                rocket::http::RawStr::new(next).percent_encode()
+            );
+            return rocket::response::Redirect::to(to).respond_to(req);
+        }
         let status = self.status();
         let lang = Lang::of(req);
         if status.code >= 500 {

@@ -15,6 +15,7 @@ pub mod log;
 pub mod metrics;
 pub mod notice;
 pub mod pages;
+pub mod second_factor;
 pub mod session;
 pub mod setup;
 pub mod templates;
@@ -33,6 +34,14 @@ pub fn routes() -> Vec<Route> {
         auth::login,
         auth::logout_page,
         auth::logout,
+        auth::second_step_page,
+        auth::second_step,
+        second_factor::status,
+        second_factor::enrol,
+        second_factor::regenerate_codes,
+        second_factor::disable,
+        second_factor::reauth_page,
+        second_factor::reauth,
         setup::setup_page,
         setup::setup,
         account::account_page,
@@ -51,6 +60,7 @@ pub fn routes() -> Vec<Route> {
         admin::simple_action,
         admin::revoke_session,
         admin::delete,
+        admin::reset_second_factor,
         admin::audit,
     ]
 }

@@ -19,6 +19,10 @@ pub fn text(key: Option<&str>) -> Option<&'static str> {
         "password_reset" => "notice-password_reset",
         "sessions_revoked" => "notice-sessions_revoked",
         "deleted" => "notice-deleted",
+        "must_enrol" => "notice-must_enrol",
+        "2fa_disabled" => "notice-2fa_disabled",
+        "2fa_reset" => "notice-2fa_reset",
+        "second_step_over" => "notice-second_step_over",
         _ => return None,
     })
 }

@@ -12,8 +12,8 @@ use crate::web::session::{AnySession, AuthenticatedUser};
 #[get("/")]
 pub fn index(user: Option<AnySession>) -> Redirect {
     match user {
-        Some(AnySession(u)) if u.must_change_password => {
-            Redirect::to("/account/password?notice=must_change")
+        Some(AnySession(u)) if u.duty() != crate::web::session::Duty::None => {
+            Redirect::to(u.duty().page())
         }
         Some(_) => Redirect::to("/dashboard"),
         None => Redirect::to("/login"),

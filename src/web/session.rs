@@ -20,6 +20,8 @@ pub const ACCESS_COOKIE: &str = "__Host-access";
 pub const REFRESH_COOKIE: &str = "__Host-refresh";
 /// A signed token naming the account this browser signed in to (see `sessions::device`).
 pub const DEVICE_COOKIE: &str = "__Host-device";
+/// A sign-in waiting for its second factor (see `sessions::pending`).
+pub const PENDING_COOKIE: &str = "__Host-pending";
 /// How long a browser stays a known device.
 const DEVICE_MAX_AGE_DAYS: i64 = 365;
 
@@ -33,6 +35,8 @@ pub struct AuthenticatedUser {
     pub sid: String,
     /// The account must choose a new password before it may use any other page.
     pub must_change_password: bool,
+    /// The account must enrol a second factor before it may use any other page.
+    pub must_enrol: bool,
 }
 
 impl AuthenticatedUser {
@@ -43,16 +47,29 @@ impl AuthenticatedUser {
             role: c.role,
             sid: c.sid.clone(),
             must_change_password: c.pwc,
+            must_enrol: c.tfa,
         })
     }
 
-    fn from_account(account: &Account, sid: &str) -> Self {
+    fn from_account(app: &App, account: &Account, sid: &str) -> Self {
         AuthenticatedUser {
             id: account.id,
             name: account.username.clone(),
             role: account.role(),
             sid: sid.to_string(),
             must_change_password: account.must_change_password,
+            must_enrol: app.must_enrol(account),
+        }
+    }
+
+    /// What the account must do before any other page (password first).
+    pub fn duty(&self) -> Duty {
+        if self.must_change_password {
+            Duty::ChangePassword
+        } else if self.must_enrol {
+            Duty::EnrolSecondFactor
+        } else {
+            Duty::None
         }
     }
 
@@ -100,6 +117,49 @@ pub fn set_cookies(
         }
         jar.add(c);
     }
+}
+
+/// What a signed-in account must do before it may use other pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    None,
+    ChangePassword,
+    EnrolSecondFactor,
+}
+
+impl Duty {
+    /// The page that does it.
+    pub fn page(self) -> &'static str {
+        match self {
+            Duty::ChangePassword => "/account/password?notice=must_change",
+            Duty::EnrolSecondFactor => "/account/2fa?notice=must_enrol",
+            Duty::None => "/dashboard",
+        }
+    }
+}
+
+/// The duty that turned this request away (for the 428 catcher).
+struct DutyOf(Duty);
+
+/// Why `AuthenticatedUser` answered 428 for this request.
+pub fn refused_duty(req: &Request<'_>) -> Duty {
+    req.local_cache(|| DutyOf(Duty::None)).0
+}
+
+/// Sets the pending cookie of a sign-in awaiting its second factor (five minutes).
+pub fn set_pending_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
+    let mut c = auth_cookie(PENDING_COOKIE, token, app.settings.cookie_secure);
+    c.set_max_age(time::Duration::seconds(
+        crate::sessions::pending::PENDING_TTL,
+    ));
+    jar.add(c);
+}
+
+pub fn clear_pending_cookie(jar: &CookieJar<'_>, secure: bool) {
+    let mut c = auth_cookie(PENDING_COOKIE, String::new(), secure);
+    c.set_max_age(time::Duration::ZERO);
+    c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+    jar.add(c);
 }
 
 /// Marks this browser as a known device of the account it just signed in to.
@@ -189,7 +249,11 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
         } => {
             let access = app.access_token(&account, &session.id, now)?;
             set_cookies(jar, app, access, refresh.as_ref(), now);
-            Ok(Some(AuthenticatedUser::from_account(&account, &session.id)))
+            Ok(Some(AuthenticatedUser::from_account(
+                app,
+                &account,
+                &session.id,
+            )))
         }
         Rotation::Reused { .. } | Rotation::Invalid => {
             clear_cookies(jar, secure);
@@ -229,15 +293,17 @@ impl<'r> FromRequest<'r> for AnySession {
     }
 }
 
-/// A signed-in user free to use the site. An account that must change its password is
-/// answered 428, which the catcher turns into a redirect to the password page.
+/// A signed-in user free to use the site. An account that must first change its password
+/// or enrol a second factor is answered 428, which the catcher turns into a redirect to
+/// that page.
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AuthenticatedUser {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
         match req.guard::<AnySession>().await {
-            Outcome::Success(AnySession(user)) if user.must_change_password => {
+            Outcome::Success(AnySession(user)) if user.duty() != Duty::None => {
+                req.local_cache(|| DutyOf(user.duty()));
                 Outcome::Error((Status::PreconditionRequired, ()))
             }
             Outcome::Success(AnySession(user)) => Outcome::Success(user),

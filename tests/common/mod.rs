@@ -78,6 +78,9 @@ pub fn figment_with_url(dir: &std::path::Path, database_url: &str) -> Figment {
             "jwt_keys",
             vec![serde_json::json!({ "kid": "k1", "secret": KEY1_SECRET })],
         ))
+        .merge(("encryption_key", KEY2_SECRET))
+        // Tests of the second factor ask for it; the rest sign in with a password alone.
+        .merge(("require_2fa", "none"))
 }
 
 pub fn app() -> TestApp {
@@ -340,6 +343,7 @@ pub fn spawn_server(
         .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_BCRYPT_COST", "4")
         .env("ROCKET_LOG_LEVEL", "off")
+        .env("ROCKET_REQUIRE_2FA", "none")
         .env(
             "ROCKET_JWT_KEYS",
             format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
@@ -375,6 +379,7 @@ pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
 /// A response of the asynchronous client, read in full.
 pub struct AsyncResp {
     pub status: Status,
+    pub location: String,
     pub cookies: Vec<rocket::http::Cookie<'static>>,
     pub body: String,
 }
@@ -409,9 +414,15 @@ pub async fn async_post(
         .dispatch()
         .await;
     let status = r.status();
+    let location = r
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
     let cookies = r.cookies().iter().map(|c| c.clone().into_owned()).collect();
     AsyncResp {
         status,
+        location,
         cookies,
         body: r.into_string().await.unwrap_or_default(),
     }

@@ -64,6 +64,10 @@ fn used_keys() -> Vec<String> {
         "password_reset",
         "sessions_revoked",
         "deleted",
+        "must_enrol",
+        "2fa_disabled",
+        "2fa_reset",
+        "second_step_over",
     ] {
         keys.push(gatehouse::web::notice::text(Some(n)).unwrap().to_string());
     }

@@ -20,6 +20,7 @@ mod keys_and_policy;
 mod login;
 mod operations;
 mod pages;
+mod second_factor;
 mod sessions;
 mod setup;
 mod throttle;

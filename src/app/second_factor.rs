@@ -1,0 +1,239 @@
+//! Use cases of the second factor that need more than one domain step: the second step
+//! of a sign-in, "confirm it's you" (a password and, where set, a code), enrolment, and
+//! the checks around them.
+
+use super::App;
+use crate::accounts::throttle::{self, Admission};
+use crate::accounts::Account;
+use crate::error::{Error, Result};
+use crate::i18n::Message;
+use crate::second_factor::{self as second, totp};
+use crate::sessions::{self, pending, store, Owner, SecondStep, SecondStepOutcome, Started};
+
+use super::SignedIn;
+
+/// How the second step went.
+pub enum SecondStepResult {
+    Success(SignedIn),
+    /// Wrong code: try again (so many tries left).
+    Wrong(i32),
+    /// Nothing to continue (expired, too many wrong codes, the account changed).
+    Gone,
+    Throttled(i64),
+}
+
+/// How a confirmation went.
+pub enum Reauth {
+    Confirmed,
+    Refused(Message),
+    Throttled(i64),
+    /// This failure reached the lockout threshold: the session has ended.
+    SignedOut,
+}
+
+/// What the enrolment page offers: a new secret, sealed for the form.
+pub struct Offer {
+    pub sealed: String,
+    pub base32: String,
+    pub uri: String,
+    pub qr_svg: String,
+}
+
+impl App {
+    /// Whether `account` must have a second factor under `require_2fa` and has none.
+    pub fn must_enrol(&self, account: &Account) -> bool {
+        self.settings.require_2fa.covers(account.role()) && !account.has_second_factor()
+    }
+
+    /// Checks the code of a pending sign-in; on success the session starts.
+    pub async fn second_step(
+        &self,
+        token: &str,
+        code: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<SecondStepResult> {
+        let (t, now) = (token.to_string(), self.now());
+        let found = self
+            .db
+            .run(move |c| {
+                let Some(p) = pending::find(c, &t, now)? else {
+                    return Ok(None);
+                };
+                Ok(crate::accounts::find(c, p.account_id)?.map(|a| (p, a)))
+            })
+            .await?;
+        let Some((p, account)) = found else {
+            return Ok(SecondStepResult::Gone);
+        };
+        let Some(in_flight) = self.in_flight.enter(&account.username) else {
+            return Ok(SecondStepResult::Throttled(1));
+        };
+        let (key, limits) = (p.throttle_key.clone(), self.settings.throttle);
+        let admission = self
+            .db
+            .run(move |c| crate::db::write_tx(c, |c| throttle::admit(c, &key, &limits, now)))
+            .await?;
+        let locked_for = match admission {
+            Admission::Wait(wait) => return Ok(SecondStepResult::Throttled(wait)),
+            Admission::Admitted { locked_for } => locked_for,
+        };
+        let (token, code, ip, user_agent) = (
+            token.to_string(),
+            code.to_string(),
+            ip.to_string(),
+            user_agent.to_string(),
+        );
+        let (others, max_sessions, now) =
+            (in_flight.others(), self.settings.max_sessions, self.now());
+        let vault = self.vault.clone();
+        let outcome = self
+            .change(move |c| {
+                let step = SecondStep {
+                    token: &token,
+                    code: &code,
+                    user_agent: &user_agent,
+                    ip: &ip,
+                    locked_for,
+                    others_in_flight: others,
+                    limits: &limits,
+                    max_sessions,
+                };
+                sessions::finish_second_step(c, &vault, &step, now)
+            })
+            .await?;
+        drop(in_flight);
+        Ok(match outcome {
+            SecondStepOutcome::Started(Started::Session {
+                session,
+                refresh,
+                account,
+            }) => SecondStepResult::Success(SignedIn {
+                access: self.access_token(&account, &session.id, now)?,
+                refresh,
+                device: Some(self.device.issue(&account.username)?),
+                now,
+            }),
+            SecondStepOutcome::Started(Started::AccountChanged) | SecondStepOutcome::Gone => {
+                SecondStepResult::Gone
+            }
+            SecondStepOutcome::Wrong { left } => SecondStepResult::Wrong(left),
+        })
+    }
+
+    /// Whether the session behind `sid` confirmed who it is within `reauth_window`.
+    pub async fn recently_confirmed(&self, sid: &str) -> Result<bool> {
+        let (sid, now, window) = (sid.to_string(), self.now(), self.settings.reauth_window);
+        let session = self.db.run(move |c| store::find(c, &sid)).await?;
+        Ok(session.is_some_and(|s| s.ended_at.is_none() && now - s.reauth_at <= window))
+    }
+
+    /// "Confirm it's you": the password and, where a second factor is set, a code.
+    /// Failures count in the account's throttle like wrong sign-ins; the one that reaches
+    /// the lockout ends this session.
+    pub async fn reauthenticate(
+        &self,
+        owner: &Owner,
+        password: &str,
+        code: &str,
+    ) -> Result<Reauth> {
+        let Some(in_flight) = self.in_flight.enter(&owner.name) else {
+            return Ok(Reauth::Throttled(1));
+        };
+        let (name, limits, now) = (owner.name.clone(), self.settings.throttle, self.now());
+        let (account, admission) = self
+            .db
+            .run(move |c| sessions::admit_sign_in(c, &name, &name, &limits, now))
+            .await?;
+        let account = account.ok_or(Error::NotFound)?;
+        let locked_for = match admission {
+            Admission::Wait(wait) => return Ok(Reauth::Throttled(wait)),
+            Admission::Admitted { locked_for } => locked_for,
+        };
+        let password_ok = self
+            .hasher
+            .verify(password.to_string(), Some(account.password_hash.clone()))
+            .await?;
+        let (who, code, others, now) = (
+            owner.clone(),
+            code.to_string(),
+            in_flight.others(),
+            self.now(),
+        );
+        let vault = self.vault.clone();
+        let confirmed = self
+            .change(move |c| {
+                let check = sessions::Confirmation {
+                    owner: &who,
+                    account: &account,
+                    password_ok,
+                    code: &code,
+                    locked_for,
+                    others_in_flight: others,
+                    limits: &limits,
+                };
+                sessions::confirm_identity(c, &vault, &check, now)
+            })
+            .await?;
+        Ok(match (confirmed, locked_for) {
+            (true, _) => Reauth::Confirmed,
+            (false, Some(_)) => Reauth::SignedOut,
+            (false, None) => Reauth::Refused(Message::new("msg-reauth-failed")),
+        })
+    }
+
+    /// A new secret to enrol, sealed for the enrolment form (the page shows it once).
+    pub fn enrolment_offer(&self, account: &Account) -> Result<Offer> {
+        let secret = totp::new_secret()?;
+        let uri = totp::uri(&secret, &account.username)?;
+        Ok(Offer {
+            sealed: self.vault.seal(&secret, &enrolment_context(account.id))?,
+            base32: totp::base32(&secret),
+            qr_svg: totp::qr_svg(&uri)?,
+            uri,
+        })
+    }
+
+    /// Completes enrolment when `code` is right for the offered secret; returns the
+    /// recovery codes to show once, or `None` for a wrong code.
+    pub async fn enrol(
+        &self,
+        owner: &Owner,
+        sealed_offer: &str,
+        code: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let secret = self
+            .vault
+            .open(sealed_offer, &enrolment_context(owner.account_id))
+            .ok_or(Error::NotFound)?;
+        let now = self.now();
+        let Some(step) = totp::matching_step(&secret, code, now) else {
+            return Ok(None);
+        };
+        let sealed = self
+            .vault
+            .seal(&secret, &second::secret_context(owner.account_id))?;
+        let codes = second::new_recovery_codes()?;
+        let hashes: Vec<String> = codes.iter().map(|c| self.vault.code_hash(c)).collect();
+        let owner = owner.clone();
+        self.change(move |c| second::enrol(c, &owner, &sealed, step, &hashes, now))
+            .await?;
+        Ok(Some(codes))
+    }
+
+    /// A new set of recovery codes, to show once.
+    pub async fn regenerate_recovery_codes(&self, owner: &Owner) -> Result<Vec<String>> {
+        let codes = second::new_recovery_codes()?;
+        let hashes: Vec<String> = codes.iter().map(|c| self.vault.code_hash(c)).collect();
+        let (owner, now) = (owner.clone(), self.now());
+        self.change(move |c| second::regenerate_codes(c, &owner, &hashes, now))
+            .await?;
+        Ok(codes)
+    }
+}
+
+/// The context an offered (not yet confirmed) secret is sealed with: only this account's
+/// enrolment form opens it.
+fn enrolment_context(account_id: i64) -> String {
+    format!("totp-offer:{account_id}")
+}
