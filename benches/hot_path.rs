@@ -26,14 +26,7 @@ fn main() {
     let mut c = Criterion::default()
         .configure_from_args()
         .warm_up_time(std::time::Duration::from_millis(500));
-    let keys = JwtKeys::new(
-        &[Key {
-            kid: "k1".into(),
-            secret: vec![1u8; 32],
-        }],
-        300,
-    )
-    .unwrap();
+    let keys = JwtKeys::new(&[Key::hmac("k1", vec![1u8; 32])], 300).unwrap();
     let claims = Claims::new(1, "alice", Role::User, "session-id-0000000000", now(), 300).unwrap();
     let token = keys.sign(&claims).unwrap();
 
@@ -52,7 +45,7 @@ fn main() {
     let t = now();
     for i in 0..10_000 {
         full.end_session(&format!("ended-session-{i:08}"), t);
-        full.set_role(100_000 + i, Role::User, t);
+        full.set_claims(100_000 + i, Role::User, Some(vec!["ops".into()]), t);
     }
     c.bench_function(
         "revocation check, 10k ended sessions + 10k role changes",

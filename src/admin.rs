@@ -27,6 +27,8 @@ pub enum Refusal {
     SelfAction,
     LastAdmin,
     ConfirmationMismatch,
+    /// The name is taken.
+    Taken,
     Db(Error),
 }
 
@@ -133,13 +135,9 @@ pub fn set_role(
         // Sessions go on with the new role; sign-ins in flight start again.
         let version = bump_version(c, id)?;
         store::keep_at_version(c, id, None, version)?;
-        crate::sessions::feed::role_changed(c, id, role, now)?;
         let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
         record(c, actor, "admin_role_changed", &target, detail, now)?;
-        Ok(Effect {
-            roles: vec![(id, role)],
-            ..Effect::none()
-        })
+        claims_changed(c, id, now)
     })
 }
 
@@ -328,5 +326,103 @@ pub fn reset_second_factor(
             now,
         )?;
         Ok(Effect::ended(ended))
+    })
+}
+
+/// The account's claims changed (role or groups): written to the change feed for the
+/// other instances, and returned for this one's revocation view.
+fn claims_changed(conn: &mut DbConn, id: i64, now: i64) -> Result<Effect, Refusal> {
+    let Some(account) = crate::accounts::find(conn, id)? else {
+        return Ok(Effect::none());
+    };
+    let groups = crate::groups::of_account(conn, id)?;
+    crate::sessions::feed::claims_changed(conn, id, account.role(), &groups, now)?;
+    Ok(Effect {
+        claims: vec![(id, account.role(), groups)],
+        ..Effect::none()
+    })
+}
+
+/// Makes a group. `Refusal::Taken` when the name exists (in any case).
+pub fn create_group(
+    conn: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let group = crate::groups::create(c, name, now)?.ok_or(Refusal::Taken)?;
+        audit::record(
+            c,
+            &Event::new("group_created", &actor.ip, now)
+                .actor(actor.id)
+                .detail(format!("group {} (#{})", group.name, group.id)),
+        )?;
+        Ok(Effect::none())
+    })
+}
+
+/// Deletes a group; its members' tokens are renewed without it.
+pub fn delete_group(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let group = crate::groups::find(c, id)?.ok_or(Refusal::NotFound)?;
+        let members = crate::groups::members(c, id)?;
+        crate::groups::delete(c, id)?;
+        audit::record(
+            c,
+            &Event::new("group_deleted", &actor.ip, now)
+                .actor(actor.id)
+                .detail(format!(
+                    "group {} (#{}), {} members",
+                    group.name,
+                    id,
+                    members.len()
+                )),
+        )?;
+        let mut effect = Effect::none();
+        for account in members {
+            effect
+                .claims
+                .extend(claims_changed(c, account, now)?.claims);
+        }
+        Ok(effect)
+    })
+}
+
+/// Adds an account to a group, or takes it out (`member` false).
+pub fn set_membership(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    group_id: i64,
+    member: bool,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let target = load(c, id)?;
+        let group = crate::groups::find(c, group_id)?.ok_or(Refusal::NotFound)?;
+        let changed = if member {
+            crate::groups::add(c, group_id, id, now)?
+        } else {
+            crate::groups::remove(c, group_id, id)?
+        };
+        if !changed {
+            return Ok(Effect::none());
+        }
+        let (kind, detail) = if member {
+            ("group_member_added", format!("added to {}", group.name))
+        } else {
+            (
+                "group_member_removed",
+                format!("removed from {}", group.name),
+            )
+        };
+        record(c, actor, kind, &target, detail, now)?;
+        claims_changed(c, id, now)
     })
 }

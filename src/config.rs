@@ -10,15 +10,24 @@ use serde::Deserialize;
 
 use crate::accounts::policy::{PASSWORD_MAX, PASSWORD_MIN_FLOOR};
 use crate::db::DatabaseUrl;
-use crate::sessions::tokens::Key;
+use crate::sessions::keys::{Alg, Key};
 
 /// Shortest secret accepted for signing keys, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
+/// One `jwt_keys` entry: `{ kid, secret }` (HS256), or `{ kid, alg = "EdDSA" | "ES256",
+/// private_key = "<PKCS#8 PEM>" }` (or `private_key_file = "<path>"`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeyConfig {
     pub kid: String,
-    pub secret: String,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub alg: Option<String>,
+    #[serde(default)]
+    pub private_key: Option<String>,
+    #[serde(default)]
+    pub private_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -120,6 +129,9 @@ fn default_require_2fa() -> Require2fa {
 fn default_reauth_window() -> i64 {
     600
 }
+fn default_default_policy() -> String {
+    "signed_in".into()
+}
 fn default_metrics_allow() -> Vec<IpAddr> {
     vec![
         IpAddr::from([127, 0, 0, 1]),
@@ -186,6 +198,14 @@ struct RawSettings {
     reauth_window: i64,
     #[serde(default)]
     encryption_key: Option<String>,
+    #[serde(default)]
+    public_url: Option<String>,
+    #[serde(default)]
+    cookie_domain: Option<String>,
+    #[serde(default)]
+    access_rules: Vec<crate::forward::RuleConfig>,
+    #[serde(default = "default_default_policy")]
+    default_policy: String,
     #[serde(default = "default_metrics_allow")]
     metrics_allow: Vec<IpAddr>,
     #[serde(default)]
@@ -228,6 +248,14 @@ pub struct Settings {
     pub reauth_window: i64,
     /// Encrypts second-factor secrets at rest (32 bytes).
     pub encryption_key: [u8; 32],
+    /// Where people reach Gatehouse (`https://auth.example.com`), for links and the
+    /// forward-auth redirect.
+    pub public_url: Option<String>,
+    /// The domain the session cookies cover (`__Secure-` cookies with `Domain=`), so that
+    /// its subdomains' proxies receive them; none: `__Host-` cookies for this host only.
+    pub cookie_domain: Option<String>,
+    /// What the apps behind forward auth allow, and to whom.
+    pub rules: crate::forward::Rules,
     pub metrics_allow: Vec<IpAddr>,
     pub metrics_token: Option<String>,
 }
@@ -315,6 +343,21 @@ impl Settings {
             _ if development => development_secret(&data_dir, "dev-encryption-key", "encryption_key")?,
             _ => return Err(missing_encryption_key_message()),
         };
+        let public_url = raw
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(check_public_url)
+            .transpose()?;
+        let cookie_domain = raw
+            .cookie_domain
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(check_cookie_domain)
+            .transpose()?;
+        let rules = crate::forward::Rules::from_config(&raw.access_rules, &raw.default_policy)?;
         let hash_workers = if raw.hash_workers == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -353,6 +396,9 @@ impl Settings {
             require_2fa: raw.require_2fa,
             reauth_window: raw.reauth_window,
             encryption_key,
+            public_url,
+            cookie_domain,
+            rules,
             metrics_allow: raw.metrics_allow,
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })
@@ -390,6 +436,44 @@ fn missing_keys_message() -> String {
      random bytes, e.g. ROCKET_JWT_KEYS='[{kid=\"k1\",secret=\"<base64 of 32 random bytes>\"}]' \
      (make one with: head -c 32 /dev/urandom | base64)"
         .into()
+}
+
+/// `https://host[:port]` (or http), without a path, query or credentials; no trailing `/`.
+fn check_public_url(url: &str) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "setting `public_url` must be like https://auth.example.com (a scheme and a host, \
+             no path), not {url:?}"
+        )
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let rest = rest.trim_end_matches('/');
+    if !matches!(scheme, "https" | "http")
+        || rest.is_empty()
+        || rest.contains(['/', '?', '#', '@', '\\', ' '])
+    {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+/// A domain name (a leading dot is dropped), lower case.
+fn check_cookie_domain(domain: &str) -> Result<String, String> {
+    let d = domain.trim_start_matches('.').to_ascii_lowercase();
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(format!(
+            "setting `cookie_domain` must be a domain name like example.com, not {domain:?}"
+        ))
+    }
 }
 
 fn missing_encryption_key_message() -> String {
@@ -440,19 +524,42 @@ fn decode_keys(keys: &[KeyConfig]) -> Result<Vec<Key>, String> {
         if out.iter().any(|o| o.kid == kid) {
             return Err(format!("setting `jwt_keys`: the kid {kid:?} appears twice"));
         }
-        let secret = decode_base64(k.secret.trim()).ok_or_else(|| {
-            format!("setting `jwt_keys[{i}].secret` (kid {kid:?}) is not valid base64")
-        })?;
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(format!(
-                "setting `jwt_keys[{i}].secret` (kid {kid:?}) is {} bytes; it must be at least {MIN_KEY_BYTES} random bytes",
-                secret.len()
-            ));
+        let alg = match k.alg.as_deref().map(str::trim) {
+            None | Some("HS256") => Alg::HS256,
+            Some(a) => Alg::parse(a).ok_or_else(|| {
+                format!("setting `jwt_keys[{i}].alg` (kid {kid:?}) must be \"HS256\", \"EdDSA\" or \"ES256\", not {a:?}")
+            })?,
+        };
+        if alg == Alg::HS256 {
+            let secret = k.secret.as_deref().unwrap_or_default();
+            let secret = decode_base64(secret.trim()).ok_or_else(|| {
+                format!("setting `jwt_keys[{i}].secret` (kid {kid:?}) is not valid base64")
+            })?;
+            if secret.len() < MIN_KEY_BYTES {
+                return Err(format!(
+                    "setting `jwt_keys[{i}].secret` (kid {kid:?}) is {} bytes; it must be at least {MIN_KEY_BYTES} random bytes",
+                    secret.len()
+                ));
+            }
+            out.push(Key::hmac(kid, secret));
+            continue;
         }
-        out.push(Key {
-            kid: kid.to_string(),
-            secret,
-        });
+        let pem = match (&k.private_key, &k.private_key_file) {
+            (Some(pem), None) => pem.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                format!("setting `jwt_keys[{i}].private_key_file` (kid {kid:?}): cannot read {path}: {e}")
+            })?,
+            _ => {
+                return Err(format!(
+                    "setting `jwt_keys[{i}]` (kid {kid:?}, {}) needs exactly one of `private_key` or `private_key_file` (make one with: gatehouse generate-key --alg {})",
+                    alg.as_str(),
+                    alg.as_str()
+                ))
+            }
+        };
+        let key = Key::from_pem(kid, alg, &pem)
+            .map_err(|e| format!("setting `jwt_keys[{i}]` (kid {kid:?}): {e}"))?;
+        out.push(key);
     }
     Ok(out)
 }
@@ -466,10 +573,10 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 
 /// In debug builds only: a signing key generated once and kept in the data folder.
 fn development_key(data_dir: &Path) -> Result<Key, String> {
-    Ok(Key {
-        kid: "dev".into(),
-        secret: development_secret(data_dir, "dev-signing-key", "jwt_keys")?.to_vec(),
-    })
+    Ok(Key::hmac(
+        "dev",
+        development_secret(data_dir, "dev-signing-key", "jwt_keys")?.to_vec(),
+    ))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

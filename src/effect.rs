@@ -30,8 +30,9 @@ pub struct Effect {
     pub ended_sessions: Vec<String>,
     /// A session ended because a used refresh token came back.
     pub reused_session: Option<String>,
-    /// Accounts whose role changed: tokens carrying the old role must be refused.
-    pub roles: Vec<(i64, Role)>,
+    /// Accounts whose role or groups changed (the claims from now on): tokens carrying
+    /// other ones must be refused.
+    pub claims: Vec<(i64, Role, Vec<String>)>,
     pub sign_in: Option<SignInOutcome>,
     /// A failure that started a lockout.
     pub lockout: bool,

@@ -17,6 +17,8 @@ pub mod config;
 pub mod db;
 pub mod effect;
 pub mod error;
+pub mod forward;
+pub mod groups;
 pub mod i18n;
 pub mod metrics;
 pub mod random;

@@ -29,6 +29,11 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a new private signing key (PKCS#8 PEM) for `jwt_keys`.
+    GenerateKey {
+        #[arg(long, value_enum)]
+        alg: AlgArg,
+    },
     /// Create an account, reading its password from standard input.
     CreateUser {
         username: String,
@@ -38,6 +43,14 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgArg {
+    #[value(name = "EdDSA")]
+    EdDsa,
+    #[value(name = "ES256")]
+    Es256,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,6 +77,20 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(),
+        Command::GenerateKey { alg } => {
+            use gatehouse::sessions::keys::{generate_pem, Alg};
+            let alg = match alg {
+                AlgArg::EdDsa => Alg::EdDSA,
+                AlgArg::Es256 => Alg::ES256,
+            };
+            match generate_pem(alg) {
+                Ok(pem) => {
+                    print!("{pem}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Migrate => match gatehouse::App::start(&gatehouse::figment()) {
             Ok(_) => {
                 println!("migrations applied");

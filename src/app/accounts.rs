@@ -32,8 +32,8 @@ pub enum NewAccount {
 
 /// How a password change went.
 pub enum PasswordChange {
-    /// Changed; the account as it is now (other sessions have ended).
-    Changed(Account),
+    /// Changed; the account as it is now and its groups (other sessions have ended).
+    Changed(Account, Vec<String>),
     Refused(Message),
     /// Too many wrong current passwords for this account: wait so many seconds.
     Throttled(i64),
@@ -159,9 +159,9 @@ impl App {
         }
         let hash = self.hasher.hash(new.to_string()).await?;
         let (owner, now) = (owner.clone(), self.now());
-        let account = self
+        let (account, groups) = self
             .change(move |c| sessions::change_password(c, &owner, &hash, now))
             .await?;
-        Ok(PasswordChange::Changed(account))
+        Ok(PasswordChange::Changed(account, groups))
     }
 }

@@ -156,8 +156,9 @@ impl App {
                 .end_sessions(std::slice::from_ref(sid), now);
             m.reuse_detections.inc();
         }
-        for (account, role) in effect.roles {
-            self.revocations.set_role(account, role, now);
+        for (account, role, groups) in effect.claims {
+            self.revocations
+                .set_claims(account, role, Some(groups), now);
         }
         if let Some(outcome) = effect.sign_in {
             m.sign_in(outcome.as_str());
@@ -178,8 +179,14 @@ impl App {
         }
     }
 
-    /// A fresh access token for a session of `account`.
-    pub fn access_token(&self, account: &Account, sid: &str, now: i64) -> Result<String> {
+    /// A fresh access token for a session of `account` (a member of `groups`).
+    pub fn access_token(
+        &self,
+        account: &Account,
+        groups: &[String],
+        sid: &str,
+        now: i64,
+    ) -> Result<String> {
         let mut claims = Claims::new(
             account.id,
             &account.username,
@@ -190,6 +197,7 @@ impl App {
         )?;
         claims.pwc = account.must_change_password;
         claims.tfa = self.must_enrol(account);
+        claims.groups = groups.to_vec();
         self.keys.sign(&claims)
     }
 }

@@ -108,8 +108,9 @@ impl App {
                 session,
                 refresh,
                 account,
+                groups,
             }) => SecondStepResult::Success(SignedIn {
-                access: self.access_token(&account, &session.id, now)?,
+                access: self.access_token(&account, &groups, &session.id, now)?,
                 refresh,
                 device: Some(self.device.issue(&account.username)?),
                 now,

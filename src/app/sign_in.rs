@@ -183,12 +183,13 @@ impl App {
             session,
             refresh,
             account,
+            groups,
         } = started
         else {
             return Ok(SignIn::Failed);
         };
         self.addresses.refund(slot);
-        let access = self.access_token(&account, &session.id, now)?;
+        let access = self.access_token(&account, &groups, &session.id, now)?;
         let device = if known_device {
             None
         } else {

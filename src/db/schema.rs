@@ -96,12 +96,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    groups (id) {
+        id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, account_id) {
+        group_id -> BigInt,
+        account_id -> BigInt,
+        added_at -> BigInt,
+    }
+}
+
+diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     changes,
     recovery_codes,
     pending_sign_ins,
+    groups,
+    group_members,
     accounts,
     login_attempts,
     sessions,
@@ -117,5 +137,6 @@ diesel::table! {
         session_id -> Nullable<Text>,
         account_id -> Nullable<BigInt>,
         role -> Nullable<Text>,
+        detail -> Nullable<Text>,
     }
 }

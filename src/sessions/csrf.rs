@@ -36,10 +36,7 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_to_their_session_and_kind() {
-        let key = CsrfKey::derive(&Key {
-            kid: "k".into(),
-            secret: vec![7; 32],
-        });
+        let key = CsrfKey::derive(&Key::hmac("k", vec![7; 32]));
         let t = key.for_session("s1");
         assert!(key.verify_session("s1", &t));
         assert!(!key.verify_session("s2", &t));

@@ -47,10 +47,7 @@ mod tests {
 
     #[test]
     fn a_device_token_names_one_account() -> Result<()> {
-        let key = DeviceKey::derive(&Key {
-            kid: "k".into(),
-            secret: vec![9; 32],
-        });
+        let key = DeviceKey::derive(&Key::hmac("k", vec![9; 32]));
         let token = key.issue("Alice")?;
         assert!(key.verify(&token, "alice").is_some(), "any case");
         assert!(key.verify(&token, "bob").is_none());

@@ -41,13 +41,24 @@ pub fn session_ended(conn: &mut DbConn, session_id: &str, at: i64) -> Result<()>
     announce(conn)
 }
 
-pub fn role_changed(conn: &mut DbConn, account_id: i64, role: Role, at: i64) -> Result<()> {
+/// The account's role or groups changed: its claims from now on (a `role` row; the
+/// groups go in `detail` as a JSON array).
+pub fn claims_changed(
+    conn: &mut DbConn,
+    account_id: i64,
+    role: Role,
+    groups: &[String],
+    at: i64,
+) -> Result<()> {
+    let detail = serde_json::to_string(groups)
+        .map_err(|e| crate::error::Error::Internal(format!("groups: {e}")))?;
     diesel::insert_into(changes::table)
         .values((
             changes::at.eq(at),
             changes::kind.eq("role"),
             changes::account_id.eq(account_id),
             changes::role.eq(role.as_str()),
+            changes::detail.eq(detail),
         ))
         .execute(conn)?;
     announce(conn)
@@ -55,7 +66,14 @@ pub fn role_changed(conn: &mut DbConn, account_id: i64, role: Role, at: i64) -> 
 
 /// Applies every change made at or after `since`, in order; returns how many.
 pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usize> {
-    type Row = (i64, String, Option<String>, Option<i64>, Option<String>);
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<Row> = changes::table
         .filter(changes::at.ge(since))
         .order(changes::id.asc())
@@ -65,10 +83,11 @@ pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usi
             changes::session_id,
             changes::account_id,
             changes::role,
+            changes::detail,
         ))
         .load(conn)?;
     let n = rows.len();
-    for (at, kind, session_id, account_id, role) in rows {
+    for (at, kind, session_id, account_id, role, detail) in rows {
         match (
             kind.as_str(),
             session_id,
@@ -76,7 +95,10 @@ pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usi
             role.as_deref().and_then(Role::parse),
         ) {
             ("session_ended", Some(sid), _, _) => view.end_session(&sid, at),
-            ("role", _, Some(account), Some(role)) => view.set_role(account, role, at),
+            ("role", _, Some(account), Some(role)) => {
+                let groups = detail.and_then(|d| serde_json::from_str(&d).ok());
+                view.set_claims(account, role, groups, at)
+            }
             _ => {}
         }
     }

@@ -6,6 +6,7 @@
 pub mod csrf;
 pub mod device;
 pub mod feed;
+pub mod keys;
 pub mod pending;
 pub mod revocations;
 pub mod signer;
@@ -119,6 +120,8 @@ pub enum Started {
         session: Box<Session>,
         refresh: IssuedRefresh,
         account: Box<Account>,
+        /// The account's groups, for its access token.
+        groups: Vec<String>,
     },
     /// The account changed while its password was being checked (new password, disabled,
     /// sessions ended): no session.
@@ -188,11 +191,13 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     )?;
     let mut effect = Effect::ended(over);
     effect.sign_in = Some(SignInOutcome::Success);
+    let groups = crate::groups::of_account(c, account.id)?;
     Ok((
         Started::Session {
             session: Box::new(session),
             refresh,
             account: Box::new(account),
+            groups,
         },
         effect,
     ))
@@ -436,13 +441,13 @@ pub fn wrong_current_password(
 }
 
 /// Sets the owner's new password (already checked and hashed) and ends every other
-/// session; returns the account as it is now.
+/// session; returns the account as it is now, and its groups.
 pub fn change_password(
     conn: &mut DbConn,
     owner: &Owner,
     hash: &str,
     now: i64,
-) -> Result<(Account, Effect)> {
+) -> Result<((Account, Vec<String>), Effect)> {
     write_tx(conn, |c| {
         accounts::set_password(c, owner.account_id, hash)?;
         let version = accounts::bump_version(c, owner.account_id)?;
@@ -460,7 +465,8 @@ pub fn change_password(
             &own_event("password_changed", owner, now)
                 .detail(format!("{} other sessions ended", ended.len())),
         )?;
-        Ok((account, Effect::ended(ended)))
+        let groups = crate::groups::of_account(c, account.id)?;
+        Ok(((account, groups), Effect::ended(ended)))
     })
 }
 

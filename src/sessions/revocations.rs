@@ -3,9 +3,10 @@
 //!
 //! An entry is only needed while an access token issued before the session ended could
 //! still be valid: its lifetime plus the leeway. Older entries are pruned, which bounds
-//! the map by the number of sessions ended within one access-token lifetime. Role
-//! changes are kept the same way: a token carrying another role than the account's
-//! current one is refused, and the refresh token then issues one with the new role.
+//! the map by the number of sessions ended within one access-token lifetime. Changes of
+//! an account's role or groups are kept the same way: a token carrying another role or
+//! other groups than the account's current ones is refused, and the refresh token then
+//! issues one with the new claims.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -17,8 +18,16 @@ use crate::sessions::tokens::Claims;
 struct View {
     /// Session id → when it ended.
     ended: HashMap<String, i64>,
-    /// Account id → (its role now, when that changed).
-    roles: HashMap<i64, (Role, i64)>,
+    /// Account id → its claims now (role, and groups where known), and when they changed.
+    claims: HashMap<i64, Current>,
+}
+
+#[derive(Debug, Clone)]
+struct Current {
+    role: Role,
+    /// `None` for changes recorded before groups existed: only the role is compared.
+    groups: Option<Vec<String>>,
+    at: i64,
 }
 
 pub struct Revocations {
@@ -62,8 +71,11 @@ impl Revocations {
         }
     }
 
-    pub fn set_role(&self, account_id: i64, role: Role, at: i64) {
-        self.write().roles.insert(account_id, (role, at));
+    /// The account's role and groups (sorted) from `at` on.
+    pub fn set_claims(&self, account_id: i64, role: Role, groups: Option<Vec<String>>, at: i64) {
+        self.write()
+            .claims
+            .insert(account_id, Current { role, groups, at });
     }
 
     /// Whether an access token must be refused although its signature and times are good.
@@ -72,8 +84,10 @@ impl Revocations {
         if view.ended.contains_key(&claims.sid) {
             return true;
         }
-        match claims.account_id().and_then(|id| view.roles.get(&id)) {
-            Some((role, _)) => *role != claims.role,
+        match claims.account_id().and_then(|id| view.claims.get(&id)) {
+            Some(now) => {
+                now.role != claims.role || now.groups.as_ref().is_some_and(|g| *g != claims.groups)
+            }
             None => false,
         }
     }
@@ -81,7 +95,7 @@ impl Revocations {
     fn prune_view(&self, view: &mut View, now: i64) {
         let keep_for = self.keep_for;
         view.ended.retain(|_, at| *at + keep_for > now);
-        view.roles.retain(|_, (_, at)| *at + keep_for > now);
+        view.claims.retain(|_, c| c.at + keep_for > now);
     }
 
     pub fn prune(&self, now: i64) {
@@ -91,7 +105,7 @@ impl Revocations {
 
     pub fn len(&self) -> usize {
         let view = self.read();
-        view.ended.len() + view.roles.len()
+        view.ended.len() + view.claims.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -117,6 +131,7 @@ mod tests {
             jti: "j".into(),
             pwc: false,
             tfa: false,
+            groups: Vec::new(),
         }
     }
 
@@ -135,9 +150,23 @@ mod tests {
     }
 
     #[test]
+    fn tokens_with_outdated_groups_are_refused() {
+        let r = Revocations::new(300);
+        r.set_claims(7, Role::User, Some(vec!["ops".into()]), 1_000);
+        let mut c = claims("s", "7", Role::User);
+        assert!(r.refuses(&c), "no groups in the token");
+        c.groups = vec!["ops".into()];
+        assert!(!r.refuses(&c));
+        // A change recorded without groups compares the role only.
+        r.set_claims(7, Role::User, None, 1_001);
+        c.groups = vec![];
+        assert!(!r.refuses(&c));
+    }
+
+    #[test]
     fn tokens_with_an_outdated_role_are_refused() {
         let r = Revocations::new(300);
-        r.set_role(7, Role::User, 1_000);
+        r.set_claims(7, Role::User, None, 1_000);
         assert!(r.refuses(&claims("s", "7", Role::Admin)));
         assert!(!r.refuses(&claims("s", "7", Role::User)));
         assert!(!r.refuses(&claims("s", "8", Role::Admin)));

@@ -163,6 +163,8 @@ pub enum Rotation {
         account: Box<Account>,
         session: Box<Session>,
         refresh: Option<IssuedRefresh>,
+        /// The account's groups, for its access token.
+        groups: Vec<String>,
     },
     /// A used token came back: this session has been ended.
     Reused { session_id: String },
@@ -239,6 +241,7 @@ fn rotate_in(conn: &mut DbConn, token: &str, by: &Presenter<'_>, now: i64) -> Re
                     .execute(conn)?;
                 let refresh = insert_refresh(conn, &session, Some(row.id), now)?;
                 return Ok(Rotation::Rotated {
+                    groups: crate::groups::of_account(conn, account.id)?,
                     account: Box::new(account),
                     session: Box::new(session),
                     refresh: Some(refresh),
@@ -298,6 +301,7 @@ fn grace_or_theft(
         .execute(conn)?;
         if counted == 1 {
             return Ok(Rotation::Rotated {
+                groups: crate::groups::of_account(conn, account.id)?,
                 account: Box::new(account),
                 session: Box::new(session),
                 refresh: None,
@@ -500,4 +504,38 @@ pub fn confirm(conn: &mut DbConn, session_id: &str, now: i64) -> Result<()> {
         .set(sessions::reauth_at.eq(now))
         .execute(conn)?;
     Ok(())
+}
+
+/// For forward auth: whether `token` is the current refresh token of a live session, read
+/// only (no rotation: a proxy may drop the new cookie, and a rotated token that never
+/// reached the browser would later look stolen). Returns the account, the session and the
+/// account's groups.
+pub fn check_refresh(
+    conn: &mut DbConn,
+    token: &str,
+    now: i64,
+) -> Result<Option<(Account, Session, Vec<String>)>> {
+    let Some(row) = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash_token(token)))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if row.used_at.is_some() || now >= row.expires_at {
+        return Ok(None);
+    }
+    let Some(session) = find(conn, &row.session_id)? else {
+        return Ok(None);
+    };
+    if session.ended_at.is_some() || now >= session.expires_at {
+        return Ok(None);
+    }
+    let account = match accounts::find(conn, session.account_id)? {
+        Some(a) if !a.disabled && a.version == session.account_version => a,
+        _ => return Ok(None),
+    };
+    let groups = crate::groups::of_account(conn, account.id)?;
+    Ok(Some((account, session, groups)))
 }

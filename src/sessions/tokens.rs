@@ -1,32 +1,16 @@
-//! Access tokens: HS256 JWTs with a `kid`, verified strictly.
+//! Access tokens: JWTs signed with the first configured key (HS256, EdDSA or ES256) and
+//! a `kid`, verified strictly: each key verifies only with its own algorithm.
 
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Role;
 use crate::error::{Error, Result};
-
-/// A signing key: its id (the JWT `kid`) and its secret.
-#[derive(Clone)]
-pub struct Key {
-    pub kid: String,
-    pub secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Key {{ kid: {:?}, secret: <{} bytes> }}",
-            self.kid,
-            self.secret.len()
-        )
-    }
-}
+pub use crate::sessions::keys::{Alg, Key};
 
 pub const ISSUER: &str = "gatehouse";
 pub const AUDIENCE: &str = "gatehouse";
@@ -53,6 +37,9 @@ pub struct Claims {
     /// Set while the account must enrol a second factor before using any other page.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tfa: bool,
+    /// The account's groups (for the apps Gatehouse guards).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl Claims {
@@ -77,6 +64,7 @@ impl Claims {
             jti: crate::random::token::<16>()?,
             pwc: false,
             tfa: false,
+            groups: Vec::new(),
         })
     }
 
@@ -97,12 +85,14 @@ impl Claims {
     }
 }
 
-/// The configured keys, parsed once: the first signs, all verify.
+/// The configured keys, parsed once: the first signs, all verify (each with its own
+/// algorithm only).
 pub struct JwtKeys {
     signing_kid: String,
+    signing_alg: Alg,
     signing: EncodingKey,
-    verifying: HashMap<String, DecodingKey>,
-    validation: Validation,
+    verifying: HashMap<String, (DecodingKey, Validation)>,
+    jwks: Vec<crate::sessions::keys::Jwk>,
     verified: VerifiedCache,
     /// The access-token lifetime: longer-lived tokens are refused.
     ttl: i64,
@@ -136,29 +126,48 @@ impl JwtKeys {
         let first = keys
             .first()
             .ok_or_else(|| Error::Internal("no signing key".into()))?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        // `exp` and `nbf` are required here but checked against the application's clock
-        // (`Claims::is_current`), not the library's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let validation = |alg: Alg| {
+            let mut v = Validation::new(alg.jwt());
+            // `exp` and `nbf` are required here but checked against the application's
+            // clock (`Claims::is_current`), not the library's.
+            v.validate_exp = false;
+            v.validate_nbf = false;
+            v.set_issuer(&[ISSUER]);
+            v.set_audience(&[AUDIENCE]);
+            v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+            v
+        };
+        let decoding = |k: &Key| match k.alg {
+            Alg::HS256 => DecodingKey::from_secret(&k.secret),
+            Alg::EdDSA => DecodingKey::from_ed_der(&k.public),
+            Alg::ES256 => DecodingKey::from_ec_der(&k.public),
+        };
+        let signing = match first.alg {
+            Alg::HS256 => EncodingKey::from_secret(&first.secret),
+            Alg::EdDSA => EncodingKey::from_ed_der(&first.secret),
+            Alg::ES256 => EncodingKey::from_ec_der(&first.secret),
+        };
         Ok(JwtKeys {
             signing_kid: first.kid.clone(),
-            signing: EncodingKey::from_secret(&first.secret),
+            signing_alg: first.alg,
+            signing,
             verifying: keys
                 .iter()
-                .map(|k| (k.kid.clone(), DecodingKey::from_secret(&k.secret)))
+                .map(|k| (k.kid.clone(), (decoding(k), validation(k.alg))))
                 .collect(),
-            validation,
+            jwks: keys.iter().filter_map(Key::jwk).collect(),
             verified: VerifiedCache(Default::default()),
             ttl,
         })
     }
 
+    /// The public keys, for `/.well-known/jwks.json` (HS256 secrets never appear).
+    pub fn jwks(&self) -> &[crate::sessions::keys::Jwk] {
+        &self.jwks
+    }
+
     pub fn sign(&self, claims: &Claims) -> Result<String> {
-        let mut header = Header::new(Algorithm::HS256);
+        let mut header = Header::new(self.signing_alg.jwt());
         header.typ = Some("JWT".into());
         header.kid = Some(self.signing_kid.clone());
         jsonwebtoken::encode(&header, claims, &self.signing)
@@ -177,16 +186,16 @@ impl JwtKeys {
 
     /// Every check, without the cache of verified tokens.
     pub fn verify_signature(&self, token: &str, now: i64) -> Option<Claims> {
-        let key = self.key_for(token)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        let (key, validation) = self.key_for(token)?;
+        jsonwebtoken::decode::<Claims>(token, key, validation)
             .ok()
             .map(|data| data.claims)
             .filter(|c| c.is_current(now) && c.lifetime_within(self.ttl))
     }
 
     /// Reads the header ourselves: jsonwebtoken ignores parameters it does not know, and
-    /// `crit` must be refused, not ignored.
-    fn key_for(&self, token: &str) -> Option<&DecodingKey> {
+    /// `crit` must be refused, not ignored; the `alg` must be the one of the `kid`'s key.
+    fn key_for(&self, token: &str) -> Option<(&DecodingKey, &Validation)> {
         let header_b64 = token.split('.').next()?;
         if header_b64.len() > 1024 {
             return None;
@@ -197,15 +206,14 @@ impl JwtKeys {
         if REFUSED_HEADERS.iter().any(|h| header.contains_key(*h)) {
             return None;
         }
-        if header.get("alg")?.as_str()? != "HS256" {
-            return None;
-        }
         if let Some(typ) = header.get("typ") {
             if typ.as_str()? != "JWT" {
                 return None;
             }
         }
-        self.verifying.get(header.get("kid")?.as_str()?)
+        let (key, validation) = self.verifying.get(header.get("kid")?.as_str()?)?;
+        let alg = Alg::parse(header.get("alg")?.as_str()?)?;
+        (validation.algorithms == [alg.jwt()]).then_some((key, validation))
     }
 }
 
@@ -214,13 +222,7 @@ mod tests {
     use super::*;
 
     fn keys() -> Result<JwtKeys> {
-        JwtKeys::new(
-            &[Key {
-                kid: "k1".into(),
-                secret: vec![1; 32],
-            }],
-            300,
-        )
+        JwtKeys::new(&[Key::hmac("k1", vec![1; 32])], 300)
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub async fn revoke_session(
     app.change(move |c| sessions::revoke_own(c, &owner, &target, now))
         .await?;
     if sid == user.sid {
-        session::clear_cookies(jar, app.settings.cookie_secure);
+        session::clear_cookies(jar, app);
         return Ok(Redirect::to("/login?notice=signed_out"));
     }
     Ok(Redirect::to("/account?notice=session_revoked"))
@@ -150,13 +150,13 @@ pub async fn change_password(
             retry_after: wait.max(1) as u64,
         }),
         PasswordChange::SignedOut => {
-            session::clear_cookies(jar, app.settings.cookie_secure);
+            session::clear_cookies(jar, app);
             Ok(Either::Left(Redirect::to("/login?notice=signed_out")))
         }
-        PasswordChange::Changed(account) => {
+        PasswordChange::Changed(account, groups) => {
             // This session goes on, with a token that no longer asks for a new password.
             let now = app.now();
-            let access = app.access_token(&account, &user.sid, now)?;
+            let access = app.access_token(&account, &groups, &user.sid, now)?;
             session::set_cookies(jar, app, access, None, now);
             Ok(Either::Left(Redirect::to(
                 "/account?notice=password_changed",

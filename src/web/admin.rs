@@ -224,20 +224,22 @@ pub async fn user_page(
 ) -> Result<Template> {
     let id = parse_id(id)?;
     let now = app.now();
-    let (account, sessions, (events, _), (failed_logins, locked_until), codes_left) = app
-        .db
-        .run(move |c| {
-            let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
-            let lock = throttle::status(c, &account.username_key, now)?;
-            Ok((
-                account,
-                store::live_for_account(c, id, now)?,
-                audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
-                lock,
-                crate::second_factor::codes_left(c, id)?,
-            ))
-        })
-        .await?;
+    let (account, sessions, (events, _), (failed_logins, locked_until), codes_left, membership) =
+        app.db
+            .run(move |c| {
+                let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
+                let lock = throttle::status(c, &account.username_key, now)?;
+                Ok((
+                    account,
+                    store::live_for_account(c, id, now)?,
+                    audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
+                    lock,
+                    crate::second_factor::codes_left(c, id)?,
+                    crate::groups::membership(c, id)?,
+                ))
+            })
+            .await?;
+    let (member_of, other_groups) = membership;
     Ok(page(
         "admin/user",
         &lang,
@@ -251,6 +253,8 @@ pub async fn user_page(
             second_factor_since: account.totp_enabled_at,
             recovery_used_at: account.recovery_used_at,
             codes_left,
+            member_of,
+            other_groups,
             failed_logins,
             sessions,
             events,
@@ -292,6 +296,7 @@ async fn act(
         Err(Refusal::NotAdmin) => return Err(Error::Forbidden(Message::new("msg-not-admin"))),
         Err(Refusal::SelfAction) => return Err(Error::Forbidden(Message::new("msg-self-action"))),
         Err(Refusal::LastAdmin) => return Err(Error::Forbidden(Message::new("msg-last-admin"))),
+        Err(Refusal::Taken) => return Err(Error::Conflict),
         Err(Refusal::ConfirmationMismatch) => {
             return Err(Error::Unprocessable(Message::new("msg-delete-confirm")))
         }
@@ -472,6 +477,206 @@ pub async fn reset_second_factor(
         actions::reset_second_factor,
     )
     .await
+}
+
+#[derive(FromForm)]
+pub struct MembershipForm {
+    #[field(default = String::new())]
+    group: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for MembershipForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/users/<id>/groups", data = "<form>")]
+pub async fn add_to_group(
+    admin: AdminUser,
+    id: &str,
+    form: Csrf<MembershipForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let group = parse_id(&form.0.group)?;
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "groups_changed",
+        move |c, a, id, now| actions::set_membership(c, a, id, group, true, now),
+    )
+    .await
+}
+
+#[post("/admin/users/<id>/groups/<group>/remove", data = "<_form>")]
+pub async fn remove_from_group(
+    admin: AdminUser,
+    id: &str,
+    group: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let group = parse_id(group)?;
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "groups_changed",
+        move |c, a, id, now| actions::set_membership(c, a, id, group, false, now),
+    )
+    .await
+}
+
+fn groups_page(
+    admin: &AdminUser,
+    app: &App,
+    groups: Vec<(crate::groups::Group, i64)>,
+    name: &str,
+    error: Option<String>,
+    notice: Option<&str>,
+    lang: &Lang,
+) -> Template {
+    let rows: Vec<_> = groups
+        .into_iter()
+        .map(|(g, members)| context! { id: g.id, name: g.name, created_at: g.created_at, members })
+        .collect();
+    page(
+        "admin/groups",
+        lang,
+        context! {
+            title_key: "title-groups",
+            csrf_token: app.csrf.for_session(&admin.0.sid),
+            user: &admin.0,
+            groups: rows,
+            name,
+            error,
+            notice,
+        },
+    )
+}
+
+#[get("/admin/groups?<notice>")]
+pub async fn groups(
+    admin: AdminUser,
+    notice: Option<&str>,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Template> {
+    let all = app.db.run(crate::groups::list).await?;
+    Ok(groups_page(
+        &admin,
+        app,
+        all,
+        "",
+        None,
+        notice::text(notice),
+        &lang,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct GroupForm {
+    #[field(default = String::new())]
+    name: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for GroupForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/admin/groups", data = "<form>")]
+pub async fn create_group(
+    admin: AdminUser,
+    form: Csrf<GroupForm>,
+    client: ClientInfo,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    require_recent_confirmation(app, &admin.0, "/admin/groups").await?;
+    let name = form.into_inner().name.trim().to_string();
+    let refuse = |msg: Message, all| {
+        Ok(Either::Right((
+            Status::UnprocessableEntity,
+            groups_page(
+                &admin,
+                app,
+                all,
+                &name,
+                Some(msg.text(lang.code)),
+                None,
+                &lang,
+            ),
+        )))
+    };
+    if let Err(msg) = crate::groups::validate_name(&name) {
+        let all = app.db.run(crate::groups::list).await?;
+        return refuse(msg, all);
+    }
+    let actor = Actor {
+        id: admin.0.id,
+        ip: client.ip.clone(),
+    };
+    let (created, now) = (name.clone(), app.now());
+    let outcome = app
+        .change(
+            move |c| match actions::create_group(c, &actor, &created, now) {
+                Ok(effect) => Ok((Ok(()), effect)),
+                Err(Refusal::Db(e)) => Err(e),
+                Err(refusal) => Ok((Err(refusal), Effect::none())),
+            },
+        )
+        .await?;
+    match outcome {
+        Ok(()) => Ok(Either::Left(Redirect::to(
+            "/admin/groups?notice=group_created",
+        ))),
+        Err(Refusal::Taken) => {
+            let all = app.db.run(crate::groups::list).await?;
+            refuse(Message::new("msg-group-taken"), all)
+        }
+        Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
+        Err(_) => Err(Error::NotFound),
+    }
+}
+
+#[post("/admin/groups/<id>/delete", data = "<_form>")]
+pub async fn delete_group(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let id = parse_id(id)?;
+    require_recent_confirmation(app, &admin.0, "/admin/groups").await?;
+    let actor = Actor {
+        id: admin.0.id,
+        ip: client.ip.clone(),
+    };
+    let now = app.now();
+    let outcome = app
+        .change(move |c| match actions::delete_group(c, &actor, id, now) {
+            Ok(effect) => Ok((Ok(()), effect)),
+            Err(Refusal::Db(e)) => Err(e),
+            Err(refusal) => Ok((Err(refusal), Effect::none())),
+        })
+        .await?;
+    match outcome {
+        Ok(()) => Ok(Redirect::to("/admin/groups?notice=group_deleted")),
+        Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
+        Err(_) => Err(Error::NotFound),
+    }
 }
 
 #[get("/admin/audit?<user>&<kind>&<before>")]

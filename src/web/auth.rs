@@ -36,8 +36,64 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Where to go after signing in: a local path (`next`), or, for an app behind forward
+/// auth, `rd`: an absolute URL on `cookie_domain` or one of its subdomains, over https (or
+/// http when `cookie_secure` is off). Anything else in `rd` is ignored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Destination {
+    pub next: String,
+    pub rd: Option<String>,
+}
+
+impl Destination {
+    pub fn new(app: &App, next: Option<&str>, rd: Option<&str>) -> Destination {
+        Destination {
+            next: safe_next(next),
+            rd: rd.and_then(|rd| valid_rd(app, rd)),
+        }
+    }
+
+    /// The one to go to.
+    pub fn target(&self) -> String {
+        self.rd.clone().unwrap_or_else(|| self.next.clone())
+    }
+
+    /// The query that carries it to the next page.
+    pub fn query(&self) -> String {
+        let enc = |s: &str| rocket::http::RawStr::new(s).percent_encode().to_string();
+        match &self.rd {
+            Some(rd) => format!("next={}&rd={}", enc(&self.next), enc(rd)),
+            None => format!("next={}", enc(&self.next)),
+        }
+    }
+}
+
+/// `rd` when it is an URL of the cookie domain (see `Destination`).
+pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
+    let domain = app.settings.cookie_domain.as_deref()?;
+    if rd.len() > 2048
+        || rd
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let (scheme, rest) = rd.split_once("://")?;
+    let scheme_ok = scheme == "https" || (scheme == "http" && !app.settings.cookie_secure);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if !scheme_ok || authority.contains('@') {
+        return None;
+    }
+    let host = crate::forward::host_only(authority);
+    let inside = host == domain
+        || (host.len() > domain.len() + 1
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.');
+    inside.then(|| rd.to_string())
+}
+
 fn login_form(
-    next: &str,
+    dest: &Destination,
     token: &str,
     username: &str,
     error: Option<&str>,
@@ -47,24 +103,26 @@ fn login_form(
     page(
         "auth/login",
         lang,
-        context! { next, csrf_token: token, username, error, notice, title_key: "title-sign-in" },
+        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, username, error, notice, title_key: "title-sign-in" },
     )
 }
 
-#[get("/login?<next>&<notice>")]
+#[get("/login?<next>&<notice>&<rd>")]
 pub fn login_page(
     next: Option<&str>,
     notice: Option<&str>,
+    rd: Option<&str>,
     user: Option<AnySession>,
     token: PreSessionToken,
+    app: &State<App>,
     lang: Lang,
 ) -> Either<Redirect, Template> {
-    let next = safe_next(next);
+    let dest = Destination::new(app, next, rd);
     if user.is_some() {
-        return Either::Left(Redirect::to(next));
+        return Either::Left(Redirect::to(dest.target()));
     }
     Either::Right(login_form(
-        &next,
+        &dest,
         &token.0,
         "",
         None,
@@ -80,6 +138,8 @@ pub struct LoginForm {
     remember: bool,
     #[field(default = String::new())]
     next: String,
+    #[field(default = String::new())]
+    rd: String,
     #[field(default = String::new())]
     csrf_token: String,
 }
@@ -101,7 +161,7 @@ pub async fn login(
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
-    let next = safe_next(Some(&form.next));
+    let dest = Destination::new(app, Some(&form.next), Some(&form.rd));
     let device = jar
         .get(session::DEVICE_COOKIE)
         .map(|c| c.value().to_string());
@@ -127,13 +187,13 @@ pub async fn login(
             }
             // Forms shown before the sign-in (and their tokens) are done with.
             crate::web::csrf::renew_presession(jar, app)?;
-            Ok(Either::Left(Redirect::to(next)))
+            Ok(Either::Left(Redirect::to(dest.target())))
         }
         SignIn::SecondFactor(pending) => {
             session::set_pending_cookie(jar, app, pending);
             Ok(Either::Left(Redirect::to(format!(
-                "/login/2fa?next={}",
-                rocket::http::RawStr::new(&next).percent_encode()
+                "/login/2fa?{}",
+                dest.query()
             ))))
         }
         SignIn::Throttled(wait) => Err(Error::TooManyRequests {
@@ -142,7 +202,7 @@ pub async fn login(
         SignIn::Failed => Ok(Either::Right((
             Status::Unauthorized,
             login_form(
-                &next,
+                &dest,
                 &token.0,
                 &form.username,
                 Some(SIGN_IN_FAILED),
@@ -187,12 +247,12 @@ pub async fn logout(
     let (owner, now) = (user.0.owner(&client), app.now());
     app.change(move |c| sessions::sign_out(c, &owner, now))
         .await?;
-    session::clear_cookies(jar, app.settings.cookie_secure);
+    session::clear_cookies(jar, app);
     Ok(Redirect::to("/login?notice=signed_out"))
 }
 
 fn second_step_form(
-    next: &str,
+    dest: &Destination,
     token: &str,
     error: Option<&str>,
     left: Option<i32>,
@@ -201,28 +261,25 @@ fn second_step_form(
     page(
         "auth/login_2fa",
         lang,
-        context! { next, csrf_token: token, error, left, title_key: "title-second-factor" },
+        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, error, left, title_key: "title-second-factor" },
     )
 }
 
 /// The second step of a sign-in: only for a browser with a pending sign-in.
-#[get("/login/2fa?<next>")]
+#[get("/login/2fa?<next>&<rd>")]
 pub fn second_step_page(
     next: Option<&str>,
+    rd: Option<&str>,
     token: PreSessionToken,
     jar: &CookieJar<'_>,
+    app: &State<App>,
     lang: Lang,
 ) -> Either<Redirect, Template> {
     if jar.get(session::PENDING_COOKIE).is_none() {
         return Either::Left(Redirect::to("/login"));
     }
-    Either::Right(second_step_form(
-        &safe_next(next),
-        &token.0,
-        None,
-        None,
-        &lang,
-    ))
+    let dest = Destination::new(app, next, rd);
+    Either::Right(second_step_form(&dest, &token.0, None, None, &lang))
 }
 
 #[derive(FromForm)]
@@ -231,6 +288,8 @@ pub struct SecondStepForm {
     code: String,
     #[field(default = String::new())]
     next: String,
+    #[field(default = String::new())]
+    rd: String,
     #[field(default = String::new())]
     csrf_token: String,
 }
@@ -253,7 +312,7 @@ pub async fn second_step(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     use crate::app::SecondStepResult;
     let form = form.into_inner();
-    let next = safe_next(Some(&form.next));
+    let dest = Destination::new(app, Some(&form.next), Some(&form.rd));
     let pending = jar
         .get(session::PENDING_COOKIE)
         .map(|c| c.value().to_string())
@@ -276,11 +335,11 @@ pub async fn second_step(
                 session::set_device_cookie(jar, app, device);
             }
             crate::web::csrf::renew_presession(jar, app)?;
-            Ok(Either::Left(Redirect::to(next)))
+            Ok(Either::Left(Redirect::to(dest.target())))
         }
         SecondStepResult::Wrong(left) => Ok(Either::Right((
             Status::Unauthorized,
-            second_step_form(&next, &token.0, Some("msg-code-wrong"), Some(left), &lang),
+            second_step_form(&dest, &token.0, Some("msg-code-wrong"), Some(left), &lang),
         ))),
         SecondStepResult::Gone => {
             session::clear_pending_cookie(jar, app.settings.cookie_secure);

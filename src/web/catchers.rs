@@ -13,9 +13,8 @@ use crate::web::session;
 #[catch(401)]
 fn unauthorized(req: &Request<'_>) -> Redirect {
     if let Some(app) = req.rocket().state::<App>() {
-        let jar = req.cookies();
-        if jar.get(session::ACCESS_COOKIE).is_some() || jar.get(session::REFRESH_COOKIE).is_some() {
-            session::clear_cookies(jar, app.settings.cookie_secure);
+        if session::has_session_cookie(req, app) {
+            session::clear_cookies(req.cookies(), app);
         }
     }
     if req.method() == rocket::http::Method::Get {

@@ -35,8 +35,12 @@ impl Fairing for SecurityHeaders {
                 "max-age=63072000; includeSubDomains",
             ));
         }
-        // Pages may show who is signed in; only static assets may be cached.
-        if !req.uri().path().starts_with("/static/") {
+        // Pages may show who is signed in; only static assets and the public keys may
+        // be cached.
+        let path = req.uri().path();
+        if path == "/.well-known/jwks.json" {
+            res.set_header(Header::new("Cache-Control", "public, max-age=300"));
+        } else if !path.starts_with("/static/") {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
         res.remove_header("Server");

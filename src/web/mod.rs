@@ -9,6 +9,7 @@ pub mod catchers;
 pub mod client;
 pub mod csrf;
 pub mod error;
+pub mod forward;
 pub mod headers;
 pub mod lang;
 pub mod log;
@@ -29,6 +30,9 @@ pub fn routes() -> Vec<Route> {
         pages::healthz,
         pages::readyz,
         metrics::metrics,
+        forward::forward,
+        forward::nginx,
+        pages::jwks,
         assets::asset,
         auth::login_page,
         auth::login,
@@ -61,6 +65,11 @@ pub fn routes() -> Vec<Route> {
         admin::revoke_session,
         admin::delete,
         admin::reset_second_factor,
+        admin::add_to_group,
+        admin::remove_from_group,
+        admin::groups,
+        admin::create_group,
+        admin::delete_group,
         admin::audit,
     ]
 }

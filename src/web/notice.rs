@@ -23,6 +23,9 @@ pub fn text(key: Option<&str>) -> Option<&'static str> {
         "2fa_disabled" => "notice-2fa_disabled",
         "2fa_reset" => "notice-2fa_reset",
         "second_step_over" => "notice-second_step_over",
+        "groups_changed" => "notice-groups_changed",
+        "group_created" => "notice-group_created",
+        "group_deleted" => "notice-group_deleted",
         _ => return None,
     })
 }

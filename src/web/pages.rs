@@ -40,3 +40,19 @@ pub async fn readyz(app: &State<App>) -> Result<&'static str> {
     app.db.ping().await?;
     Ok("ready")
 }
+
+/// The public keys of the asymmetric signing keys, for services that verify access tokens
+/// themselves. HS256 secrets never appear. Cacheable for five minutes.
+#[get("/.well-known/jwks.json")]
+pub fn jwks(
+    app: &State<App>,
+) -> (
+    rocket::http::ContentType,
+    rocket::response::content::RawJson<String>,
+) {
+    let body = serde_json::json!({ "keys": app.keys.jwks() }).to_string();
+    (
+        rocket::http::ContentType::JSON,
+        rocket::response::content::RawJson(body),
+    )
+}

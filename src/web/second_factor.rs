@@ -168,12 +168,12 @@ pub async fn enrol(
         Ok(Some(codes)) => {
             // This session goes on, with a token that no longer asks for enrolment.
             let (id, now) = (user.id, app.now());
-            let account = app
+            let (account, groups) = app
                 .db
-                .run(move |c| accounts::find(c, id))
-                .await?
-                .ok_or(Error::NotFound)?;
-            let access = app.access_token(&account, &user.sid, now)?;
+                .run(move |c| Ok((accounts::find(c, id)?, crate::groups::of_account(c, id)?)))
+                .await?;
+            let account = account.ok_or(Error::NotFound)?;
+            let access = app.access_token(&account, &groups, &user.sid, now)?;
             session::set_cookies(jar, app, access, None, now);
             let user = AuthenticatedUser {
                 must_enrol: false,
@@ -326,7 +326,7 @@ pub async fn reauth(
             retry_after: wait.max(1) as u64,
         }),
         Reauth::SignedOut => {
-            session::clear_cookies(jar, app.settings.cookie_secure);
+            session::clear_cookies(jar, app);
             Ok(Either::Left(Redirect::to("/login?notice=signed_out")))
         }
     }

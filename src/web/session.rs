@@ -18,6 +18,18 @@ use crate::web::error::{Error, Result};
 
 pub const ACCESS_COOKIE: &str = "__Host-access";
 pub const REFRESH_COOKIE: &str = "__Host-refresh";
+/// With `cookie_domain`: the same cookies for the whole domain.
+pub const DOMAIN_ACCESS_COOKIE: &str = "__Secure-access";
+pub const DOMAIN_REFRESH_COOKIE: &str = "__Secure-refresh";
+
+/// The names of the access and refresh cookies under these settings.
+pub fn cookie_names(app: &App) -> (&'static str, &'static str) {
+    if app.settings.cookie_domain.is_some() {
+        (DOMAIN_ACCESS_COOKIE, DOMAIN_REFRESH_COOKIE)
+    } else {
+        (ACCESS_COOKIE, REFRESH_COOKIE)
+    }
+}
 /// A signed token naming the account this browser signed in to (see `sessions::device`).
 pub const DEVICE_COOKIE: &str = "__Host-device";
 /// A sign-in waiting for its second factor (see `sessions::pending`).
@@ -37,6 +49,8 @@ pub struct AuthenticatedUser {
     pub must_change_password: bool,
     /// The account must enrol a second factor before it may use any other page.
     pub must_enrol: bool,
+    /// The account's groups.
+    pub groups: Vec<String>,
 }
 
 impl AuthenticatedUser {
@@ -48,11 +62,13 @@ impl AuthenticatedUser {
             sid: c.sid.clone(),
             must_change_password: c.pwc,
             must_enrol: c.tfa,
+            groups: c.groups.clone(),
         })
     }
 
-    fn from_account(app: &App, account: &Account, sid: &str) -> Self {
+    fn from_account(app: &App, account: &Account, groups: &[String], sid: &str) -> Self {
         AuthenticatedUser {
+            groups: groups.to_vec(),
             id: account.id,
             name: account.username.clone(),
             role: account.role(),
@@ -97,6 +113,23 @@ fn auth_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'stati
         .build()
 }
 
+/// An access or refresh cookie: `__Host-` for this host, or `__Secure-` with `Domain=`
+/// when `cookie_domain` is set.
+fn session_cookie(app: &App, name: &'static str, value: String) -> Cookie<'static> {
+    let mut c = auth_cookie(name, value, app.settings.cookie_secure);
+    if let Some(domain) = &app.settings.cookie_domain {
+        c.set_domain(domain.clone());
+    }
+    c
+}
+
+/// Just the access cookie (forward auth hands one to the proxy).
+pub fn access_cookie(app: &App, access: String) -> Cookie<'static> {
+    let mut c = session_cookie(app, cookie_names(app).0, access);
+    c.set_max_age(time::Duration::seconds(app.settings.access_token_ttl));
+    c
+}
+
 /// Sets the access cookie (lifetime = token lifetime) and, when given, the refresh cookie
 /// (30 days when remembered, else a browser-session cookie).
 pub fn set_cookies(
@@ -106,12 +139,9 @@ pub fn set_cookies(
     refresh: Option<&IssuedRefresh>,
     now: i64,
 ) {
-    let secure = app.settings.cookie_secure;
-    let mut c = auth_cookie(ACCESS_COOKIE, access, secure);
-    c.set_max_age(time::Duration::seconds(app.settings.access_token_ttl));
-    jar.add(c);
+    jar.add(access_cookie(app, access));
     if let Some(r) = refresh {
-        let mut c = auth_cookie(REFRESH_COOKIE, r.token.clone(), secure);
+        let mut c = session_cookie(app, cookie_names(app).1, r.token.clone());
         if r.remember {
             c.set_max_age(time::Duration::seconds((r.expires_at - now).max(0)));
         }
@@ -176,15 +206,22 @@ pub fn device_cookie(req: &Request<'_>) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-/// Tells the browser to drop both cookies (with the attributes a `__Host-` cookie needs,
-/// or the browser would ignore the removal).
-pub fn clear_cookies(jar: &CookieJar<'_>, secure: bool) {
-    for name in [ACCESS_COOKIE, REFRESH_COOKIE] {
-        let mut c = auth_cookie(name, String::new(), secure);
+/// Tells the browser to drop both cookies (with the attributes they were set with, or
+/// the browser would ignore the removal).
+pub fn clear_cookies(jar: &CookieJar<'_>, app: &App) {
+    let (access, refresh) = cookie_names(app);
+    for name in [access, refresh] {
+        let mut c = session_cookie(app, name, String::new());
         c.set_max_age(time::Duration::ZERO);
         c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
         jar.add(c);
     }
+}
+
+/// Whether the request carries either session cookie.
+pub fn has_session_cookie(req: &Request<'_>, app: &App) -> bool {
+    let (access, refresh) = cookie_names(app);
+    req.cookies().get(access).is_some() || req.cookies().get(refresh).is_some()
 }
 
 fn app_of<'r>(req: &'r Request<'_>) -> Result<&'r App> {
@@ -198,9 +235,9 @@ fn app_of<'r>(req: &'r Request<'_>) -> Result<&'r App> {
 async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
     let app = app_of(req)?;
     let jar = req.cookies();
-    let secure = app.settings.cookie_secure;
+    let (access_name, refresh_name) = cookie_names(app);
     let now = app.now();
-    if let Some(cookie) = jar.get(ACCESS_COOKIE) {
+    if let Some(cookie) = jar.get(access_name) {
         let user = app
             .keys
             .verify(cookie.value(), now)
@@ -210,15 +247,15 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
             return Ok(user);
         }
     }
-    let refresh = match jar.get(REFRESH_COOKIE) {
+    let refresh = match jar.get(refresh_name) {
         Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
         Some(_) => {
-            clear_cookies(jar, secure);
+            clear_cookies(jar, app);
             return Ok(None);
         }
         None => {
-            if jar.get(ACCESS_COOKIE).is_some() {
-                clear_cookies(jar, secure);
+            if jar.get(access_name).is_some() {
+                clear_cookies(jar, app);
             }
             return Ok(None);
         }
@@ -246,17 +283,19 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
             account,
             session,
             refresh,
+            groups,
         } => {
-            let access = app.access_token(&account, &session.id, now)?;
+            let access = app.access_token(&account, &groups, &session.id, now)?;
             set_cookies(jar, app, access, refresh.as_ref(), now);
             Ok(Some(AuthenticatedUser::from_account(
                 app,
                 &account,
+                &groups,
                 &session.id,
             )))
         }
         Rotation::Reused { .. } | Rotation::Invalid => {
-            clear_cookies(jar, secure);
+            clear_cookies(jar, app);
             Ok(None)
         }
     }

@@ -68,6 +68,9 @@ fn used_keys() -> Vec<String> {
         "2fa_disabled",
         "2fa_reset",
         "second_step_over",
+        "groups_changed",
+        "group_created",
+        "group_deleted",
     ] {
         keys.push(gatehouse::web::notice::text(Some(n)).unwrap().to_string());
     }
