@@ -1,6 +1,24 @@
 //! Client text on its way to the database.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// What a URL query value keeps as it is (as JavaScript's `encodeURIComponent`).
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// `s` percent-encoded for a query value: `https://a/b?c` → `https%3A%2F%2Fa%2Fb%3Fc`.
+pub fn query_value(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
 
 /// Whether `c` may be stored and shown: not a control character (PostgreSQL refuses NUL
 /// in text) and not a format character (bidi overrides and isolates, zero-width joiners,

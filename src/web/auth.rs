@@ -60,7 +60,7 @@ impl Destination {
 
     /// The query that carries it to the next page.
     pub fn query(&self) -> String {
-        let enc = |s: &str| rocket::http::RawStr::new(s).percent_encode().to_string();
+        let enc = crate::text::query_value;
         match &self.rd {
             Some(rd) => format!("next={}&rd={}", enc(&self.next), enc(rd)),
             None => format!("next={}", enc(&self.next)),

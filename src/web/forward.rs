@@ -206,7 +206,7 @@ fn sign_in_url(app: &App, target: &str) -> Option<String> {
     let base = app.settings.public_url.as_ref()?;
     Some(format!(
         "{base}/login?rd={}",
-        rocket::http::RawStr::new(target).percent_encode()
+        crate::text::query_value(target)
     ))
 }
 

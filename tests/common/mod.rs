@@ -449,3 +449,138 @@ where
 pub fn async_state(client: &rocket::local::asynchronous::Client) -> &App {
     client.rocket().state::<App>().expect("app state")
 }
+
+/// A response read off a socket.
+#[derive(Debug)]
+pub struct RawResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name=value` of every `Set-Cookie` for `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
+            .map(|(_, v)| v.split(';').next().unwrap_or_default())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(String::from)
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection to `port` on loopback, from `from` (a
+/// loopback address of the caller's choice, to play a client that is not a trusted
+/// proxy), with the `Host` and other headers given.
+pub fn raw_http(
+    port: u16,
+    from: Option<std::net::Ipv4Addr>,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> RawResp {
+    use std::io::{Read, Write};
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream: std::net::TcpStream = match from {
+        Some(ip) => {
+            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                .expect("socket");
+            socket
+                .bind(&std::net::SocketAddr::from((ip, 0)).into())
+                .expect("bind a loopback address");
+            socket.connect(&target.into()).expect("connect");
+            socket.into()
+        }
+        None => std::net::TcpStream::connect(target).expect("connect"),
+    };
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (n, v) in headers {
+        req.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    RawResp {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// A tiny app behind the proxies: answers every request with what it was told about
+/// the person (`Remote-User`, `Remote-Groups`) and where it was asked.
+pub fn echo_upstream() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let (mut user, mut groups, mut host) =
+                    (String::new(), String::new(), String::new());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((n, v)) = line.split_once(':') {
+                        match n.trim().to_ascii_lowercase().as_str() {
+                            "remote-user" => user = v.trim().to_string(),
+                            "remote-groups" => groups = v.trim().to_string(),
+                            "host" => host = v.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                let body =
+                    format!("app says: user={user}; groups={groups}; host={host}; path={path}\n");
+                let mut out = stream;
+                let _ = out.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    port
+}
