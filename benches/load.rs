@@ -9,7 +9,8 @@
 //! to measure rotations on PostgreSQL as well; `GATEHOUSE_BENCH_SECONDS` (default 10)
 //! sets each wrk run's length; `GATEHOUSE_BENCH_ACCOUNTS` (default 1,000,000) the size of
 //! the admin search; `GATEHOUSE_BENCH_BINARY` another server binary to measure (before and
-//! after a change, on the same machine).
+//! after a change, on the same machine); `GATEHOUSE_BENCH_ONLY=forward` figures 7 and 8
+//! (forward auth) alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -481,6 +482,10 @@ fn main() {
         "Gatehouse benchmark, {cores} cores, {seconds} s per wrk run, server {}",
         server_binary().display()
     );
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "forward") {
+        forward_auth(d, seconds);
+        return;
+    }
     // Timed first, on an idle machine: the ceiling for figure 3.
     let cost = 12;
     let verify = bcrypt_verify_secs(cost);
@@ -695,4 +700,229 @@ fn main() {
 
     println!("\n6. Resident memory of the server (cost-{cost} page server):");
     println!("   idle {idle_rss:.1} MiB; after load 1 {load1_rss:.1} MiB; after load 2 {load2_rss:.1} MiB");
+
+    forward_auth(d, seconds);
+}
+
+/// A wrk script that sends these headers with every request.
+fn header_script(dir: &Path, name: &str, headers: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join(format!("{name}.lua"));
+    let lines: String = headers
+        .iter()
+        .map(|(n, v)| format!("wrk.headers[\"{n}\"] = \"{v}\"\n"))
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
+/// Figure 7: `/auth/nginx` with a valid access cookie against `/healthz`. Figure 8: nginx
+/// in front of a small static page, through `auth_request` against the same nginx without.
+fn forward_auth(d: &Path, seconds: u64) {
+    let db = d.join("forward.sqlite").to_string_lossy().to_string();
+    assert!(create_user(&db, d, "fwd", "user", 4));
+    let server = Server::start(&db, d, 4, &[("ROCKET_TRUSTED_PROXIES", "[\"127.0.0.1\"]")]);
+    let (access, _) = sign_in(&server, "fwd");
+    let script = header_script(
+        d,
+        "auth_nginx",
+        &[
+            ("X-Original-URL", "https://app.example.com/page"),
+            ("X-Original-Method", "GET"),
+            ("Cookie", &access),
+        ],
+    );
+    // Alternated three times each (runs on this machine vary by ±10 %), medians compared.
+    let median = |mut v: Vec<Wrk>| {
+        v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        v.swap_remove(v.len() / 2)
+    };
+    let (mut checks, mut healths, mut same) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        checks.push(wrk(
+            &server.url("/auth/nginx"),
+            32,
+            seconds,
+            Some(&script),
+            None,
+        ));
+        healths.push(wrk(&server.url("/healthz"), 32, seconds, None, None));
+        same.push(wrk(
+            &server.url("/healthz"),
+            32,
+            seconds,
+            Some(&script),
+            None,
+        ));
+    }
+    let (check, health, same) = (median(checks), median(healths), median(same));
+    println!("\n7. Forward auth, wrk -c32, medians of three alternated runs:");
+    println!(
+        "   /auth/nginx (valid access cookie) {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  (target p99 < 2 ms); {} non-2xx/3xx",
+        check.rps, check.p50_ms, check.p99_ms, check.non_2xx_3xx
+    );
+    println!(
+        "   /healthz                          {:>9.0} req/s  p99 {:.2} ms",
+        health.rps, health.p99_ms
+    );
+    println!(
+        "   /healthz with the same headers    {:>9.0} req/s  p99 {:.2} ms  (the cookie and URL a proxy sends)",
+        same.rps, same.p99_ms
+    );
+    println!(
+        "   ratio /auth/nginx / /healthz = {:.2}  (target >= 0.9); against /healthz with the same headers {:.2}",
+        check.rps / health.rps,
+        check.rps / same.rps
+    );
+    let Some(nginx) = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("\n8. (nginx not installed: apt-get install nginx; figure skipped)");
+        return;
+    };
+    let (guarded, open, app) = (free_port(), free_port(), free_port());
+    let (guarded_file, open_file) = (free_port(), free_port());
+    let dir = d.display();
+    std::fs::create_dir_all(d.join("www")).unwrap();
+    std::fs::write(
+        d.join("www/index.html"),
+        "<!doctype html><title>app</title><p>A small page.</p>\n",
+    )
+    .unwrap();
+    let conf = format!(
+        r#"daemon off; worker_processes {workers};
+pid {dir}/bench-nginx.pid; error_log {dir}/bench-nginx.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/nb; proxy_temp_path {dir}/np; fastcgi_temp_path {dir}/nf;
+  uwsgi_temp_path {dir}/nu; scgi_temp_path {dir}/ns;
+  upstream gatehouse {{ server 127.0.0.1:{gh}; keepalive 32; }}
+  upstream app {{ server 127.0.0.1:{app}; keepalive 32; }}
+  # The guarded app: a small static page, served by its own server.
+  server {{
+    listen 127.0.0.1:{app};
+    root {dir}/www;
+  }}
+  server {{
+    listen 127.0.0.1:{guarded};
+    location = /_gatehouse {{
+      internal;
+      proxy_pass http://gatehouse/auth/nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }}
+    location / {{
+      auth_request /_gatehouse;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{open};
+    location / {{
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+  # The same page as a file of nginx's own, with and without the check.
+  server {{
+    listen 127.0.0.1:{guarded_file};
+    root {dir}/www;
+    location = /_gatehouse {{
+      internal;
+      proxy_pass http://gatehouse/auth/nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }}
+    location / {{ auth_request /_gatehouse; }}
+  }}
+  server {{
+    listen 127.0.0.1:{open_file};
+    root {dir}/www;
+  }}
+}}
+"#,
+        gh = server.port,
+        workers = std::env::var("GATEHOUSE_BENCH_NGINX_WORKERS").unwrap_or_else(|_| "1".into())
+    );
+    let conf_path = d.join("bench-nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut child = Command::new(nginx)
+        .args([
+            "-p",
+            &d.to_string_lossy(),
+            "-c",
+            &conf_path.to_string_lossy(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(guarded);
+    let through = wrk(
+        &format!("http://127.0.0.1:{guarded}/"),
+        32,
+        seconds,
+        None,
+        Some(&access),
+    );
+    let direct = wrk(
+        &format!("http://127.0.0.1:{open}/"),
+        32,
+        seconds,
+        None,
+        None,
+    );
+    let through_file = wrk(
+        &format!("http://127.0.0.1:{guarded_file}/"),
+        32,
+        seconds,
+        None,
+        Some(&access),
+    );
+    let direct_file = wrk(
+        &format!("http://127.0.0.1:{open_file}/"),
+        32,
+        seconds,
+        None,
+        None,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "\n8. nginx in front of an app serving a small static page, wrk -c32 ({} nginx worker(s); Gatehouse and wrk on the same 2 cores):",
+        std::env::var("GATEHOUSE_BENCH_NGINX_WORKERS").unwrap_or_else(|_| "1".into())
+    );
+    println!(
+        "   through auth_request {:>9.0} req/s  p99 {:.2} ms; {} non-2xx/3xx",
+        through.rps, through.p99_ms, through.non_2xx_3xx
+    );
+    println!(
+        "   without              {:>9.0} req/s  p99 {:.2} ms",
+        direct.rps, direct.p99_ms
+    );
+    println!(
+        "   ratio = {:.2}  (target >= 0.5)",
+        through.rps / direct.rps
+    );
+    println!(
+        "   the page as nginx's own file: through auth_request {:.0} req/s, without {:.0} req/s, ratio {:.2}",
+        through_file.rps,
+        direct_file.rps,
+        through_file.rps / direct_file.rps
+    );
+    println!(
+        "   (each checked request adds an HTTP round trip from nginx to Gatehouse; on two cores\n    shared with wrk that costs more than nginx serving a file, less than a proxied app)"
+    );
 }

@@ -100,7 +100,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .attach(Template::try_custom(|engines| {
             web::templates::configure(&mut engines.tera)
         }))
-        .attach(web::headers::SecurityHeaders)
+        .attach(web::headers::SecurityHeaders::default())
         .attach(web::metrics::RequestTimer)
         .mount("/", web::routes())
         .register("/", web::catchers::catchers())

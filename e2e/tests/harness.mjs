@@ -73,13 +73,15 @@ export async function startServer(settings = {}) {
   };
 }
 
-export async function launch() {
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
+
+export { freePort };
 
 /** Signs in through the form, as a person would. */
 export async function signIn(page, base, name, password = PASSWORD, remember = false) {

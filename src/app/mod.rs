@@ -187,6 +187,17 @@ impl App {
         sid: &str,
         now: i64,
     ) -> Result<String> {
+        self.keys.sign(&self.claims(account, groups, sid, now)?)
+    }
+
+    /// The claims of a fresh access token.
+    pub fn claims(
+        &self,
+        account: &Account,
+        groups: &[String],
+        sid: &str,
+        now: i64,
+    ) -> Result<Claims> {
         let mut claims = Claims::new(
             account.id,
             &account.username,
@@ -198,6 +209,6 @@ impl App {
         claims.pwc = account.must_change_password;
         claims.tfa = self.must_enrol(account);
         claims.groups = groups.to_vec();
-        self.keys.sign(&claims)
+        Ok(claims)
     }
 }

@@ -2,6 +2,7 @@
 //! a `kid`, verified strictly: each key verifies only with its own algorithm.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -101,18 +102,22 @@ pub struct JwtKeys {
 /// Tokens that passed every check, so that the next request with the same cookie costs a
 /// hash lookup instead of a signature check. Only verified tokens enter; `exp` is checked
 /// again on every hit (`nbf` was already in the past); revocation is checked by the
-/// caller on every request either way. Bounded: emptied when full.
-struct VerifiedCache(std::sync::RwLock<HashMap<Box<str>, Claims>>);
+/// caller on every request either way. Bounded: emptied when full. Keys are hashed with
+/// foldhash (randomly seeded): only tokens that passed verification are ever inserted, so
+/// no one can choose keys to collide.
+struct VerifiedCache(
+    std::sync::RwLock<HashMap<Box<str>, Arc<Claims>, foldhash::fast::RandomState>>,
+);
 
 const VERIFIED_CACHE_SIZE: usize = 16_384;
 
 impl VerifiedCache {
-    fn get(&self, token: &str, now: i64) -> Option<Claims> {
+    fn get(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
         let map = self.0.read().unwrap_or_else(|e| e.into_inner());
         map.get(token).filter(|c| c.is_current(now)).cloned()
     }
 
-    fn put(&self, token: &str, claims: &Claims) {
+    fn put(&self, token: &str, claims: &Arc<Claims>) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= VERIFIED_CACHE_SIZE {
             map.clear();
@@ -174,12 +179,13 @@ impl JwtKeys {
             .map_err(|e| Error::Internal(format!("jwt: {e}")))
     }
 
-    /// The claims of a token that passes every check at `now`, or `None`.
-    pub fn verify(&self, token: &str, now: i64) -> Option<Claims> {
+    /// The claims of a token that passes every check at `now`, or `None` (shared: a
+    /// cached token costs no copy).
+    pub fn verify(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
         if let Some(claims) = self.verified.get(token, now) {
             return Some(claims);
         }
-        let claims = self.verify_signature(token, now)?;
+        let claims = Arc::new(self.verify_signature(token, now)?);
         self.verified.put(token, &claims);
         Some(claims)
     }
@@ -233,7 +239,7 @@ mod tests {
         let token = keys.sign(&claims)?;
         assert!(keys.verify(&token, now).is_none());
         // Even if it had entered the cache while valid, a hit past exp + leeway is refused.
-        keys.verified.put(&token, &claims);
+        keys.verified.put(&token, &Arc::new(claims));
         assert!(keys.verified.get(&token, now).is_none());
         assert!(keys.verify(&token, now).is_none());
         // Valid a moment earlier, by the clock the caller passes.

@@ -11,7 +11,6 @@ use rocket::response::{self, Responder, Response};
 
 use crate::app::App;
 use crate::forward::{Decision, Identity};
-use crate::web::client::client_ip;
 use crate::web::session::{self, cookie_names};
 
 /// The request the proxy is asking about.
@@ -38,7 +37,6 @@ fn from_proxy(req: &Request<'_>, app: &App) -> bool {
     req.remote()
         .map(|r| r.ip())
         .is_some_and(|ip| app.settings.trusted_proxies.contains(&ip))
-        && client_ip(req, &app.settings.trusted_proxies).is_some()
 }
 
 /// `scheme://host[:port]/rest` split into (host, path-and-query).
@@ -109,9 +107,7 @@ impl<'r> FromRequest<'r> for ProxiedTarget {
 /// Who is asking, for a proxy: the access cookie (no query), else the refresh cookie
 /// checked in the database without rotating it, with a fresh access cookie to hand back.
 struct Asker {
-    name: String,
-    role: &'static str,
-    groups: Vec<String>,
+    claims: std::sync::Arc<crate::sessions::tokens::Claims>,
     fresh_access: Option<String>,
 }
 
@@ -125,9 +121,7 @@ async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option
         .filter(|c| !app.revocations.refuses(c))
     {
         return Ok(Some(Asker {
-            name: claims.name.clone(),
-            role: claims.role.as_str(),
-            groups: claims.groups.clone(),
+            claims,
             fresh_access: None,
         }));
     }
@@ -150,11 +144,10 @@ async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option
         // Not done signing in: the person finishes on Gatehouse first.
         return Ok(None);
     }
-    let access = app.access_token(&account, &groups, &session.id, now)?;
+    let claims = app.claims(&account, &groups, &session.id, now)?;
+    let access = app.keys.sign(&claims)?;
     Ok(Some(Asker {
-        name: account.username.clone(),
-        role: account.role().as_str(),
-        groups,
+        claims: std::sync::Arc::new(claims),
         fresh_access: Some(access),
     }))
 }
@@ -162,7 +155,7 @@ async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option
 /// The answer to a proxy.
 pub enum Answer {
     Allowed {
-        asker: Option<(String, &'static str, Vec<String>)>,
+        asker: Option<std::sync::Arc<crate::sessions::tokens::Claims>>,
         cookie: Option<String>,
     },
     Forbidden,
@@ -179,10 +172,10 @@ impl<'r> Responder<'r, 'static> for Answer {
         match self {
             Answer::Allowed { asker, cookie } => {
                 r.status(Status::Ok);
-                if let Some((name, role, groups)) = asker {
-                    r.header(Header::new("Remote-User", name));
-                    r.header(Header::new("Remote-Groups", groups.join(",")));
-                    r.header(Header::new("Remote-Role", role));
+                if let Some(claims) = asker {
+                    r.header(Header::new("Remote-User", claims.name.clone()));
+                    r.header(Header::new("Remote-Groups", claims.groups.join(",")));
+                    r.header(Header::new("Remote-Role", claims.role.as_str()));
                 }
                 if let Some(c) = cookie {
                     r.header(Header::new("Set-Cookie", c));
@@ -221,7 +214,9 @@ async fn decide(req: &Request<'_>, app: &App, target: &Target, nginx: bool) -> A
             };
         }
     };
-    let identity = who.as_ref().map(|a| Identity { groups: &a.groups });
+    let identity = who.as_ref().map(|a| Identity {
+        groups: &a.claims.groups,
+    });
     match app
         .settings
         .rules
@@ -232,7 +227,7 @@ async fn decide(req: &Request<'_>, app: &App, target: &Target, nginx: bool) -> A
                 .as_ref()
                 .and_then(|a| a.fresh_access.clone())
                 .map(|t| session::access_cookie(app, t).to_string()),
-            asker: who.map(|a| (a.name, a.role, a.groups)),
+            asker: who.map(|a| a.claims),
         },
         Decision::Deny => Answer::Forbidden,
         Decision::SignIn => {

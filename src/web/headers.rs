@@ -4,11 +4,32 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Request, Response};
 
-pub struct SecurityHeaders;
+/// Adds the headers; the policy is worked out once from the settings.
+#[derive(Default)]
+pub struct SecurityHeaders {
+    csp: std::sync::OnceLock<String>,
+}
 
-const CSP: &str =
-    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-                   form-action 'self'; script-src 'none'; style-src 'self'; img-src 'self'";
+/// The Content-Security-Policy. Forms post to this site only; with `cookie_domain`, the
+/// sign-in form may also end on an app of that domain (its `rd`), and browsers check
+/// `form-action` on the redirect too.
+fn content_security_policy(app: Option<&crate::app::App>) -> String {
+    let mut form_action = String::from("'self'");
+    if let Some(app) = app {
+        if let Some(domain) = &app.settings.cookie_domain {
+            let scheme = if app.settings.cookie_secure {
+                "https"
+            } else {
+                "http"
+            };
+            form_action.push_str(&format!(" {scheme}://{domain}:* {scheme}://*.{domain}:*"));
+        }
+    }
+    format!(
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+         form-action {form_action}; script-src 'none'; style-src 'self'; img-src 'self'"
+    )
+}
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -20,7 +41,18 @@ impl Fairing for SecurityHeaders {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        res.set_header(Header::new("Content-Security-Policy", CSP));
+        let path = req.uri().path();
+        // Answers to reverse proxies (forward auth) are not pages: they only must never be
+        // cached. Anything else is a page or an asset.
+        if path == "/auth/forward" || path == "/auth/nginx" {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+            res.remove_header("Server");
+            return;
+        }
+        let csp = self
+            .csp
+            .get_or_init(|| content_security_policy(req.rocket().state::<crate::app::App>()));
+        res.set_header(Header::new("Content-Security-Policy", csp.clone()));
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
@@ -37,7 +69,6 @@ impl Fairing for SecurityHeaders {
         }
         // Pages may show who is signed in; only static assets and the public keys may
         // be cached.
-        let path = req.uri().path();
         if path == "/.well-known/jwks.json" {
             res.set_header(Header::new("Cache-Control", "public, max-age=300"));
         } else if !path.starts_with("/static/") {

@@ -348,6 +348,19 @@ fn domain_cookies_are_secure_prefixed_with_the_domain() {
         }
     }
     assert!(r.set_cookies("__Host-access").is_empty());
+    // The sign-in form may end on an app of the domain (its rd): browsers check the
+    // redirect against form-action.
+    let csp = r.header("Content-Security-Policy").unwrap();
+    assert!(
+        csp.contains("form-action 'self' https://example.com:* https://*.example.com:*"),
+        "{csp}"
+    );
+    // Answers to proxies are never cached.
+    let (_, b) = app.signed_in("bobby", Role::User);
+    assert_eq!(
+        ask_page(&b, "https://app.example.com/").header("Cache-Control"),
+        Some("no-store")
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod login;
 mod operations;
 mod pages;
 mod proxies;
+mod python_example;
 mod second_factor;
 mod sessions;
 mod setup;
