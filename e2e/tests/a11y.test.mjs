@@ -69,6 +69,20 @@ test('admin: account list', () => audit(admin, '/admin/users', 200));
 test('admin: account detail', () => audit(admin, `/admin/users/${userId}`, 200));
 test('admin: new account', () => audit(admin, '/admin/users/new', 200));
 test('admin: audit log', () => audit(admin, '/admin/audit', 200));
+test('admin: groups, and membership on an account, in both languages', async () => {
+  await admin.goto(`${server.base}/admin/groups`);
+  await admin.getByLabel('Name').fill('ops');
+  await admin.getByRole('button', { name: 'Create group' }).click();
+  await admin.waitForURL(/notice=group_created/);
+  await audit(admin, '/admin/groups', 200);
+  await audit(admin, '/admin/groups?lang=ko', 200);
+  await admin.goto(`${server.base}/admin/users/${userId}?lang=en`);
+  await admin.getByRole('button', { name: 'Add' }).click();
+  await admin.waitForURL(/notice=groups_changed/);
+  await audit(admin, `/admin/users/${userId}`, 200);
+  await audit(admin, `/admin/users/${userId}?lang=ko`, 200);
+  await admin.goto(`${server.base}/admin/users?lang=en`);
+});
 test('error page 404', () => audit(anon, '/no-such-page', 404));
 test('error page 403', () => audit(user, '/admin/users', 403));
 /** Turns the next navigation to `url` into a POST with `body`, to reach error pages. */
