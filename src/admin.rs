@@ -158,7 +158,15 @@ pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Ef
             format!("{} sessions ended", ended.len()),
             now,
         )?;
-        Ok(Effect::ended(ended))
+        let mut effect = Effect::ended(ended);
+        effect.mail = crate::mail::notify(
+            c,
+            &target,
+            crate::mail::kind::ACCOUNT_DISABLED,
+            &serde_json::json!({ "name": target.username }),
+            now,
+        )?;
+        Ok(effect)
     })
 }
 
@@ -325,7 +333,15 @@ pub fn reset_second_factor(
             format!("second factor removed; {} sessions ended", ended.len()),
             now,
         )?;
-        Ok(Effect::ended(ended))
+        let mut effect = Effect::ended(ended);
+        effect.mail = crate::mail::notify(
+            c,
+            &target,
+            crate::mail::kind::SECOND_FACTOR_REMOVED,
+            &serde_json::json!({ "name": target.username, "ip": actor.ip }),
+            now,
+        )?;
+        Ok(effect)
     })
 }
 
@@ -424,5 +440,119 @@ pub fn set_membership(
         };
         record(c, actor, kind, &target, detail, now)?;
         claims_changed(c, id, now)
+    })
+}
+
+/// An account to invite: it chooses its password through a mailed link (seven days).
+pub struct Invitation<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub role: Role,
+    pub lang: &'a str,
+}
+
+/// The password hash of an account that has none yet: no password verifies against it.
+pub const NO_PASSWORD: &str = "!";
+
+/// Invites someone: an account without a password, its address, and the link by mail.
+/// `Refusal::Taken` when the name or the address is taken.
+pub fn invite(
+    conn: &mut DbConn,
+    actor: &Actor,
+    inv: &Invitation<'_>,
+    now: i64,
+) -> Result<(i64, Effect), Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let creation = crate::accounts::Creation {
+            username: inv.username,
+            password_hash: NO_PASSWORD,
+            role: inv.role,
+            must_change_password: false,
+            event: "invitation_sent",
+            by: crate::accounts::CreatedBy::Account(actor.id),
+            ip: &actor.ip,
+            detail: format!("role {}; invitation to {}", inv.role.as_str(), inv.email),
+        };
+        let account = crate::accounts::create_recorded(c, &creation, now)?.ok_or(Refusal::Taken)?;
+        match crate::mail::flows::assign_email(c, &account, inv.email, inv.lang) {
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => return Err(Refusal::Taken),
+            Err(e) => return Err(e.into()),
+        }
+        send_invitation(c, &account, inv.email, inv.lang, now)?;
+        Ok((account.id, Effect::mail()))
+    })
+}
+
+fn send_invitation(
+    c: &mut DbConn,
+    account: &Account,
+    email: &str,
+    lang: &str,
+    now: i64,
+) -> Result<(), Refusal> {
+    let token =
+        crate::mail::tokens::issue(c, crate::mail::tokens::INVITATION, account.id, email, now)?;
+    crate::mail::queue(
+        c,
+        email,
+        lang,
+        crate::mail::kind::INVITATION,
+        Some(account.id),
+        &serde_json::json!({ "token": token, "name": account.username }),
+        now,
+    )?;
+    Ok(())
+}
+
+/// A fresh invitation link (the old one stops working). Only for an account that has not
+/// accepted yet.
+pub fn resend_invitation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let target = load(c, id)?;
+        let email = target.email.clone().ok_or(Refusal::NotFound)?;
+        if target.password_hash != NO_PASSWORD {
+            return Err(Refusal::NotFound);
+        }
+        send_invitation(c, &target, &email, &target.lang, now)?;
+        record(
+            c,
+            actor,
+            "invitation_sent",
+            &target,
+            format!("sent again to {email}"),
+            now,
+        )?;
+        Ok(Effect::mail())
+    })
+}
+
+/// Withdraws an invitation not yet accepted: the account goes.
+pub fn cancel_invitation(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let target = load(c, id)?;
+        if target.password_hash != NO_PASSWORD {
+            return Err(Refusal::NotFound);
+        }
+        diesel::delete(accounts::table.find(id)).execute(c)?;
+        record(
+            c,
+            actor,
+            "invitation_cancelled",
+            &target,
+            "account removed".into(),
+            now,
+        )?;
+        Ok(Effect::none())
     })
 }

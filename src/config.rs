@@ -206,6 +206,12 @@ struct RawSettings {
     access_rules: Vec<crate::forward::RuleConfig>,
     #[serde(default = "default_default_policy")]
     default_policy: String,
+    #[serde(default)]
+    smtp_url: Option<String>,
+    #[serde(default)]
+    mail_from: Option<String>,
+    #[serde(default)]
+    smtp_ca_file: Option<String>,
     #[serde(default = "default_metrics_allow")]
     metrics_allow: Vec<IpAddr>,
     #[serde(default)]
@@ -256,6 +262,10 @@ pub struct Settings {
     pub cookie_domain: Option<String>,
     /// What the apps behind forward auth allow, and to whom.
     pub rules: crate::forward::Rules,
+    /// Where mail goes out (`smtp_url`); none: no mail, and no page that needs it.
+    pub smtp: Option<crate::mail::sender::SmtpSettings>,
+    /// The sender of mail, e.g. `Gatehouse <auth@example.com>`.
+    pub mail_from: String,
     pub metrics_allow: Vec<IpAddr>,
     pub metrics_token: Option<String>,
 }
@@ -358,6 +368,34 @@ impl Settings {
             .map(check_cookie_domain)
             .transpose()?;
         let rules = crate::forward::Rules::from_config(&raw.access_rules, &raw.default_policy)?;
+        let smtp = match raw
+            .smtp_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            None => None,
+            Some(url) => {
+                let mut smtp = crate::mail::sender::SmtpSettings::parse(url)?;
+                if public_url.is_none() {
+                    return Err(
+                        "setting `public_url` is needed with `smtp_url`: mail links point to it"
+                            .into(),
+                    );
+                }
+                if let Some(path) = raw.smtp_ca_file.as_deref().filter(|p| !p.is_empty()) {
+                    smtp.ca_pem =
+                        Some(std::fs::read_to_string(path).map_err(|e| {
+                            format!("setting `smtp_ca_file`: cannot read {path}: {e}")
+                        })?);
+                }
+                Some(smtp)
+            }
+        };
+        let mail_from = raw.mail_from.clone().unwrap_or_default();
+        if smtp.is_some() && mail_from.trim().is_empty() {
+            return Err("setting `mail_from` is needed with `smtp_url`, e.g. \"Gatehouse <auth@example.com>\"".into());
+        }
         let hash_workers = if raw.hash_workers == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -399,6 +437,8 @@ impl Settings {
             public_url,
             cookie_domain,
             rules,
+            smtp,
+            mail_from,
             metrics_allow: raw.metrics_allow,
             metrics_token: raw.metrics_token.filter(|t| !t.is_empty()),
         })

@@ -38,6 +38,8 @@ pub struct Effect {
     pub lockout: bool,
     /// A refresh token was used and a new one issued.
     pub rotated: bool,
+    /// Mail was queued: the sender may go at once.
+    pub mail: bool,
 }
 
 impl Effect {
@@ -48,6 +50,13 @@ impl Effect {
     pub fn ended(sessions: Vec<String>) -> Effect {
         Effect {
             ended_sessions: sessions,
+            ..Effect::default()
+        }
+    }
+
+    pub fn mail() -> Effect {
+        Effect {
+            mail: true,
             ..Effect::default()
         }
     }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod forward;
 pub mod groups;
 pub mod i18n;
+pub mod mail;
 pub mod metrics;
 pub mod random;
 pub mod retention;
@@ -81,22 +82,34 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
-        .attach(AdHoc::on_liftoff("Change feed and retention", |rocket| {
-            Box::pin(async move {
-                if let Some(app) = rocket.state::<App>() {
-                    rocket::tokio::spawn(sessions::feed::follow(
-                        app.db.clone(),
-                        app.revocations.clone(),
-                        app.clock.clone(),
-                    ));
-                    rocket::tokio::spawn(retention::run(
-                        app.db.clone(),
-                        app.clock.clone(),
-                        app.retention(),
-                    ));
-                }
-            })
-        }))
+        .attach(AdHoc::on_liftoff(
+            "Change feed, retention and mail",
+            |rocket| {
+                Box::pin(async move {
+                    if let Some(app) = rocket.state::<App>() {
+                        rocket::tokio::spawn(sessions::feed::follow(
+                            app.db.clone(),
+                            app.revocations.clone(),
+                            app.clock.clone(),
+                        ));
+                        rocket::tokio::spawn(retention::run(
+                            app.db.clone(),
+                            app.clock.clone(),
+                            app.retention(),
+                        ));
+                        if let Some(mailer) = &app.mailer {
+                            rocket::tokio::spawn(mail::sender::run(
+                                app.db.clone(),
+                                mailer.clone(),
+                                app.clock.clone(),
+                                app.metrics.mail.clone(),
+                                app.mail_wake.clone(),
+                            ));
+                        }
+                    }
+                })
+            },
+        ))
         .attach(Template::try_custom(|engines| {
             web::templates::configure(&mut engines.tera)
         }))

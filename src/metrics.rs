@@ -18,6 +18,8 @@ pub struct Metrics {
     pub reuse_detections: Counter,
     pub revocations: Counter,
     pub latency: Histogram,
+    /// The outbox: sent, given up, waiting.
+    pub mail: crate::mail::sender::MailCounters,
 }
 
 impl Default for Metrics {
@@ -58,6 +60,22 @@ impl Default for Metrics {
             "Time to answer a request",
             latency.clone(),
         );
+        let mail = crate::mail::sender::MailCounters::default();
+        registry.register(
+            "mail_sent",
+            "Mails delivered to the SMTP server",
+            mail.sent.clone(),
+        );
+        registry.register(
+            "mail_failed",
+            "Mails given up after repeated failures",
+            mail.failed.clone(),
+        );
+        registry.register(
+            "mail_waiting",
+            "Mails in the outbox waiting to be sent",
+            mail.waiting.clone(),
+        );
         Metrics {
             registry,
             sign_ins,
@@ -66,6 +84,7 @@ impl Default for Metrics {
             reuse_detections,
             revocations,
             latency,
+            mail,
         }
     }
 }

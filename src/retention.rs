@@ -22,6 +22,7 @@ pub struct Pruned {
     pub failure_counts: usize,
     pub audit_events: usize,
     pub pending_sign_ins: usize,
+    pub mail: usize,
     pub feed_rows: usize,
 }
 
@@ -34,6 +35,7 @@ pub fn prune(conn: &mut DbConn, now: i64, keep: &Retention) -> Result<Pruned> {
             failure_counts: throttle::prune(c, now, keep.data)?,
             audit_events: crate::audit::prune(c, now, keep.audit)?,
             pending_sign_ins: crate::sessions::pending::prune(c, now)?,
+            mail: crate::mail::prune(c, now, keep.data)? + crate::mail::tokens::prune(c, now)?,
             feed_rows: feed::prune(c, now)?,
         })
     })

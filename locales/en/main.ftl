@@ -241,3 +241,119 @@ msg-group-taken = A group of that name exists.
 notice-groups_changed = The groups have been changed. They take effect at the account's next request.
 notice-group_created = The group has been created.
 notice-group_deleted = The group has been deleted.
+
+title-email = Your e-mail address
+title-email-verify = Confirm your e-mail address
+title-forgot = Forgotten password
+title-reset = Choose a new password
+title-invite = Choose your password
+field-email = E-mail address
+field-new-email = New e-mail address
+field-login = Username or e-mail address
+email-link = E-mail address
+email-current = Your address is
+email-verified = verified
+email-unverified = not verified yet
+email-none = No e-mail address.
+email-help = We send a link to this address; it is used only when you follow the link. Password resets and security notices go to it.
+email-verify-intro = Press the button to confirm that this address is yours.
+button-verify-email = Confirm my address
+button-send-link = Send the link
+button-set-password = Set the password
+back-to-account = Back to your account
+back-to-sign-in = Back to sign-in
+forgot-link = Forgot your password?
+forgot-intro = Type your username or e-mail address. If an account with a confirmed address matches, we send it a link to choose a new password.
+forgot-done = If an account with a confirmed address matches what you typed, a link is on its way. It works once, for 30 minutes. Check your spam folder if it does not arrive.
+reset-intro = Choose a new password for
+invite-intro = Choose the password for your new account
+invite-help = Give an address and leave the password empty to send an invitation: the person chooses the password through a link (7 days).
+invitation = Invitation
+invitation-pending = Sent, waiting until { $when }
+button-resend-invitation = Send the invitation again
+button-cancel-invitation = Cancel the invitation
+msg-email-invalid = Type an e-mail address like name@example.com.
+msg-email-taken = Another account uses that address.
+msg-name-or-email-taken = That username or e-mail address is taken.
+msg-invite-or-password = Give either an initial password or an e-mail address to invite, not both.
+notice-email_sent = We sent a link to the new address. Follow it to confirm the address.
+notice-email_verified = Your e-mail address is confirmed.
+notice-password_reset_done = Your password is changed and every session has ended. Sign in with the new password.
+notice-invitation_accepted = Your password is set. Sign in with it.
+notice-invited = The account has been created and the invitation sent.
+notice-invitation_resent = A new invitation link has been sent; the old one no longer works.
+notice-invitation_cancelled = The invitation has been cancelled and the account deleted.
+
+mail-footer = This message was sent by Gatehouse at { $site } about your account. You cannot reply to it.
+mail-verify_email-subject = Confirm your e-mail address
+mail-verify_email-body = Hello { $name },
+
+    To confirm that this address belongs to your account, open this link and press the button:
+
+    { $link }
+
+    The link works once, for 24 hours. If you did not ask for this, ignore this message.
+mail-email_changed-subject = Your e-mail address is being changed
+mail-email_changed-body = Hello { $name },
+
+    Someone signed in to your account asked to use a new e-mail address: { $new }
+
+    If that was not you, change your password now and sign out every device from your account page: { $link }
+mail-reset_link-subject = Choose a new password
+mail-reset_link-body = Hello { $name },
+
+    Someone asked to reset the password of your account. To choose a new one, open:
+
+    { $link }
+
+    The link works once, for 30 minutes. If you did not ask for this, ignore this message: your password stays as it is.
+mail-password_reset-subject = Your password was reset
+mail-password_reset-body = Hello { $name },
+
+    The password of your account was set through a reset link (from { $ip }). Every session has been signed out.
+
+    If that was not you, ask an administrator for help at once.
+mail-password_changed-subject = Your password was changed
+mail-password_changed-body = Hello { $name },
+
+    The password of your account was changed (from { $ip }).
+
+    If that was not you, reset your password and check your devices: { $link }
+mail-invitation-subject = You are invited to Gatehouse
+mail-invitation-body = Hello { $name },
+
+    An administrator made you an account. To choose its password, open:
+
+    { $link }
+
+    The link works once, for 7 days.
+mail-2fa_enabled-subject = A second factor was added
+mail-2fa_enabled-body = Hello { $name },
+
+    A second factor (an authenticator app) was added to your account (from { $ip }).
+
+    If that was not you, reset your password and ask an administrator to reset the second factor: { $link }
+mail-2fa_disabled-subject = The second factor was removed
+mail-2fa_disabled-body = Hello { $name },
+
+    The second factor of your account was removed (from { $ip }). Signing in now needs only the password.
+
+    If that was not you, change your password now: { $link }
+mail-new_device-subject = New sign-in to your account
+mail-new_device-body = Hello { $name },
+
+    Your account was signed in from a new device: { $device }, address { $ip }.
+
+    If that was you, nothing to do. If not, change your password now and sign that device out: { $link }
+mail-refresh_reuse-subject = A stolen session was stopped
+mail-refresh_reuse-body = Hello { $name },
+
+    A sign-in token of your account was used twice (last from { $ip }), which happens when it has been copied. That session has been ended on every device that shared it.
+
+    What to do: sign in again, change your password, and check the devices listed on your account page: { $link }
+mail-account_disabled-subject = Your account was disabled
+mail-account_disabled-body = Hello { $name },
+
+    An administrator disabled your account; you cannot sign in until it is enabled again.
+
+    If you think this is a mistake, ask your administrator.

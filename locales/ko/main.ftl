@@ -240,3 +240,119 @@ msg-group-taken = 같은 이름의 그룹이 있습니다.
 notice-groups_changed = 그룹이 바뀌었습니다. 계정의 다음 요청부터 적용됩니다.
 notice-group_created = 그룹을 만들었습니다.
 notice-group_deleted = 그룹을 삭제했습니다.
+
+title-email = 이메일 주소
+title-email-verify = 이메일 주소 확인
+title-forgot = 비밀번호 찾기
+title-reset = 새 비밀번호 정하기
+title-invite = 비밀번호 정하기
+field-email = 이메일 주소
+field-new-email = 새 이메일 주소
+field-login = 사용자 이름 또는 이메일 주소
+email-link = 이메일 주소
+email-current = 현재 주소:
+email-verified = 확인됨
+email-unverified = 아직 확인되지 않음
+email-none = 이메일 주소가 없습니다.
+email-help = 이 주소로 링크를 보냅니다. 링크를 열어야 주소가 사용됩니다. 비밀번호 재설정과 보안 알림이 이 주소로 갑니다.
+email-verify-intro = 이 주소가 본인의 것임을 확인하려면 버튼을 누르세요.
+button-verify-email = 내 주소 확인
+button-send-link = 링크 보내기
+button-set-password = 비밀번호 설정
+back-to-account = 계정으로 돌아가기
+back-to-sign-in = 로그인으로 돌아가기
+forgot-link = 비밀번호를 잊으셨나요?
+forgot-intro = 사용자 이름이나 이메일 주소를 입력하세요. 확인된 주소가 있는 계정과 일치하면 새 비밀번호를 정하는 링크를 보냅니다.
+forgot-done = 입력한 내용과 일치하고 확인된 주소가 있는 계정이 있으면 링크를 보냈습니다. 링크는 30분 동안 한 번만 쓸 수 있습니다. 메일이 오지 않으면 스팸함을 확인하세요.
+reset-intro = 새 비밀번호를 정할 계정:
+invite-intro = 새 계정의 비밀번호를 정하세요:
+invite-help = 주소를 입력하고 비밀번호를 비워 두면 초대장을 보냅니다. 받는 사람이 링크로 비밀번호를 정합니다(7일).
+invitation = 초대
+invitation-pending = 보냄, { $when }까지 유효
+button-resend-invitation = 초대장 다시 보내기
+button-cancel-invitation = 초대 취소
+msg-email-invalid = name@example.com 같은 이메일 주소를 입력하세요.
+msg-email-taken = 다른 계정이 그 주소를 쓰고 있습니다.
+msg-name-or-email-taken = 그 사용자 이름이나 이메일 주소는 이미 쓰이고 있습니다.
+msg-invite-or-password = 초기 비밀번호와 초대할 이메일 주소 중 하나만 입력하세요.
+notice-email_sent = 새 주소로 링크를 보냈습니다. 링크를 열어 주소를 확인하세요.
+notice-email_verified = 이메일 주소가 확인되었습니다.
+notice-password_reset_done = 비밀번호가 바뀌었고 모든 세션이 끝났습니다. 새 비밀번호로 로그인하세요.
+notice-invitation_accepted = 비밀번호가 설정되었습니다. 로그인하세요.
+notice-invited = 계정을 만들고 초대장을 보냈습니다.
+notice-invitation_resent = 새 초대 링크를 보냈습니다. 이전 링크는 더 이상 쓸 수 없습니다.
+notice-invitation_cancelled = 초대를 취소하고 계정을 삭제했습니다.
+
+mail-footer = 이 메일은 { $site }의 Gatehouse가 계정에 관해 보낸 것입니다. 회신할 수 없습니다.
+mail-verify_email-subject = 이메일 주소를 확인하세요
+mail-verify_email-body = { $name }님, 안녕하세요.
+
+    이 주소가 계정의 것임을 확인하려면 아래 링크를 열고 버튼을 누르세요.
+
+    { $link }
+
+    링크는 24시간 동안 한 번만 쓸 수 있습니다. 요청하지 않았다면 이 메일을 무시하세요.
+mail-email_changed-subject = 이메일 주소 변경 요청
+mail-email_changed-body = { $name }님, 안녕하세요.
+
+    로그인한 누군가가 계정에 새 이메일 주소를 쓰도록 요청했습니다: { $new }
+
+    본인이 아니라면 지금 비밀번호를 바꾸고 계정 페이지에서 모든 기기를 로그아웃하세요: { $link }
+mail-reset_link-subject = 새 비밀번호 정하기
+mail-reset_link-body = { $name }님, 안녕하세요.
+
+    누군가 계정의 비밀번호 재설정을 요청했습니다. 새 비밀번호를 정하려면 아래 링크를 여세요.
+
+    { $link }
+
+    링크는 30분 동안 한 번만 쓸 수 있습니다. 요청하지 않았다면 이 메일을 무시하세요. 비밀번호는 그대로입니다.
+mail-password_reset-subject = 비밀번호가 재설정되었습니다
+mail-password_reset-body = { $name }님, 안녕하세요.
+
+    재설정 링크로 계정의 비밀번호가 설정되었습니다({ $ip }에서). 모든 세션이 로그아웃되었습니다.
+
+    본인이 아니라면 바로 관리자에게 도움을 요청하세요.
+mail-password_changed-subject = 비밀번호가 바뀌었습니다
+mail-password_changed-body = { $name }님, 안녕하세요.
+
+    계정의 비밀번호가 바뀌었습니다({ $ip }에서).
+
+    본인이 아니라면 비밀번호를 재설정하고 기기 목록을 확인하세요: { $link }
+mail-invitation-subject = Gatehouse 초대
+mail-invitation-body = { $name }님, 안녕하세요.
+
+    관리자가 계정을 만들었습니다. 비밀번호를 정하려면 아래 링크를 여세요.
+
+    { $link }
+
+    링크는 7일 동안 한 번만 쓸 수 있습니다.
+mail-2fa_enabled-subject = 2단계 인증이 추가되었습니다
+mail-2fa_enabled-body = { $name }님, 안녕하세요.
+
+    계정에 2단계 인증(인증 앱)이 추가되었습니다({ $ip }에서).
+
+    본인이 아니라면 비밀번호를 재설정하고 관리자에게 2단계 인증 초기화를 요청하세요: { $link }
+mail-2fa_disabled-subject = 2단계 인증이 해제되었습니다
+mail-2fa_disabled-body = { $name }님, 안녕하세요.
+
+    계정의 2단계 인증이 해제되었습니다({ $ip }에서). 이제 비밀번호만으로 로그인할 수 있습니다.
+
+    본인이 아니라면 지금 비밀번호를 바꾸세요: { $link }
+mail-new_device-subject = 새 기기에서 로그인했습니다
+mail-new_device-body = { $name }님, 안녕하세요.
+
+    새 기기에서 계정에 로그인했습니다: { $device }, 주소 { $ip }.
+
+    본인이라면 할 일이 없습니다. 아니라면 지금 비밀번호를 바꾸고 그 기기를 로그아웃하세요: { $link }
+mail-refresh_reuse-subject = 도용된 세션을 막았습니다
+mail-refresh_reuse-body = { $name }님, 안녕하세요.
+
+    계정의 로그인 토큰이 두 번 쓰였습니다(마지막은 { $ip }에서). 토큰이 복사되었을 때 생기는 일입니다. 그 세션은 공유하던 모든 기기에서 끝났습니다.
+
+    할 일: 다시 로그인하고 비밀번호를 바꾼 뒤 계정 페이지의 기기 목록을 확인하세요: { $link }
+mail-account_disabled-subject = 계정이 비활성화되었습니다
+mail-account_disabled-body = { $name }님, 안녕하세요.
+
+    관리자가 계정을 비활성화했습니다. 다시 활성화될 때까지 로그인할 수 없습니다.
+
+    잘못된 일이라고 생각되면 관리자에게 문의하세요.

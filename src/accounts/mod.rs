@@ -56,6 +56,11 @@ pub struct Account {
     /// The last TOTP time step accepted: each is accepted once.
     pub totp_last_step: Option<i64>,
     pub recovery_used_at: Option<i64>,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub email_verified_at: Option<i64>,
+    /// The language mail to this account is written in.
+    pub lang: String,
 }
 
 impl Account {
@@ -67,6 +72,13 @@ impl Account {
     /// Whether a second factor is set.
     pub fn has_second_factor(&self) -> bool {
         self.totp_secret.is_some()
+    }
+
+    /// The address mail may go to: a verified one.
+    pub fn verified_email(&self) -> Option<&str> {
+        self.email
+            .as_deref()
+            .filter(|_| self.email_verified_at.is_some())
     }
 }
 

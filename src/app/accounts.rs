@@ -23,7 +23,7 @@ pub struct AccountRequest<'a> {
 }
 
 pub enum NewAccount {
-    Created(Account),
+    Created(Box<Account>),
     /// The name or the password was refused: say why.
     Invalid(Message),
     /// The name is taken (or, for the setup link, an administrator exists by now).
@@ -33,7 +33,7 @@ pub enum NewAccount {
 /// How a password change went.
 pub enum PasswordChange {
     /// Changed; the account as it is now and its groups (other sessions have ended).
-    Changed(Account, Vec<String>),
+    Changed(Box<Account>, Vec<String>),
     Refused(Message),
     /// Too many wrong current passwords for this account: wait so many seconds.
     Throttled(i64),
@@ -69,7 +69,7 @@ impl App {
                 })
             })
             .await?;
-        Ok(created.map_or(NewAccount::Taken, NewAccount::Created))
+        Ok(created.map_or(NewAccount::Taken, |a| NewAccount::Created(Box::new(a))))
     }
 
     /// Creates an account from the command line (blocking).
@@ -162,6 +162,6 @@ impl App {
         let (account, groups) = self
             .change(move |c| sessions::change_password(c, &owner, &hash, now))
             .await?;
-        Ok(PasswordChange::Changed(account, groups))
+        Ok(PasswordChange::Changed(Box::new(account), groups))
     }
 }

@@ -46,11 +46,17 @@ pub struct App {
     pub addresses: WindowLimiter,
     /// Sign-ups per client address.
     pub signups: WindowLimiter,
+    /// Forgotten-password requests per client address (ten an hour).
+    pub forgots: WindowLimiter,
     /// Sign-ins and password checks running now, per name.
     pub in_flight: InFlight,
     pub device: DeviceKey,
     /// Seals second-factor secrets and hashes recovery codes (`encryption_key`).
     pub vault: Arc<crate::second_factor::vault::Vault>,
+    /// Sends the outbox (with `smtp_url`).
+    pub mailer: Option<Arc<crate::mail::sender::Mailer>>,
+    /// Wakes the sender when a change queued mail.
+    pub mail_wake: Arc<rocket::tokio::sync::Notify>,
     pub metrics: Metrics,
     pub clock: Arc<Clock>,
 }
@@ -84,6 +90,14 @@ impl App {
         let policy = PasswordPolicy {
             min_length: settings.password_min_length,
         };
+        let mailer = match (&settings.smtp, &settings.public_url) {
+            (Some(smtp), Some(public_url)) => Some(Arc::new(crate::mail::sender::Mailer::new(
+                smtp,
+                &settings.mail_from,
+                public_url,
+            )?)),
+            _ => None,
+        };
         let addresses = WindowLimiter::new(settings.address_failures, settings.address_window);
         let signups = WindowLimiter::new(
             settings.signup_address_limit,
@@ -92,11 +106,14 @@ impl App {
         Ok(App {
             addresses,
             signups,
+            forgots: WindowLimiter::new(10, 3600),
             in_flight: InFlight::default(),
             device,
             vault: Arc::new(crate::second_factor::vault::Vault::new(
                 &settings.encryption_key,
             )),
+            mailer,
+            mail_wake: Arc::new(rocket::tokio::sync::Notify::new()),
             metrics: Metrics::default(),
             settings,
             db: Arc::new(db),
@@ -169,6 +186,14 @@ impl App {
         if effect.rotated {
             m.rotations.inc();
         }
+        if effect.mail {
+            self.mail_wake.notify_one();
+        }
+    }
+
+    /// Whether mail can be sent (`smtp_url` is set): the pages that need it show only then.
+    pub fn mail_on(&self) -> bool {
+        self.mailer.is_some()
     }
 
     /// How long data is kept (settings `retention_days`, `audit_retention_days`).
@@ -209,6 +234,7 @@ impl App {
         claims.pwc = account.must_change_password;
         claims.tfa = self.must_enrol(account);
         claims.groups = groups.to_vec();
+        claims.email = account.verified_email().map(str::to_string);
         Ok(claims)
     }
 }

@@ -52,6 +52,7 @@ impl App {
         code: &str,
         ip: &str,
         user_agent: &str,
+        device: Option<&str>,
     ) -> Result<SecondStepResult> {
         let (t, now) = (token.to_string(), self.now());
         let found = self
@@ -66,6 +67,9 @@ impl App {
         let Some((p, account)) = found else {
             return Ok(SecondStepResult::Gone);
         };
+        let new_device = device
+            .and_then(|d| self.device.verify(d, &account.username))
+            .is_none();
         let Some(in_flight) = self.in_flight.enter(&account.username) else {
             return Ok(SecondStepResult::Throttled(1));
         };
@@ -98,6 +102,7 @@ impl App {
                     others_in_flight: others,
                     limits: &limits,
                     max_sessions,
+                    new_device,
                 };
                 sessions::finish_second_step(c, &vault, &step, now)
             })

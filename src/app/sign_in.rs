@@ -145,6 +145,7 @@ impl App {
                         others_in_flight: true,
                         limits: &limits,
                         max_sessions: 0,
+                        new_device: false,
                     };
                     sessions::await_second_factor(c, &new, now)
                 })
@@ -174,6 +175,7 @@ impl App {
                     others_in_flight,
                     limits: &limits,
                     max_sessions,
+                    new_device: !known_device,
                 };
                 sessions::start(c, &new, now)
             })

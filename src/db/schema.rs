@@ -16,6 +16,10 @@ diesel::table! {
         totp_enabled_at -> Nullable<BigInt>,
         totp_last_step -> Nullable<BigInt>,
         recovery_used_at -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        email_verified_at -> Nullable<BigInt>,
+        lang -> Text,
     }
 }
 
@@ -113,6 +117,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_tokens (token_hash) {
+        token_hash -> Text,
+        kind -> Text,
+        account_id -> BigInt,
+        email -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        account_id -> Nullable<BigInt>,
+        to_address -> Text,
+        lang -> Text,
+        data -> Text,
+        created_at -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -122,6 +156,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_sign_ins,
     groups,
     group_members,
+    mail_tokens,
+    outbox,
     accounts,
     login_attempts,
     sessions,

@@ -100,7 +100,17 @@ pub fn enrol(
                 .subject(owner.account_id, &owner.name)
                 .detail(format!("TOTP, {} recovery codes", code_hashes.len())),
         )?;
-        Ok(Effect::none())
+        let mail = crate::mail::notify_id(
+            c,
+            owner.account_id,
+            crate::mail::kind::SECOND_FACTOR_ADDED,
+            &serde_json::json!({ "name": owner.name, "ip": owner.ip }),
+            now,
+        )?;
+        Ok(Effect {
+            mail,
+            ..Effect::none()
+        })
     })
 }
 
@@ -158,7 +168,17 @@ pub fn disable(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
                 .actor(owner.account_id)
                 .subject(owner.account_id, &owner.name),
         )?;
-        Ok(Effect::none())
+        let mail = crate::mail::notify_id(
+            c,
+            owner.account_id,
+            crate::mail::kind::SECOND_FACTOR_REMOVED,
+            &serde_json::json!({ "name": owner.name, "ip": owner.ip }),
+            now,
+        )?;
+        Ok(Effect {
+            mail,
+            ..Effect::none()
+        })
     })
 }
 

@@ -41,6 +41,16 @@ impl DeviceKey {
     }
 }
 
+/// A short description of the browser behind a user agent, for people.
+pub fn describe(user_agent: &str) -> String {
+    let ua = crate::text::printable(user_agent, 256);
+    if ua.is_empty() {
+        "an unknown browser".into()
+    } else {
+        ua
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,6 +113,9 @@ pub struct NewSignIn<'a> {
     pub limits: &'a throttle::Limits,
     /// Live sessions an account may have; the oldest end beyond it.
     pub max_sessions: usize,
+    /// The browser has not signed in to this account before (no device cookie): the
+    /// account is told.
+    pub new_device: bool,
 }
 
 pub enum Started {
@@ -191,6 +194,19 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     )?;
     let mut effect = Effect::ended(over);
     effect.sign_in = Some(SignInOutcome::Success);
+    if new.new_device {
+        effect.mail = crate::mail::notify(
+            c,
+            &account,
+            crate::mail::kind::NEW_DEVICE,
+            &serde_json::json!({
+                "name": account.username,
+                "ip": new.ip,
+                "device": crate::sessions::device::describe(new.user_agent),
+            }),
+            now,
+        )?;
+    }
     let groups = crate::groups::of_account(c, account.id)?;
     Ok((
         Started::Session {
@@ -254,6 +270,8 @@ pub struct SecondStep<'a> {
     pub others_in_flight: bool,
     pub limits: &'a throttle::Limits,
     pub max_sessions: usize,
+    /// The browser has not signed in to this account before.
+    pub new_device: bool,
 }
 
 pub enum SecondStepOutcome {
@@ -337,6 +355,7 @@ pub fn finish_second_step(
                     others_in_flight: step.others_in_flight,
                     limits: step.limits,
                     max_sessions: step.max_sessions,
+                    new_device: step.new_device,
                 };
                 let (started, effect) = start_in(c, &new, now)?;
                 Ok((SecondStepOutcome::Started(started), effect))
@@ -466,7 +485,15 @@ pub fn change_password(
                 .detail(format!("{} other sessions ended", ended.len())),
         )?;
         let groups = crate::groups::of_account(c, account.id)?;
-        Ok(((account, groups), Effect::ended(ended)))
+        let mut effect = Effect::ended(ended);
+        effect.mail = crate::mail::notify(
+            c,
+            &account,
+            crate::mail::kind::PASSWORD_CHANGED,
+            &serde_json::json!({ "name": account.username, "ip": owner.ip }),
+            now,
+        )?;
+        Ok(((account, groups), effect))
     })
 }
 

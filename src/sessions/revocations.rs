@@ -132,6 +132,7 @@ mod tests {
             pwc: false,
             tfa: false,
             groups: Vec::new(),
+            email: None,
         }
     }
 

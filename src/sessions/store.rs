@@ -325,6 +325,13 @@ fn grace_or_theft(
                 }
             )),
     )?;
+    crate::mail::notify(
+        conn,
+        &account,
+        crate::mail::kind::REFRESH_REUSE,
+        &serde_json::json!({ "name": account.username, "ip": by.ip }),
+        now,
+    )?;
     Ok(Rotation::Reused {
         session_id: session.id,
     })
@@ -343,6 +350,7 @@ pub fn rotate(
         let effect = match &rotation {
             Rotation::Reused { session_id } => Effect {
                 reused_session: Some(session_id.clone()),
+                mail: true,
                 ..Effect::none()
             },
             Rotation::Rotated { refresh, .. } => Effect {

@@ -41,6 +41,9 @@ pub struct Claims {
     /// The account's groups (for the apps Gatehouse guards).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The account's verified e-mail address, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl Claims {
@@ -66,6 +69,7 @@ impl Claims {
             pwc: false,
             tfa: false,
             groups: Vec::new(),
+            email: None,
         })
     }
 

@@ -127,6 +127,7 @@ fn new_user_form(
     app: &App,
     username: &str,
     role: &str,
+    email: &str,
     error: Option<&str>,
     lang: &Lang,
 ) -> Template {
@@ -137,9 +138,11 @@ fn new_user_form(
             title_key: "title-new-account",
             csrf_token: app.csrf.for_session(&admin.0.sid),
             min_length: app.policy.min_length,
+            mail_on: app.mail_on(),
             user: &admin.0,
             username,
             role,
+            email,
             error,
         },
     )
@@ -147,14 +150,17 @@ fn new_user_form(
 
 #[get("/admin/users/new")]
 pub fn new_user_page(admin: AdminUser, app: &State<App>, lang: Lang) -> Template {
-    new_user_form(&admin, app, "", "user", None, &lang)
+    new_user_form(&admin, app, "", "user", "", None, &lang)
 }
 
 #[derive(FromForm)]
 pub struct NewUserForm {
     username: String,
     role: String,
+    #[field(default = String::new())]
     password: String,
+    #[field(default = String::new())]
+    email: String,
     #[field(default = String::new())]
     csrf_token: String,
 }
@@ -183,6 +189,7 @@ pub async fn new_user(
                 app,
                 &form.username,
                 &form.role,
+                &form.email,
                 Some(&msg.text(lang.code)),
                 &lang,
             ),
@@ -191,6 +198,48 @@ pub async fn new_user(
     let Some(role) = Role::parse(&form.role) else {
         return refuse(Message::new("msg-choose-role"));
     };
+    let email = form.email.trim().to_string();
+    if !email.is_empty() && (!app.mail_on() || !crate::mail::valid_address(&email)) {
+        return refuse(Message::new("msg-email-invalid"));
+    }
+    if !form.password.is_empty() && !email.is_empty() {
+        return refuse(Message::new("msg-invite-or-password"));
+    }
+    if form.password.is_empty() && !email.is_empty() {
+        // An invitation: the person chooses the password through a mailed link.
+        if let Err(msg) = accounts::validate_username(&form.username) {
+            return refuse(msg);
+        }
+        let actor = Actor {
+            id: admin.0.id,
+            ip: client.ip.clone(),
+        };
+        let (username, address, code, now) =
+            (form.username.clone(), email.clone(), lang.code, app.now());
+        let outcome = app
+            .change(move |c| {
+                let inv = actions::Invitation {
+                    username: &username,
+                    email: &address,
+                    role,
+                    lang: code,
+                };
+                match actions::invite(c, &actor, &inv, now) {
+                    Ok((id, effect)) => Ok((Ok(id), effect)),
+                    Err(Refusal::Db(e)) => Err(e),
+                    Err(refusal) => Ok((Err(refusal), Effect::none())),
+                }
+            })
+            .await?;
+        return match outcome {
+            Ok(id) => Ok(Either::Left(Redirect::to(format!(
+                "/admin/users/{id}?notice=invited"
+            )))),
+            Err(Refusal::Taken) => refuse(Message::new("msg-name-or-email-taken")),
+            Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
+            Err(_) => Err(Error::NotFound),
+        };
+    }
     let created = app
         .create_account(AccountRequest {
             username: &form.username,
@@ -224,21 +273,34 @@ pub async fn user_page(
 ) -> Result<Template> {
     let id = parse_id(id)?;
     let now = app.now();
-    let (account, sessions, (events, _), (failed_logins, locked_until), codes_left, membership) =
-        app.db
-            .run(move |c| {
-                let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
-                let lock = throttle::status(c, &account.username_key, now)?;
-                Ok((
-                    account,
-                    store::live_for_account(c, id, now)?,
-                    audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
-                    lock,
-                    crate::second_factor::codes_left(c, id)?,
-                    crate::groups::membership(c, id)?,
-                ))
-            })
-            .await?;
+    let (
+        account,
+        sessions,
+        (events, _),
+        (failed_logins, locked_until),
+        codes_left,
+        membership,
+        invited_until,
+    ) = app
+        .db
+        .run(move |c| {
+            let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
+            let lock = throttle::status(c, &account.username_key, now)?;
+            let invited_until =
+                crate::mail::tokens::pending(c, crate::mail::tokens::INVITATION, id, now)?
+                    .first()
+                    .map(|t| t.expires_at);
+            Ok((
+                account,
+                store::live_for_account(c, id, now)?,
+                audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
+                lock,
+                crate::second_factor::codes_left(c, id)?,
+                crate::groups::membership(c, id)?,
+                invited_until,
+            ))
+        })
+        .await?;
     let (member_of, other_groups) = membership;
     Ok(page(
         "admin/user",
@@ -255,6 +317,10 @@ pub async fn user_page(
             codes_left,
             member_of,
             other_groups,
+            email: &account.email,
+            email_verified: account.email_verified_at.is_some(),
+            invited_until,
+            mail_on: app.mail_on(),
             failed_logins,
             sessions,
             events,
@@ -302,8 +368,8 @@ async fn act(
         }
         Err(Refusal::Db(e)) => return Err(e.into()),
     }
-    if done == "deleted" {
-        return Ok(Redirect::to("/admin/users?notice=deleted"));
+    if done == "deleted" || done == "invitation_cancelled" {
+        return Ok(Redirect::to(format!("/admin/users?notice={done}")));
     }
     Ok(Redirect::to(format!("/admin/users/{id}?notice={done}")))
 }
@@ -475,6 +541,44 @@ pub async fn reset_second_factor(
         id,
         "2fa_reset",
         actions::reset_second_factor,
+    )
+    .await
+}
+
+#[post("/admin/users/<id>/invitation/resend", data = "<_form>")]
+pub async fn resend_invitation(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "invitation_resent",
+        actions::resend_invitation,
+    )
+    .await
+}
+
+#[post("/admin/users/<id>/invitation/cancel", data = "<_form>")]
+pub async fn cancel_invitation(
+    admin: AdminUser,
+    id: &str,
+    _form: Csrf<TokenOnly>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "invitation_cancelled",
+        actions::cancel_invitation,
     )
     .await
 }

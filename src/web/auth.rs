@@ -93,6 +93,7 @@ pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
 }
 
 fn login_form(
+    app: &App,
     dest: &Destination,
     token: &str,
     username: &str,
@@ -103,7 +104,7 @@ fn login_form(
     page(
         "auth/login",
         lang,
-        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, username, error, notice, title_key: "title-sign-in" },
+        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, username, error, notice, forgot: app.mail_on(), title_key: "title-sign-in" },
     )
 }
 
@@ -122,6 +123,7 @@ pub fn login_page(
         return Either::Left(Redirect::to(dest.target()));
     }
     Either::Right(login_form(
+        app,
         &dest,
         &token.0,
         "",
@@ -202,6 +204,7 @@ pub async fn login(
         SignIn::Failed => Ok(Either::Right((
             Status::Unauthorized,
             login_form(
+                app,
                 &dest,
                 &token.0,
                 &form.username,
@@ -318,8 +321,17 @@ pub async fn second_step(
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let code = crate::text::printable(&form.code, 64);
+    let device = jar
+        .get(session::DEVICE_COOKIE)
+        .map(|c| c.value().to_string());
     match app
-        .second_step(&pending, &code, &client.ip, &client.user_agent)
+        .second_step(
+            &pending,
+            &code,
+            &client.ip,
+            &client.user_agent,
+            device.as_deref(),
+        )
         .await?
     {
         SecondStepResult::Success(signed_in) => {

@@ -176,6 +176,9 @@ impl<'r> Responder<'r, 'static> for Answer {
                     r.header(Header::new("Remote-User", claims.name.clone()));
                     r.header(Header::new("Remote-Groups", claims.groups.join(",")));
                     r.header(Header::new("Remote-Role", claims.role.as_str()));
+                    if let Some(email) = &claims.email {
+                        r.header(Header::new("Remote-Email", email.clone()));
+                    }
                 }
                 if let Some(c) = cookie {
                     r.header(Header::new("Set-Cookie", c));

@@ -13,6 +13,7 @@ pub mod forward;
 pub mod headers;
 pub mod lang;
 pub mod log;
+pub mod mail;
 pub mod metrics;
 pub mod notice;
 pub mod pages;
@@ -46,6 +47,16 @@ pub fn routes() -> Vec<Route> {
         second_factor::disable,
         second_factor::reauth_page,
         second_factor::reauth,
+        mail::email,
+        mail::set_email,
+        mail::verify_page,
+        mail::verify,
+        mail::forgot_form,
+        mail::forgot,
+        mail::reset_form,
+        mail::reset,
+        mail::invite_form,
+        mail::accept_invitation,
         setup::setup_page,
         setup::setup,
         account::account_page,
@@ -66,6 +77,8 @@ pub fn routes() -> Vec<Route> {
         admin::delete,
         admin::reset_second_factor,
         admin::add_to_group,
+        admin::resend_invitation,
+        admin::cancel_invitation,
         admin::remove_from_group,
         admin::groups,
         admin::create_group,

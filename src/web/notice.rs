@@ -26,6 +26,13 @@ pub fn text(key: Option<&str>) -> Option<&'static str> {
         "groups_changed" => "notice-groups_changed",
         "group_created" => "notice-group_created",
         "group_deleted" => "notice-group_deleted",
+        "email_sent" => "notice-email_sent",
+        "email_verified" => "notice-email_verified",
+        "password_reset_done" => "notice-password_reset_done",
+        "invitation_accepted" => "notice-invitation_accepted",
+        "invited" => "notice-invited",
+        "invitation_resent" => "notice-invitation_resent",
+        "invitation_cancelled" => "notice-invitation_cancelled",
         _ => return None,
     })
 }

@@ -584,3 +584,124 @@ pub fn echo_upstream() -> u16 {
     });
     port
 }
+
+/// A certificate for `names`, signed by a fresh test CA (PEM).
+pub struct TestCertificate {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+pub fn test_certificate(names: &[&str]) -> TestCertificate {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Gatehouse test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+    TestCertificate {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+/// A real SMTP server (Python's aiosmtpd, from `GATEHOUSE_TEST_PYTHON`) on loopback,
+/// keeping what it receives in a Maildir. `None` when no such Python is configured.
+pub struct SmtpServer {
+    child: std::process::Child,
+    pub port: u16,
+    pub maildir: TempDir,
+}
+
+pub fn test_python() -> Option<std::ffi::OsString> {
+    std::env::var_os("GATEHOUSE_TEST_PYTHON").filter(|p| !p.is_empty())
+}
+
+impl SmtpServer {
+    /// Starts on `port`; `tls` is `("--tlscert"/"--smtpscert", certificate)` to offer
+    /// STARTTLS (required) or implicit TLS.
+    pub fn start_on(port: u16, tls: Option<(&str, &TestCertificate)>) -> Option<SmtpServer> {
+        let python = test_python()?;
+        let maildir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(python);
+        cmd.args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some((flag, cert)) = tls {
+            let (c, k) = (
+                maildir.path().join("cert.pem"),
+                maildir.path().join("key.pem"),
+            );
+            std::fs::write(&c, &cert.cert_pem).unwrap();
+            std::fs::write(&k, &cert.key_pem).unwrap();
+            let key_flag = flag.replace("cert", "key");
+            cmd.arg(flag).arg(&c).arg(key_flag).arg(&k);
+        }
+        cmd.arg(maildir.path().join("box"));
+        let child = cmd.spawn().expect("aiosmtpd runs");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "aiosmtpd did not start (is it installed in GATEHOUSE_TEST_PYTHON?)"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(SmtpServer {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    pub fn start() -> Option<SmtpServer> {
+        Self::start_on(free_port(), None)
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.path().join("box").join(sub)) {
+                let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+                files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+                out.extend(files.into_iter().filter_map(|p| std::fs::read(p).ok()));
+            }
+        }
+        out
+    }
+
+    /// Waits (up to 20 s) until `n` messages have arrived, and returns them.
+    pub fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+        let start = std::time::Instant::now();
+        loop {
+            let got = self.messages();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(20),
+                "{} of {n} messages arrived",
+                got.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

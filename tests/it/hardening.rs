@@ -168,6 +168,7 @@ fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
                 others_in_flight: false,
                 limits: &limits,
                 max_sessions: 50,
+                new_device: false,
             };
             gatehouse::sessions::start(c, &new, now)
         })

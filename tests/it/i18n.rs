@@ -71,10 +71,21 @@ fn used_keys() -> Vec<String> {
         "groups_changed",
         "group_created",
         "group_deleted",
+        "email_sent",
+        "email_verified",
+        "password_reset_done",
+        "invitation_accepted",
+        "invited",
+        "invitation_resent",
+        "invitation_cancelled",
     ] {
         keys.push(gatehouse::web::notice::text(Some(n)).unwrap().to_string());
     }
-    keys.extend(["lang-en", "lang-ko", "sign-in-failed"].map(String::from));
+    keys.extend(["lang-en", "lang-ko", "sign-in-failed", "mail-footer"].map(String::from));
+    for kind in gatehouse::mail::kind::ALL {
+        keys.push(format!("mail-{kind}-subject"));
+        keys.push(format!("mail-{kind}-body"));
+    }
     keys.sort();
     keys.dedup();
     keys

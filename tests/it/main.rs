@@ -19,6 +19,8 @@ mod i18n;
 mod instances;
 mod keys_and_policy;
 mod login;
+mod mail;
+mod mail_delivery;
 mod operations;
 mod pages;
 mod proxies;

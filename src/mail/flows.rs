@@ -1,0 +1,284 @@
+//! The state changes that go by mail: setting an address (verified by a link), a
+//! forgotten password, an invitation. Each owns its transaction, its audit row and the
+//! mail it queues.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{address_key, kind, queue, tokens};
+use crate::accounts::{self, throttle, Account};
+use crate::audit::{self, Event};
+use crate::db::schema::accounts as accounts_table;
+use crate::db::{write_tx, DbConn};
+use crate::effect::Effect;
+use crate::error::{Error, Result};
+use crate::sessions::{store, Owner};
+
+/// Gives `account` the address `email`, unverified (inside the caller's transaction):
+/// `Error::Conflict` when another account has it. Returns the verified address it had.
+pub fn assign_email(
+    c: &mut DbConn,
+    account: &Account,
+    email: &str,
+    lang: &str,
+) -> Result<Option<String>> {
+    let key = address_key(email);
+    let taken: i64 = accounts_table::table
+        .filter(accounts_table::email_key.eq(&key))
+        .filter(accounts_table::id.ne(account.id))
+        .count()
+        .get_result(c)?;
+    if taken > 0 {
+        return Err(Error::Conflict("that address belongs to another account"));
+    }
+    let old = account.verified_email().map(str::to_string);
+    diesel::update(accounts_table::table.find(account.id))
+        .set((
+            accounts_table::email.eq(email),
+            accounts_table::email_key.eq(&key),
+            accounts_table::email_verified_at.eq(None::<i64>),
+            accounts_table::lang.eq(lang),
+        ))
+        .execute(c)?;
+    Ok(old)
+}
+
+/// Sends the link that verifies `email` (inside the caller's transaction).
+pub fn send_verification(
+    c: &mut DbConn,
+    account: &Account,
+    email: &str,
+    lang: &str,
+    now: i64,
+) -> Result<()> {
+    let token = tokens::issue(c, tokens::VERIFY_EMAIL, account.id, email, now)?;
+    queue(
+        c,
+        email,
+        lang,
+        kind::VERIFY_EMAIL,
+        Some(account.id),
+        &json!({ "token": token, "name": account.username }),
+        now,
+    )
+}
+
+/// Sets (or changes) the owner's address: unverified until its link is followed; the
+/// new address gets the link, a verified old one is told. `Error::Conflict` when another
+/// account has it.
+pub fn set_email(
+    conn: &mut DbConn,
+    owner: &Owner,
+    email: &str,
+    lang: &str,
+    now: i64,
+) -> Result<Effect> {
+    let email = email.trim();
+    write_tx(conn, |c| {
+        let account = accounts::find_for_update(c, owner.account_id)?.ok_or(Error::NotFound)?;
+        if account.email_key.as_deref() == Some(address_key(email).as_str())
+            && account.email_verified_at.is_some()
+        {
+            return Ok(Effect::none());
+        }
+        let old = assign_email(c, &account, email, lang)?;
+        send_verification(c, &account, email, lang, now)?;
+        if let Some(old) = &old {
+            queue(
+                c,
+                old,
+                lang,
+                kind::EMAIL_CHANGED,
+                Some(account.id),
+                &json!({ "name": account.username, "new": email }),
+                now,
+            )?;
+        }
+        audit::record(
+            c,
+            &Event::new("email_changed", &owner.ip, now)
+                .actor(owner.account_id)
+                .subject(account.id, &account.username)
+                .detail(if old.is_some() {
+                    "address changed; verification sent"
+                } else {
+                    "address set; verification sent"
+                }),
+        )?;
+        Ok(Effect::mail())
+    })
+}
+
+/// Follows a verification link: the address it was sent to becomes verified, if it is
+/// still the account's.
+pub fn verify_email(conn: &mut DbConn, token: &str, ip: &str, now: i64) -> Result<Option<Account>> {
+    write_tx(conn, |c| {
+        let Some(t) = tokens::take(c, tokens::VERIFY_EMAIL, token, now)? else {
+            return Ok(None);
+        };
+        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+            return Ok(None);
+        };
+        if account.email_key.as_deref() != Some(address_key(&t.email).as_str()) {
+            return Ok(None);
+        }
+        diesel::update(accounts_table::table.find(account.id))
+            .set(accounts_table::email_verified_at.eq(now))
+            .execute(c)?;
+        audit::record(
+            c,
+            &Event::new("email_verified", ip, now).subject(account.id, &account.username),
+        )?;
+        accounts::find(c, account.id)
+    })
+}
+
+/// Password-reset requests: at most three an hour for one name or address, and three
+/// links an hour for one account.
+pub const RESET_LIMITS: throttle::Limits = throttle::Limits {
+    lockout_after: i32::MAX,
+    base_wait: 1,
+    max_wait: 1,
+    per_hour: 3,
+};
+
+/// A forgotten password: whatever `login` is (a username or an address), the same work is
+/// done and recorded; a matching active account with a verified address gets a link.
+pub fn request_reset(conn: &mut DbConn, login: &str, ip: &str, now: i64) -> Result<Effect> {
+    let login = crate::text::printable(login.trim(), 254);
+    write_tx(conn, |c| {
+        let by_name = if login.contains('@') {
+            None
+        } else {
+            accounts::find_by_username(c, &login)?
+        };
+        let account = match by_name {
+            Some(a) => Some(a),
+            None => accounts_table::table
+                .filter(accounts_table::email_key.eq(address_key(&login)))
+                .select(Account::as_select())
+                .first(c)
+                .optional()?,
+        };
+        let target = account.filter(|a| !a.disabled && a.verified_email().is_some());
+        let mut event = Event::new("password_reset_requested", ip, now).attempted_name(&login);
+        let mut effect = Effect::none();
+        // At most three links an hour per account, whichever name or address asked.
+        let admitted = match &target {
+            Some(a) => {
+                let key = format!("reset-account:{}", a.id);
+                matches!(
+                    throttle::admit(c, &key, &RESET_LIMITS, now)?,
+                    throttle::Admission::Admitted { .. }
+                )
+            }
+            None => false,
+        };
+        if let (Some(a), false) = (&target, admitted) {
+            event = event
+                .subject(a.id, &a.username)
+                .detail("too many links this hour; none sent");
+        } else if let Some(a) = &target {
+            let to = a.verified_email().unwrap_or_default().to_string();
+            let token = tokens::issue(c, tokens::RESET_PASSWORD, a.id, &to, now)?;
+            queue(
+                c,
+                &to,
+                &a.lang,
+                kind::RESET_LINK,
+                Some(a.id),
+                &json!({ "token": token, "name": a.username }),
+                now,
+            )?;
+            event = event.subject(a.id, &a.username).detail("link sent");
+            effect = Effect::mail();
+        } else {
+            event = event.detail("no account with a verified address matches");
+        }
+        audit::record(c, &event)?;
+        Ok(effect)
+    })
+}
+
+/// Sets a new password through a reset link: every session of the account ends, its
+/// failure count is cleared, and it is told.
+pub fn reset_password(
+    conn: &mut DbConn,
+    token: &str,
+    hash: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Option<Effect>> {
+    write_tx(conn, |c| {
+        let Some(t) = tokens::take(c, tokens::RESET_PASSWORD, token, now)? else {
+            return Ok(None);
+        };
+        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+            return Ok(None);
+        };
+        accounts::set_password(c, account.id, hash)?;
+        accounts::bump_version(c, account.id)?;
+        throttle::clear(c, &account.username_key)?;
+        let ended = store::end_all_for_account(c, account.id, None, "password_reset", now)?;
+        audit::record(
+            c,
+            &Event::new("password_reset", ip, now)
+                .actor(account.id)
+                .subject(account.id, &account.username)
+                .detail(format!(
+                    "through a mailed link; {} sessions ended",
+                    ended.len()
+                )),
+        )?;
+        super::notify(
+            c,
+            &account,
+            kind::PASSWORD_RESET,
+            &json!({ "name": account.username, "ip": ip }),
+            now,
+        )?;
+        let mut effect = Effect::ended(ended);
+        effect.mail = true;
+        Ok(Some(effect))
+    })
+}
+
+/// The account an invitation is for, without using it (to show its page).
+pub fn invitation(conn: &mut DbConn, token: &str, now: i64) -> Result<Option<Account>> {
+    match tokens::peek(conn, tokens::INVITATION, token, now)? {
+        Some(t) => accounts::find(conn, t.account_id),
+        None => Ok(None),
+    }
+}
+
+/// Accepts an invitation: the account gets its password, and the address the invitation
+/// went to is verified by the same act.
+pub fn accept_invitation(
+    conn: &mut DbConn,
+    token: &str,
+    hash: &str,
+    ip: &str,
+    now: i64,
+) -> Result<Option<Account>> {
+    write_tx(conn, |c| {
+        let Some(t) = tokens::take(c, tokens::INVITATION, token, now)? else {
+            return Ok(None);
+        };
+        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+            return Ok(None);
+        };
+        accounts::set_password(c, account.id, hash)?;
+        if account.email_key.as_deref() == Some(address_key(&t.email).as_str()) {
+            diesel::update(accounts_table::table.find(account.id))
+                .set(accounts_table::email_verified_at.eq(now))
+                .execute(c)?;
+        }
+        audit::record(
+            c,
+            &Event::new("invitation_accepted", ip, now)
+                .actor(account.id)
+                .subject(account.id, &account.username),
+        )?;
+        accounts::find(c, account.id)
+    })
+}

@@ -1,0 +1,502 @@
+//! The pages that go by mail: your address (`/account/email`, verified by a link), a
+//! forgotten password (`/password/forgot`, `/password/reset`), and an invitation
+//! (`/invite`). Without `smtp_url` they are 404.
+
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::{Either, State};
+use rocket_dyn_templates::{context, Template};
+
+use crate::accounts::password::Priority;
+use crate::accounts::throttle::{self, Admission};
+use crate::app::App;
+use crate::i18n::Message;
+use crate::mail::{flows, tokens};
+use crate::web::client::ClientInfo;
+use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
+use crate::web::error::{Error, Result};
+use crate::web::lang::{page, Lang};
+use crate::web::notice;
+use crate::web::second_factor::require_recent_confirmation;
+use crate::web::session::AuthenticatedUser;
+
+fn mail_on(app: &App) -> Result<()> {
+    if app.mail_on() {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+fn email_page(
+    app: &App,
+    user: &AuthenticatedUser,
+    account: &crate::accounts::Account,
+    value: &str,
+    error: Option<String>,
+    notice: Option<&str>,
+    lang: &Lang,
+) -> Template {
+    page(
+        "account/email",
+        lang,
+        context! {
+            title_key: "title-email",
+            csrf_token: app.csrf.for_session(&user.sid),
+            email: &account.email,
+            verified: account.email_verified_at.is_some(),
+            value,
+            error,
+            notice,
+            user,
+        },
+    )
+}
+
+async fn account_of(app: &App, id: i64) -> Result<crate::accounts::Account> {
+    app.db
+        .run(move |c| crate::accounts::find(c, id))
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+#[get("/account/email?<notice>")]
+pub async fn email(
+    user: AuthenticatedUser,
+    notice: Option<&str>,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Template> {
+    mail_on(app)?;
+    let account = account_of(app, user.id).await?;
+    Ok(email_page(
+        app,
+        &user,
+        &account,
+        "",
+        None,
+        notice::text(notice),
+        &lang,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct EmailForm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for EmailForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Sets or changes the address (after a recent confirmation): the new one gets a link,
+/// a verified old one a notice.
+#[post("/account/email", data = "<form>")]
+pub async fn set_email(
+    user: AuthenticatedUser,
+    form: Csrf<EmailForm>,
+    client: ClientInfo,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    mail_on(app)?;
+    require_recent_confirmation(app, &user, "/account/email").await?;
+    let email = form.into_inner().email.trim().to_string();
+    let refuse = |key: &'static str, account| {
+        Ok(Either::Right((
+            Status::UnprocessableEntity,
+            email_page(
+                app,
+                &user,
+                &account,
+                &email,
+                Some(Message::new(key).text(lang.code)),
+                None,
+                &lang,
+            ),
+        )))
+    };
+    if !crate::mail::valid_address(&email) {
+        return refuse("msg-email-invalid", account_of(app, user.id).await?);
+    }
+    let (owner, address, code, now) = (user.owner(&client), email.clone(), lang.code, app.now());
+    match app
+        .change(move |c| flows::set_email(c, &owner, &address, code, now))
+        .await
+    {
+        Ok(()) => Ok(Either::Left(Redirect::to(
+            "/account/email?notice=email_sent",
+        ))),
+        Err(e) if e.is_conflict() => refuse("msg-email-taken", account_of(app, user.id).await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A page with one button: following a link changes nothing until it is pressed (mail
+/// scanners open links too).
+fn confirm_page(
+    lang: &Lang,
+    template: &'static str,
+    title: &'static str,
+    token: &str,
+    csrf: &str,
+) -> Template {
+    page(
+        template,
+        lang,
+        context! { title_key: title, token, csrf_token: csrf },
+    )
+}
+
+#[get("/account/email/verify?<token>")]
+pub async fn verify_page(
+    token: Option<&str>,
+    app: &State<App>,
+    csrf: PreSessionToken,
+    lang: Lang,
+) -> Result<Template> {
+    mail_on(app)?;
+    let (t, now) = (token.unwrap_or_default().to_string(), app.now());
+    app.db
+        .run(move |c| tokens::peek(c, tokens::VERIFY_EMAIL, &t, now))
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(confirm_page(
+        &lang,
+        "account/email_verify",
+        "title-email-verify",
+        token.unwrap_or_default(),
+        &csrf.0,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct TokenForm {
+    #[field(default = String::new())]
+    token: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for TokenForm {
+    const BEFORE_SIGN_IN: bool = true;
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/account/email/verify", data = "<form>")]
+pub async fn verify(
+    form: Csrf<TokenForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    mail_on(app)?;
+    let (token, ip, now) = (form.into_inner().token, client.ip.clone(), app.now());
+    match app
+        .db
+        .run(move |c| flows::verify_email(c, &token, &ip, now))
+        .await?
+    {
+        Some(_) => Ok(Redirect::to("/login?notice=email_verified")),
+        None => Err(Error::NotFound),
+    }
+}
+
+fn forgot_page(lang: &Lang, csrf: &str, login: &str, done: bool) -> Template {
+    page(
+        "auth/forgot",
+        lang,
+        context! { title_key: "title-forgot", csrf_token: csrf, login, done },
+    )
+}
+
+#[get("/password/forgot")]
+pub fn forgot_form(app: &State<App>, csrf: PreSessionToken, lang: Lang) -> Result<Template> {
+    mail_on(app)?;
+    Ok(forgot_page(&lang, &csrf.0, "", false))
+}
+
+#[derive(FromForm)]
+pub struct ForgotForm {
+    #[field(default = String::new())]
+    login: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for ForgotForm {
+    const BEFORE_SIGN_IN: bool = true;
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// The same page and status whatever `login` is; the same work too (a look-up, a
+/// throttle count and an audit row in one transaction), so that neither the answer nor
+/// its time tells whether an account matches.
+#[post("/password/forgot", data = "<form>")]
+pub async fn forgot(
+    form: Csrf<ForgotForm>,
+    client: ClientInfo,
+    csrf: PreSessionToken,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<(Status, Template)> {
+    mail_on(app)?;
+    let login = crate::text::printable(form.into_inner().login.trim(), 254);
+    if let Err(wait) = app.forgots.take(&client.ip) {
+        return Err(Error::TooManyRequests {
+            retry_after: wait as u64,
+        });
+    }
+    let (key, now) = (format!("reset:{}", login.to_lowercase()), app.now());
+    let admission = app
+        .db
+        .run(move |c| {
+            crate::db::write_tx(c, |c| throttle::admit(c, &key, &flows::RESET_LIMITS, now))
+        })
+        .await?;
+    if let Admission::Wait(wait) = admission {
+        return Err(Error::TooManyRequests {
+            retry_after: wait as u64,
+        });
+    }
+    // The look-up and the mail happen after the answer, so that its time cannot tell
+    // whether an account matched.
+    let (who, ip) = (login, client.ip.clone());
+    let (db, wake) = (app.db.clone(), app.mail_wake.clone());
+    rocket::tokio::spawn(async move {
+        match db
+            .run(move |c| flows::request_reset(c, &who, &ip, now))
+            .await
+        {
+            Ok(effect) if effect.mail => wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => log::warn!("password reset request: {e}"),
+        }
+    });
+    Ok((Status::Ok, forgot_page(&lang, &csrf.0, "", true)))
+}
+
+/// The page a reset or an invitation link opens.
+struct LinkPage {
+    template: &'static str,
+    title: &'static str,
+}
+
+const RESET_PAGE: LinkPage = LinkPage {
+    template: "auth/reset",
+    title: "title-reset",
+};
+
+const INVITE_PAGE: LinkPage = LinkPage {
+    template: "auth/invite",
+    title: "title-invite",
+};
+
+fn password_page(
+    app: &App,
+    lang: &Lang,
+    which: &LinkPage,
+    token: &str,
+    csrf: &str,
+    username: &str,
+    error: Option<String>,
+) -> Template {
+    page(
+        which.template,
+        lang,
+        context! {
+            title_key: which.title,
+            token,
+            csrf_token: csrf,
+            username,
+            min_length: app.policy.min_length,
+            error,
+        },
+    )
+}
+
+/// The account a reset or invitation link is for.
+async fn link_account(
+    app: &App,
+    kind: &'static str,
+    token: &str,
+) -> Result<crate::accounts::Account> {
+    let (t, now) = (token.to_string(), app.now());
+    app.db
+        .run(move |c| match tokens::peek(c, kind, &t, now)? {
+            Some(tok) => crate::accounts::find(c, tok.account_id),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+#[get("/password/reset?<token>")]
+pub async fn reset_form(
+    token: Option<&str>,
+    app: &State<App>,
+    csrf: PreSessionToken,
+    lang: Lang,
+) -> Result<Template> {
+    mail_on(app)?;
+    let token = token.unwrap_or_default();
+    let account = link_account(app, tokens::RESET_PASSWORD, token).await?;
+    Ok(password_page(
+        app,
+        &lang,
+        &RESET_PAGE,
+        token,
+        &csrf.0,
+        &account.username,
+        None,
+    ))
+}
+
+#[derive(FromForm)]
+pub struct NewPasswordForm {
+    #[field(default = String::new())]
+    token: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = String::new())]
+    confirm: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for NewPasswordForm {
+    const BEFORE_SIGN_IN: bool = true;
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// Checks a new password for the account behind a link; the error to show, if any.
+fn check_new_password(
+    app: &App,
+    form: &NewPasswordForm,
+    username: &str,
+    lang: &Lang,
+) -> Option<String> {
+    if let Err(msg) = app.policy.check(&form.password, username) {
+        return Some(msg.text(lang.code));
+    }
+    (form.password != form.confirm).then(|| Message::new("msg-password-mismatch").text(lang.code))
+}
+
+#[post("/password/reset", data = "<form>")]
+pub async fn reset(
+    form: Csrf<NewPasswordForm>,
+    client: ClientInfo,
+    csrf: PreSessionToken,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    mail_on(app)?;
+    let form = form.into_inner();
+    let account = link_account(app, tokens::RESET_PASSWORD, &form.token).await?;
+    if let Some(error) = check_new_password(app, &form, &account.username, &lang) {
+        return Ok(Either::Right((
+            Status::UnprocessableEntity,
+            password_page(
+                app,
+                &lang,
+                &RESET_PAGE,
+                &form.token,
+                &csrf.0,
+                &account.username,
+                Some(error),
+            ),
+        )));
+    }
+    let hash = app
+        .hasher
+        .hash_with(Priority::Other, form.password.clone())
+        .await?;
+    let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
+    let done = app
+        .change(move |c| {
+            Ok(match flows::reset_password(c, &token, &hash, &ip, now)? {
+                Some(effect) => (true, effect),
+                None => (false, crate::effect::Effect::none()),
+            })
+        })
+        .await?;
+    if !done {
+        return Err(Error::NotFound);
+    }
+    Ok(Either::Left(Redirect::to(
+        "/login?notice=password_reset_done",
+    )))
+}
+
+#[get("/invite?<token>")]
+pub async fn invite_form(
+    token: Option<&str>,
+    app: &State<App>,
+    csrf: PreSessionToken,
+    lang: Lang,
+) -> Result<Template> {
+    mail_on(app)?;
+    let token = token.unwrap_or_default();
+    let account = link_account(app, tokens::INVITATION, token).await?;
+    Ok(password_page(
+        app,
+        &lang,
+        &INVITE_PAGE,
+        token,
+        &csrf.0,
+        &account.username,
+        None,
+    ))
+}
+
+#[post("/invite", data = "<form>")]
+pub async fn accept_invitation(
+    form: Csrf<NewPasswordForm>,
+    client: ClientInfo,
+    csrf: PreSessionToken,
+    app: &State<App>,
+    lang: Lang,
+) -> Result<Either<Redirect, (Status, Template)>> {
+    mail_on(app)?;
+    let form = form.into_inner();
+    let account = link_account(app, tokens::INVITATION, &form.token).await?;
+    if let Some(error) = check_new_password(app, &form, &account.username, &lang) {
+        return Ok(Either::Right((
+            Status::UnprocessableEntity,
+            password_page(
+                app,
+                &lang,
+                &INVITE_PAGE,
+                &form.token,
+                &csrf.0,
+                &account.username,
+                Some(error),
+            ),
+        )));
+    }
+    let hash = app
+        .hasher
+        .hash_with(Priority::Other, form.password.clone())
+        .await?;
+    let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
+    let accepted = app
+        .db
+        .run(move |c| flows::accept_invitation(c, &token, &hash, &ip, now))
+        .await?;
+    match accepted {
+        Some(_) => Ok(Either::Left(Redirect::to(
+            "/login?notice=invitation_accepted",
+        ))),
+        None => Err(Error::NotFound),
+    }
+}
