@@ -22,10 +22,12 @@ pub mod groups;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod outbox;
 pub mod random;
 pub mod retention;
 pub mod second_factor;
 pub mod sessions;
+pub mod signer;
 pub mod text;
 pub mod web;
 

@@ -377,3 +377,13 @@ pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> Result<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Who is acting on their own account (its sessions, its settings), and from where.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub account_id: i64,
+    pub name: String,
+    /// The session the request came in.
+    pub sid: String,
+    pub ip: String,
+}

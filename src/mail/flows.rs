@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::{address_key, kind, queue, tokens};
+use crate::accounts::Owner;
 use crate::accounts::{self, throttle, Account};
 use crate::audit::{self, Event};
 use crate::db::schema::accounts as accounts_table;
 use crate::db::{write_tx, DbConn};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::sessions::{store, Owner};
+use crate::sessions::store;
 
 /// Gives `account` the address `email`, unverified (inside the caller's transaction):
 /// `Error::Conflict` when another account has it. Returns the verified address it had.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::mail_tokens;
 use crate::db::DbConn;
 use crate::error::Result;
-use crate::sessions::store::hash_token;
+use crate::random::hash_token;
 
 pub const VERIFY_EMAIL: &str = "verify_email";
 pub const RESET_PASSWORD: &str = "reset_password";

@@ -8,12 +8,12 @@ pub mod vault;
 use diesel::prelude::*;
 
 use crate::accounts::Account;
+use crate::accounts::Owner;
 use crate::audit::{self, Event};
 use crate::db::schema::{accounts, recovery_codes};
 use crate::db::{write_tx, DbConn};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::sessions::Owner;
 use vault::Vault;
 
 /// Recovery codes in a set.
@@ -100,10 +100,10 @@ pub fn enrol(
                 .subject(owner.account_id, &owner.name)
                 .detail(format!("TOTP, {} recovery codes", code_hashes.len())),
         )?;
-        let mail = crate::mail::notify_id(
+        let mail = crate::outbox::notify_id(
             c,
             owner.account_id,
-            crate::mail::kind::SECOND_FACTOR_ADDED,
+            crate::outbox::kind::SECOND_FACTOR_ADDED,
             &serde_json::json!({ "name": owner.name, "ip": owner.ip }),
             now,
         )?;
@@ -168,10 +168,10 @@ pub fn disable(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
                 .actor(owner.account_id)
                 .subject(owner.account_id, &owner.name),
         )?;
-        let mail = crate::mail::notify_id(
+        let mail = crate::outbox::notify_id(
             c,
             owner.account_id,
-            crate::mail::kind::SECOND_FACTOR_REMOVED,
+            crate::outbox::kind::SECOND_FACTOR_REMOVED,
             &serde_json::json!({ "name": owner.name, "ip": owner.ip }),
             now,
         )?;

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::error::{Error, Result};
-use crate::sessions::signer::Signer;
+use crate::signer::Signer;
 
 pub struct Vault {
     cipher: Aes256Gcm,

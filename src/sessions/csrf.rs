@@ -1,14 +1,14 @@
 //! Form tokens: an HMAC of the session id (or, before sign-in, of a random pre-session
 //! value), under a key of their own. `web::csrf` checks them on every POST.
 
-use crate::sessions::signer::Signer;
 use crate::sessions::tokens::Key;
+use crate::signer::Signer;
 
 pub struct CsrfKey(Signer);
 
 impl CsrfKey {
     pub fn derive(signing: &Key) -> CsrfKey {
-        CsrfKey(Signer::derive(signing, b"gatehouse/csrf/v1"))
+        CsrfKey(Signer::derive_from(&signing.secret, b"gatehouse/csrf/v1"))
     }
 
     /// The token for forms shown in session `sid`.

@@ -4,14 +4,14 @@
 //! refresh grace window answers only the device that used the token.
 
 use crate::error::Result;
-use crate::sessions::signer::Signer;
 use crate::sessions::tokens::Key;
+use crate::signer::Signer;
 
 pub struct DeviceKey(Signer);
 
 impl DeviceKey {
     pub fn derive(signing: &Key) -> DeviceKey {
-        DeviceKey(Signer::derive(signing, b"gatehouse/device/v1"))
+        DeviceKey(Signer::derive_from(&signing.secret, b"gatehouse/device/v1"))
     }
 
     /// A new device token for `username` (any case): `<nonce>.<signature>`.

@@ -9,7 +9,6 @@ pub mod feed;
 pub mod keys;
 pub mod pending;
 pub mod revocations;
-pub mod signer;
 pub mod store;
 pub mod tokens;
 
@@ -195,10 +194,10 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     let mut effect = Effect::ended(over);
     effect.sign_in = Some(SignInOutcome::Success);
     if new.new_device {
-        effect.mail = crate::mail::notify(
+        effect.mail = crate::outbox::notify(
             c,
             &account,
-            crate::mail::kind::NEW_DEVICE,
+            crate::outbox::kind::NEW_DEVICE,
             &serde_json::json!({
                 "name": account.username,
                 "ip": new.ip,
@@ -364,15 +363,7 @@ pub fn finish_second_step(
     })
 }
 
-/// Who is acting on their own sessions, and from where.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    pub account_id: i64,
-    pub name: String,
-    /// The session the request came in.
-    pub sid: String,
-    pub ip: String,
-}
+pub use crate::accounts::Owner;
 
 fn own_event<'a>(kind: &'a str, owner: &'a Owner, now: i64) -> Event<'a> {
     Event::new(kind, &owner.ip, now)
@@ -486,10 +477,10 @@ pub fn change_password(
         )?;
         let groups = crate::groups::of_account(c, account.id)?;
         let mut effect = Effect::ended(ended);
-        effect.mail = crate::mail::notify(
+        effect.mail = crate::outbox::notify(
             c,
             &account,
-            crate::mail::kind::PASSWORD_CHANGED,
+            crate::outbox::kind::PASSWORD_CHANGED,
             &serde_json::json!({ "name": account.username, "ip": owner.ip }),
             now,
         )?;

@@ -7,7 +7,6 @@
 //! session ends.
 
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::accounts::{self, Account};
 use crate::audit::{self, Event};
@@ -65,10 +64,7 @@ pub struct IssuedRefresh {
     pub remember: bool,
 }
 
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::random::hash_token;
 
 /// Who presents a refresh token, as far as the server can tell: the device cookie when
 /// there is one, else the address and user agent. Stored hashed with the token's use, so
@@ -325,10 +321,10 @@ fn grace_or_theft(
                 }
             )),
     )?;
-    crate::mail::notify(
+    crate::outbox::notify(
         conn,
         &account,
-        crate::mail::kind::REFRESH_REUSE,
+        crate::outbox::kind::REFRESH_REUSE,
         &serde_json::json!({ "name": account.username, "ip": by.ip }),
         now,
     )?;

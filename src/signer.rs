@@ -6,8 +6,6 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::sessions::tokens::Key;
-
 pub struct Signer(Vec<u8>);
 
 fn mac_with(key: &[u8], data: &[u8]) -> Hmac<Sha256> {
@@ -18,12 +16,7 @@ fn mac_with(key: &[u8], data: &[u8]) -> Hmac<Sha256> {
 }
 
 impl Signer {
-    /// A key of its own for `purpose` (e.g. `b"gatehouse/csrf/v1"`).
-    pub fn derive(signing: &Key, purpose: &[u8]) -> Signer {
-        Self::derive_from(&signing.secret, purpose)
-    }
-
-    /// As `derive`, from any secret.
+    /// A key of its own for `purpose` (e.g. `b"gatehouse/csrf/v1"`), from a secret.
     pub fn derive_from(secret: &[u8], purpose: &[u8]) -> Signer {
         Signer(mac_with(secret, purpose).finalize().into_bytes().to_vec())
     }
