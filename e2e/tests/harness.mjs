@@ -40,7 +40,10 @@ export async function startServer(settings = {}) {
     ROCKET_REQUIRE_2FA: 'none',
     ROCKET_LOG_LEVEL: 'critical',
   };
-  for (const [k, v] of Object.entries(settings)) env[`ROCKET_${k.toUpperCase()}`] = String(v);
+  // A setting may depend on the server's own address (e.g. public_url: (base) => base).
+  for (const [k, v] of Object.entries(settings)) {
+    env[`ROCKET_${k.toUpperCase()}`] = String(typeof v === 'function' ? v(`http://127.0.0.1:${port}`) : v);
+  }
   const child = spawn(BINARY, ['serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
@@ -90,4 +93,91 @@ export async function signIn(page, base, name, password = PASSWORD, remember = f
   await page.getByLabel('Password').fill(password);
   if (remember) await page.getByLabel(/Keep me signed in/).check();
   await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** A real SMTP server (Python's aiosmtpd from GATEHOUSE_TEST_PYTHON) keeping mail in a
+ * Maildir; `messages()` reads what arrived. */
+export async function startSmtp() {
+  const python = process.env.GATEHOUSE_TEST_PYTHON;
+  if (!python) throw new Error('GATEHOUSE_TEST_PYTHON must name a Python with aiosmtpd (.ci/run makes one)');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-smtp-'));
+  const port = await freePort();
+  const child = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`,
+    '-c', 'aiosmtpd.handlers.Mailbox', join(dir, 'box')], { stdio: 'ignore' });
+  const { connect } = await import('node:net');
+  for (let i = 0; ; i++) {
+    const up = await new Promise((ok) => {
+      const s = connect(port, '127.0.0.1', () => { s.end(); ok(true); });
+      s.on('error', () => ok(false));
+    });
+    if (up) break;
+    if (i > 200) throw new Error('aiosmtpd did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { readdirSync, readFileSync, statSync } = await import('node:fs');
+  const messages = () => {
+    let files = [];
+    try { files = readdirSync(join(dir, 'box', 'new')).map((f) => join(dir, 'box', 'new', f)); } catch {}
+    return files.sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).map((f) => readFileSync(f, 'utf8'));
+  };
+  const seen = new Set();
+  return {
+    url: `smtp://127.0.0.1:${port}?tls=none`,
+    messages,
+    /** Waits for a message not returned before whose text has a link to `base` + a path
+     * matching `path` (a RegExp); returns `{ raw, link }`. */
+    async waitForLink(base, path) {
+      for (let i = 0; i < 400; i++) {
+        for (const raw of messages()) {
+          if (seen.has(raw)) continue;
+          let link;
+          try { link = linkIn(raw, base); } catch { continue; }
+          if (path.test(new URL(link).pathname + new URL(link).search)) {
+            seen.add(raw);
+            return { raw, link };
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no mail with a link matching ${path}`);
+    },
+    /** Waits for the `n`th message (1-based) and returns it. */
+    async waitFor(n) {
+      for (let i = 0; i < 400; i++) {
+        const got = messages();
+        if (got.length >= n) return got[n - 1];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`mail ${n} did not arrive`);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The text part of a raw mail, decoded (quoted-printable or base64). */
+export function textPart(raw) {
+  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+  for (const part of parts) {
+    const [head, ...rest] = part.split(/\r?\n\r?\n/);
+    if (!/content-type:\s*text\/plain/i.test(head)) continue;
+    const body = rest.join('\n\n');
+    if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+    if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) {
+      const bytes = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      return bytes.toString('utf8');
+    }
+    return body;
+  }
+  throw new Error(`no text part in:\n${raw}`);
+}
+
+/** The link to `base` in a mail's text. */
+export function linkIn(raw, base) {
+  const text = textPart(raw);
+  const m = text.match(new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^\\s]+`));
+  if (!m) throw new Error(`no link to ${base} in:\n${text}`);
+  return m[0];
 }

@@ -203,8 +203,8 @@ pub struct OutboxRow {
 
 /// How long a claim lasts: another instance sends the row after that.
 pub const LEASE: i64 = 120;
-/// Attempts before a mail is given up.
-pub const MAX_ATTEMPTS: i32 = 10;
+/// Attempts before a mail is given up: with `backoff`, about a day.
+pub const MAX_ATTEMPTS: i32 = 30;
 
 /// The wait before attempt `n + 1`: 30 s, doubling, at most an hour.
 pub fn backoff(attempts: i32) -> i64 {

@@ -18,7 +18,7 @@ use crate::web::error::{Error, Result};
 use crate::web::lang::{page, Lang};
 use crate::web::notice;
 use crate::web::second_factor::require_recent_confirmation;
-use crate::web::session::AuthenticatedUser;
+use crate::web::session::{AnySession, AuthenticatedUser};
 
 fn mail_on(app: &App) -> Result<()> {
     if app.mail_on() {
@@ -194,6 +194,7 @@ impl CsrfProtected for TokenForm {
 pub async fn verify(
     form: Csrf<TokenForm>,
     client: ClientInfo,
+    signed_in: Option<AnySession>,
     app: &State<App>,
 ) -> Result<Redirect> {
     mail_on(app)?;
@@ -203,6 +204,7 @@ pub async fn verify(
         .run(move |c| flows::verify_email(c, &token, &ip, now))
         .await?
     {
+        Some(_) if signed_in.is_some() => Ok(Redirect::to("/account/email?notice=email_verified")),
         Some(_) => Ok(Redirect::to("/login?notice=email_verified")),
         None => Err(Error::NotFound),
     }
