@@ -81,12 +81,6 @@ fn default_password_min_length() -> usize {
 fn default_data_dir() -> String {
     "data".into()
 }
-fn default_static_dir() -> String {
-    "static".into()
-}
-fn default_template_dir() -> String {
-    "templates".into()
-}
 fn default_hash_queue() -> usize {
     256
 }
@@ -160,10 +154,10 @@ struct RawSettings {
     password_min_length: usize,
     #[serde(default = "default_data_dir")]
     data_dir: String,
-    #[serde(default = "default_static_dir")]
-    static_dir: String,
-    #[serde(default = "default_template_dir")]
-    template_dir: String,
+    #[serde(default)]
+    static_dir: Option<String>,
+    #[serde(default)]
+    template_dir: Option<String>,
     #[serde(default)]
     hash_workers: usize,
     #[serde(default = "default_hash_queue")]
@@ -230,10 +224,12 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub password_min_length: usize,
     pub data_dir: PathBuf,
-    /// Where CSS and images are served from (`/static/…`).
-    pub static_dir: PathBuf,
-    /// Where the page templates are read from.
-    pub template_dir: PathBuf,
+    /// A folder of customised static files (`/static/…`), served instead of the
+    /// built-in ones of the same name.
+    pub static_dir: Option<PathBuf>,
+    /// A folder of customised page templates, used instead of the built-in ones of the
+    /// same name.
+    pub template_dir: Option<PathBuf>,
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub trusted_proxies: Vec<IpAddr>,
@@ -413,8 +409,11 @@ impl Settings {
             cookie_secure: raw.cookie_secure,
             password_min_length: raw.password_min_length,
             data_dir,
-            static_dir: PathBuf::from(raw.static_dir),
-            template_dir: PathBuf::from(raw.template_dir),
+            static_dir: raw.static_dir.filter(|d| !d.is_empty()).map(PathBuf::from),
+            template_dir: raw
+                .template_dir
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
             hash_workers,
             hash_queue: raw.hash_queue.max(1),
             trusted_proxies: raw.trusted_proxies,
@@ -446,28 +445,22 @@ impl Settings {
 }
 
 impl Settings {
-    /// The server reads page templates and static files from folders (relative to the
-    /// working directory unless absolute); says which setting to fix when one is not
-    /// there. (The command line needs neither.)
+    /// A customised static folder must exist (templates are checked when loaded).
     pub fn check_asset_folders(&self) -> Result<(), String> {
-        for (setting, dir) in [
-            ("template_dir", &self.template_dir),
-            ("static_dir", &self.static_dir),
-        ] {
-            if dir.is_dir() {
-                continue;
+        match &self.static_dir {
+            Some(dir) if !dir.is_dir() => {
+                let cwd = std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                Err(format!(
+                    "setting `static_dir`: {:?} is not a folder (relative paths are read \
+                     from the working directory, {cwd}); leave it unset to use the built-in \
+                     files",
+                    dir.display().to_string()
+                ))
             }
-            let cwd = std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default();
-            return Err(format!(
-                "setting `{setting}`: {:?} is not a folder (relative paths are read \
-                 from the working directory, {cwd}); start Gatehouse in its own folder \
-                 or set `{setting}` to an absolute path",
-                dir.display().to_string()
-            ));
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -34,7 +34,6 @@ pub mod web;
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
-use rocket_dyn_templates::Template;
 
 pub use app::App;
 
@@ -55,15 +54,16 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 let settings = config::Settings::from_figment(&figment)?;
                 // Before the database: a server started in the wrong folder is told so.
                 settings.check_asset_folders()?;
+                let pages = web::engine::Pages::load(settings.template_dir.as_deref())?;
                 let app = App::open(settings)?;
                 let token = app.issue_setup_token_if_needed()?;
-                Ok::<_, String>((app, token))
+                Ok::<_, String>((app, pages, token))
             })
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r);
             match started {
-                Ok((app, token)) => {
+                Ok((app, pages, token)) => {
                     if let Some(token) = token {
                         let address: String = rocket
                             .figment()
@@ -75,7 +75,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                              http://{address}:{port}/setup?token={token}"
                         );
                     }
-                    Ok(rocket.manage(app))
+                    Ok(rocket.manage(app).manage(pages))
                 }
                 Err(message) => {
                     // Printed whatever the log level: the one line that says why.
@@ -112,9 +112,6 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 })
             },
         ))
-        .attach(Template::try_custom(|engines| {
-            web::templates::configure(&mut engines.tera)
-        }))
         .attach(web::headers::SecurityHeaders::default())
         .attach(web::metrics::RequestTimer)
         .mount("/", web::routes())

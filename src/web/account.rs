@@ -1,9 +1,10 @@
 //! Self-service: your sessions, your password, and sign-up when it is open.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{Either, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::{self, CreatedBy, Role};
 use crate::app::{AccountRequest, App, NewAccount, PasswordChange};

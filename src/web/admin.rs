@@ -1,10 +1,11 @@
 //! Administrators' pages: find accounts, act on them, read the audit log. Every route
 //! takes `AdminUser`, so anyone else gets 403 (or the sign-in page).
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::{self, throttle, CreatedBy, Role, Search, StatusFilter};
 use crate::admin::{self as actions, Actor, Refusal};

@@ -1,22 +1,15 @@
-//! CSS and images under `/static/`, from the `static_dir` setting.
+//! CSS and images under `/static/`: built in, or from `static_dir` when set.
 
 use std::path::PathBuf;
 
-use rocket::fs::NamedFile;
 use rocket::State;
 
 use crate::app::App;
+use crate::web::engine::Asset;
 
-/// A file of the static folder. Rocket's `PathBuf` segments already refuse `..` and
-/// hidden names; folders are not listed.
+/// A static file. Rocket's `PathBuf` segments already refuse `..` and hidden names;
+/// folders are not listed.
 #[get("/static/<path..>")]
-pub async fn asset(path: PathBuf, app: &State<App>) -> Option<NamedFile> {
-    let full = app.settings.static_dir.join(path);
-    let is_file = rocket::tokio::fs::metadata(&full)
-        .await
-        .is_ok_and(|m| m.is_file());
-    if !is_file {
-        return None;
-    }
-    NamedFile::open(full).await.ok()
+pub async fn asset(path: PathBuf, app: &State<App>) -> Option<Asset> {
+    Asset::find(app.settings.static_dir.as_deref(), &path).await
 }

@@ -1,11 +1,12 @@
 //! Sign-in and sign-out pages.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::uri::Origin;
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::Either;
 use rocket::State;
-use rocket_dyn_templates::{context, Template};
 
 use crate::app::{App, SignIn, SignInAttempt};
 use crate::sessions::{self, SIGN_IN_FAILED};

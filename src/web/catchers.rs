@@ -1,9 +1,9 @@
 //! Error pages for everything Rocket itself refuses, in the site's layout.
 
+use crate::web::engine::Template;
 use rocket::http::{RawStr, Status};
 use rocket::response::Redirect;
 use rocket::{Catcher, Request};
-use rocket_dyn_templates::Template;
 
 use crate::app::App;
 use crate::web::error::{default_message, error_page};

@@ -1,10 +1,11 @@
 //! What a request's failure looks like: the status, the error page, and the mapping from
 //! the domain's errors. Internal details are logged, never shown.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::{Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use rocket_dyn_templates::{context, Template};
 
 use crate::i18n::Message;
 use crate::web::lang::{page, Lang};

@@ -82,7 +82,7 @@ pub fn page(
     name: &'static str,
     lang: &Lang,
     context: impl Serialize,
-) -> rocket_dyn_templates::Template {
+) -> crate::web::engine::Template {
     let mut value = serde_json::to_value(context).unwrap_or(serde_json::Value::Null);
     if let serde_json::Value::Object(map) = &mut value {
         map.insert("lang".into(), serde_json::Value::String(lang.code.into()));
@@ -91,5 +91,5 @@ pub fn page(
             serde_json::to_value(&lang.switch).unwrap_or_default(),
         );
     }
-    rocket_dyn_templates::Template::render(super::templates::compiled_name(name, lang.code), value)
+    crate::web::engine::Template::render(super::templates::compiled_name(name, lang.code), value)
 }

@@ -2,10 +2,11 @@
 //! forgotten password (`/password/forgot`, `/password/reset`), and an invitation
 //! (`/invite`). Without `smtp_url` they are 404.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::password::Priority;
 use crate::accounts::throttle::{self, Admission};

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catchers;
 pub mod client;
 pub mod csrf;
+pub mod engine;
 pub mod error;
 pub mod forward;
 pub mod headers;

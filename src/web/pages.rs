@@ -1,8 +1,9 @@
 //! The home redirect, the dashboard, and the health endpoints.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::response::Redirect;
 use rocket::State;
-use rocket_dyn_templates::{context, Template};
 
 use crate::app::App;
 use crate::web::error::Result;

@@ -1,10 +1,11 @@
 //! The second factor's pages: enrolment and status (`/account/2fa`), new recovery codes,
 //! turning it off, and "confirm it's you" (`/reauth`).
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{Either, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::{self, Account};
 use crate::app::{App, Reauth};

@@ -1,10 +1,11 @@
 //! First run: the holder of the one-time setup link creates the first administrator.
 
+use crate::context;
+use crate::web::engine::Template;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::Either;
 use rocket::State;
-use rocket_dyn_templates::{context, Template};
 
 use crate::accounts::{CreatedBy, Role};
 use crate::app::{AccountRequest, App, NewAccount};

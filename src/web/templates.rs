@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use rocket_dyn_templates::tera::{self, Value};
+use tera::Value;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -22,11 +22,13 @@ pub fn compiled_name(name: &str, lang: &str) -> String {
 }
 
 /// Sets up the engine: `t()`, `when`, and the compiled copies. An error stops the start.
-pub fn configure(tera: &mut tera::Tera) -> Result<(), Box<dyn std::error::Error>> {
+pub fn configure(
+    tera: &mut tera::Tera,
+    sources: &std::collections::BTreeMap<String, String>,
+) -> tera::Result<()> {
     tera.register_filter("when", when);
     tera.register_function("t", translate);
-    compile_translations(tera)?;
-    Ok(())
+    compile_translations(tera, sources)
 }
 
 /// `{{ t(key="…", lang=lang, n=3) }}`: other arguments become Fluent arguments.
@@ -262,21 +264,13 @@ fn link_copies(source: &str, lang: &str) -> String {
 }
 
 /// Adds the copy `<name>@<lang>.html` of every template for every language.
-fn compile_translations(tera: &mut tera::Tera) -> tera::Result<()> {
-    let mut sources = Vec::new();
-    for name in tera.get_template_names() {
-        let template = tera.get_template(name)?;
-        let path = template
-            .path
-            .clone()
-            .ok_or_else(|| tera::Error::msg(format!("template {name} has no file")))?;
-        let source = std::fs::read_to_string(&path)
-            .map_err(|e| tera::Error::msg(format!("reading {path}: {e}")))?;
-        sources.push((name.to_string(), source));
-    }
+fn compile_translations(
+    tera: &mut tera::Tera,
+    sources: &std::collections::BTreeMap<String, String>,
+) -> tera::Result<()> {
     let mut translated = Vec::new();
     for lang in SUPPORTED {
-        for (name, source) in &sources {
+        for (name, source) in sources {
             translated.push((compiled_name(name, lang), translate_source(source, lang)));
         }
     }

@@ -170,42 +170,170 @@ fn release_builds_refuse_to_start_without_keys() {
     assert!(a.keys[0].secret.len() >= 32);
 }
 
+/// `name=value` of every `Set-Cookie` of a response.
+fn cookies_of(r: &ureq::http::Response<ureq::Body>) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter(|c| !c.ends_with('='))
+        .map(String::from)
+        .collect()
+}
+
 #[test]
-fn serving_from_a_folder_without_the_assets_names_the_setting_instead_of_panicking() {
+fn the_binary_alone_runs_from_an_empty_folder() {
+    // Only the binary, copied into an empty folder, with settings from the environment.
     let dir = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    for (template_dir, expect) in [
-        (None, "setting `template_dir`"),
-        (Some(format!("{root}/templates")), "setting `static_dir`"),
-    ] {
-        let mut cmd = gatehouse(&dir);
+    let binary = dir.path().join("gatehouse");
+    std::fs::copy(env!("CARGO_BIN_EXE_gatehouse"), &binary).unwrap();
+    let only = |cmd: &mut Command| {
         cmd.current_dir(dir.path())
-            .env("ROCKET_PORT", free_port().to_string());
-        if let Some(t) = &template_dir {
-            cmd.env("ROCKET_TEMPLATE_DIR", t);
-        }
-        let (ok, _, err) = run(cmd, "");
-        assert!(!ok, "the server must not start");
-        assert!(err.contains(expect), "{err}");
-        assert!(!err.contains("panicked"), "{err}");
-    }
-    // Absolute paths make it start from anywhere.
+            .env_clear()
+            .env("ROCKET_DATABASE_URL", "gatehouse.sqlite")
+            .env("ROCKET_BCRYPT_COST", "4")
+            .env("ROCKET_REQUIRE_2FA", "none")
+            .env("ROCKET_LOG_LEVEL", "critical")
+            .env(
+                "ROCKET_JWT_KEYS",
+                format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
+            )
+            .env("ROCKET_ENCRYPTION_KEY", KEY1_SECRET);
+    };
+    let mut create = Command::new(&binary);
+    only(&mut create);
+    create
+        .args(["create-user", "alice", "--role", "user", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (ok, out, err) = run(create, PASSWORD);
+    assert!(ok, "{out}{err}");
     let port = free_port();
-    let mut cmd = gatehouse(&dir);
-    cmd.current_dir(dir.path())
+    let mut serve = Command::new(&binary);
+    only(&mut serve);
+    serve
+        .arg("serve")
         .env("ROCKET_PORT", port.to_string())
-        .env("ROCKET_TEMPLATE_DIR", format!("{root}/templates"))
-        .env("ROCKET_STATIC_DIR", format!("{root}/static"));
-    let mut child = cmd.spawn().unwrap();
-    let started = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        ureq::get(&format!("http://127.0.0.1:{port}/static/app.css"))
-            .call()
-            .is_ok_and(|r| r.status() == 200)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = serve.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let agent = http_agent(std::time::Duration::from_secs(10));
+    let up = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        agent.get(&format!("{base}/healthz")).call().is_ok()
     });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(up, "the server started from the empty folder");
+        let css = agent.get(&format!("{base}/static/app.css")).call().unwrap();
+        assert_eq!(css.status(), 200);
+        assert!(css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css"));
+        let mut login = agent.get(&format!("{base}/login")).call().unwrap();
+        assert_eq!(login.status(), 200);
+        let jar = cookies_of(&login).join("; ");
+        let token = csrf_token(&login.body_mut().read_to_string().unwrap());
+        let signed_in = agent
+            .post(&format!("{base}/login"))
+            .header("Cookie", &jar)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(format!(
+                "username=alice&password={}&csrf_token={token}",
+                enc(PASSWORD)
+            ))
+            .unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let session = cookies_of(&signed_in).join("; ");
+        let mut dashboard = agent
+            .get(&format!("{base}/dashboard"))
+            .header("Cookie", &session)
+            .call()
+            .unwrap();
+        assert_eq!(dashboard.status(), 200);
+        assert!(dashboard
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("alice"));
+    }));
     let _ = child.kill();
     let _ = child.wait();
-    assert!(started, "serves its pages with absolute asset folders");
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+    assert!(
+        files.iter().all(|f| f.starts_with("gatehouse")),
+        "nothing but the binary and its database: {files:?}"
+    );
+}
+
+#[test]
+fn customised_pages_and_files_override_the_built_in_ones() {
+    let custom = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(custom.path().join("templates")).unwrap();
+    std::fs::create_dir_all(custom.path().join("static")).unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/base.html.tera"
+    ))
+    .unwrap();
+    std::fs::write(
+        custom.path().join("templates/base.html.tera"),
+        base.replace("</body>", "<p id=\"ours\">Our company</p></body>"),
+    )
+    .unwrap();
+    std::fs::write(custom.path().join("static/logo.svg"), "<svg/>").unwrap();
+    let (t, s) = (
+        custom
+            .path()
+            .join("templates")
+            .to_string_lossy()
+            .to_string(),
+        custom.path().join("static").to_string_lossy().to_string(),
+    );
+    let app = app_with(move |f| f.merge(("template_dir", t)).merge(("static_dir", s)));
+    let b = app.browser();
+    assert!(b
+        .get("/login")
+        .body
+        .contains("<p id=\"ours\">Our company</p>"));
+    assert_eq!(b.get("/static/logo.svg").body, "<svg/>");
+    // What is not customised stays built in.
+    assert_eq!(b.get("/static/app.css").status, rocket::http::Status::Ok);
+    // A folder that is not there names its setting.
+    for key in ["template_dir", "static_dir"] {
+        let dir = tempfile::tempdir().unwrap();
+        let f = figment(&dir).merge((key, "/nonexistent/folder"));
+        match rocket::local::blocking::Client::untracked(gatehouse::rocket(f)) {
+            Ok(_) => panic!("{key}: started"),
+            // (Looking at the error marks it handled: Rocket panics on unhandled ones.)
+            Err(e) => assert!(matches!(
+                e.kind(),
+                rocket::error::ErrorKind::FailedFairings(_)
+            )),
+        }
+        let settings = gatehouse::config::Settings::from_figment(
+            &figment(&dir).merge((key, "/nonexistent/folder")),
+        )
+        .unwrap();
+        let message = match key {
+            "static_dir" => settings.check_asset_folders().unwrap_err(),
+            _ => match gatehouse::web::engine::Pages::load(settings.template_dir.as_deref()) {
+                Ok(_) => panic!("loaded"),
+                Err(e) => e,
+            },
+        };
+        assert!(message.contains(&format!("setting `{key}`")), "{message}");
+    }
 }
 
 #[test]
