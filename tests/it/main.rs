@@ -29,3 +29,4 @@ mod second_factor;
 mod sessions;
 mod setup;
 mod throttle;
+mod tls;
