@@ -57,6 +57,16 @@ impl Require2fa {
     }
 }
 
+/// The database alone, for commands that need nothing else (backup, restore).
+pub fn database_url(figment: &Figment) -> Result<DatabaseUrl, String> {
+    let raw: String = match figment.extract_inner("database_url") {
+        Ok(url) => url,
+        Err(e) if e.missing() => default_database_url(),
+        Err(e) => return Err(format!("setting `database_url`: {e}")),
+    };
+    DatabaseUrl::parse(&raw)
+}
+
 fn default_database_url() -> String {
     "data/gatehouse.sqlite".into()
 }

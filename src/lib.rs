@@ -70,11 +70,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                             .extract_inner("address")
                             .unwrap_or_else(|_| "127.0.0.1".into());
                         let port: u16 = rocket.figment().extract_inner("port").unwrap_or(8000);
-                        let scheme = if rocket.figment().contains("tls") {
-                            "https"
-                        } else {
-                            "http"
-                        };
+                        let tls = rocket
+                            .figment()
+                            .extract_inner::<rocket::config::TlsConfig>("tls");
+                        let scheme = if tls.is_ok() { "https" } else { "http" };
                         eprintln!(
                             "No administrator exists yet. Create one within 30 minutes at:\n    \
                              {scheme}://{address}:{port}/setup?token={token}"

@@ -1,4 +1,4 @@
-//! The command line: serve (default), migrate, create-user.
+//! The command line: serve (default), migrate, create-user, generate-key, backup, restore.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -33,6 +33,16 @@ enum Command {
     GenerateKey {
         #[arg(long, value_enum)]
         alg: AlgArg,
+    },
+    /// Copy the live SQLite database into a new file, while the server keeps serving.
+    Backup {
+        /// The file to write (it must not exist).
+        file: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup (the server must be stopped).
+    Restore {
+        /// A file made by `gatehouse backup`.
+        file: std::path::PathBuf,
     },
     /// Create an account, reading its password from standard input.
     CreateUser {
@@ -86,6 +96,38 @@ fn main() -> ExitCode {
             match generate_pem(alg) {
                 Ok(pem) => {
                     print!("{pem}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Backup { file } => {
+            let done = gatehouse::config::database_url(&gatehouse::figment())
+                .and_then(|url| gatehouse::db::backup::backup(&url, &file));
+            match done {
+                Ok(accounts) => {
+                    println!("backed up to {} ({accounts} accounts)", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Restore { file } => {
+            let figment = gatehouse::figment();
+            let done = gatehouse::config::database_url(&figment).and_then(|url| {
+                let accounts = gatehouse::db::backup::restore(&url, &file)?;
+                // Bring an older backup up to this version's schema now.
+                gatehouse::db::Db::open(&url)?;
+                Ok((url, accounts))
+            });
+            match done {
+                Ok((url, accounts)) => {
+                    println!(
+                        "restored {} into {} ({accounts} accounts); the previous database is \
+                         kept beside it as .before-restore",
+                        file.display(),
+                        url.redacted()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

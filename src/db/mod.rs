@@ -2,6 +2,7 @@
 //! which all database work passes (`Db::run`), which keeps blocking Diesel calls off the
 //! async workers.
 
+pub mod backup;
 pub mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -201,6 +202,8 @@ pub struct Db {
     /// How many units of database work have been started; tests use it to show that
     /// the hot path runs none.
     runs: AtomicU64,
+    /// SQLite: the shared lock that keeps a restore from swapping the file under us.
+    _lock: Option<std::fs::File>,
 }
 
 impl Db {
@@ -214,6 +217,10 @@ impl Db {
                 }
             }
         }
+        let lock = match url {
+            DatabaseUrl::Sqlite(path) => backup::hold_shared(path)?,
+            DatabaseUrl::Postgres(_) => None,
+        };
         let manager = Connector { url: url.clone() };
         let size = match url {
             DatabaseUrl::Sqlite(_) => 8,
@@ -236,6 +243,7 @@ impl Db {
             pool,
             url: url.clone(),
             runs: AtomicU64::new(0),
+            _lock: lock,
         })
     }
 

@@ -7,6 +7,7 @@ mod common;
 
 mod account;
 mod admin;
+mod backup;
 mod cli;
 mod crash;
 mod csrf;
