@@ -357,3 +357,6 @@ mail-account_disabled-body = Hello { $name },
     An administrator disabled your account; you cannot sign in until it is enabled again.
 
     If you think this is a mistake, ask your administrator.
+
+device-name = { $browser } on { $os }
+device-raw = What the browser sent

@@ -356,3 +356,6 @@ mail-account_disabled-body = { $name }님, 안녕하세요.
     관리자가 계정을 비활성화했습니다. 다시 활성화될 때까지 로그인할 수 없습니다.
 
     잘못된 일이라고 생각되면 관리자에게 문의하세요.
+
+device-name = { $os }의 { $browser }
+device-raw = 브라우저가 보낸 값

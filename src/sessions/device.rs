@@ -41,13 +41,55 @@ impl DeviceKey {
     }
 }
 
-/// A short description of the browser behind a user agent, for people.
-pub fn describe(user_agent: &str) -> String {
-    let ua = crate::text::printable(user_agent, 256);
-    if ua.is_empty() {
-        "an unknown browser".into()
+/// A browser and system people recognise, parsed from a User-Agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// `Firefox 128`, `Chrome 131`, `Safari 17` (a major version only).
+    pub browser: String,
+    /// `Linux`, `Windows 10`, `Mac OSX`, `iPhone`, `Android`.
+    pub os: String,
+}
+
+/// The browser and system of `user_agent`, when the parser (woothee) knows them.
+pub fn parse(user_agent: &str) -> Option<Device> {
+    let r = woothee::parser::Parser::new().parse(user_agent)?;
+    let known = |v: &str| !v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN;
+    // Browsers on computers and phones; tools and crawlers read better raw.
+    if !known(r.name) || !matches!(r.category, "pc" | "smartphone" | "mobilephone") {
+        return None;
+    }
+    let major = r.version.split('.').next().filter(|v| known(v));
+    let browser = match major {
+        Some(v) => format!("{} {v}", r.name),
+        None => r.name.to_string(),
+    };
+    let os = if known(r.os) {
+        r.os.to_string()
     } else {
-        ua
+        String::new()
+    };
+    Some(Device { browser, os })
+}
+
+/// A device as people read it, in `lang`: "Firefox 128 on Linux"; the raw string
+/// (printable, shortened) when it cannot be parsed; "unknown browser" for none.
+pub fn describe_in(user_agent: &str, lang: &str) -> String {
+    use crate::i18n::{format, Arg};
+    match parse(user_agent) {
+        Some(d) if !d.os.is_empty() => format(
+            lang,
+            "device-name",
+            &[("browser", Arg::Text(&d.browser)), ("os", Arg::Text(&d.os))],
+        ),
+        Some(d) => d.browser,
+        None => {
+            let ua = crate::text::printable(user_agent, 120);
+            if ua.is_empty() {
+                crate::i18n::text(lang, "unknown-browser", &[])
+            } else {
+                ua
+            }
+        }
     }
 }
 
@@ -65,5 +107,34 @@ mod tests {
         assert!(key.verify("garbage", "alice").is_none());
         assert_eq!(DeviceKey::nonce(&token), key.verify(&token, "alice"));
         Ok(())
+    }
+
+    #[test]
+    fn user_agents_become_names_people_recognise() {
+        for (ua, expect) in [
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                "Chrome 131 on Linux",
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "Firefox 128 on Linux",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                "Safari 17 on iPhone",
+            ),
+            ("curl/8.5.0", "curl/8.5.0"),
+            ("", "unknown browser"),
+        ] {
+            assert_eq!(describe_in(ua, "en"), expect, "{ua}");
+        }
+        assert_eq!(
+            describe_in(
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                "ko"
+            ),
+            "Linux의 Firefox 128"
+        );
     }
 }

@@ -201,7 +201,7 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
             &serde_json::json!({
                 "name": account.username,
                 "ip": new.ip,
-                "device": crate::sessions::device::describe(new.user_agent),
+                "device": crate::sessions::device::describe_in(new.user_agent, &account.lang),
             }),
             now,
         )?;

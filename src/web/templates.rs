@@ -27,6 +27,7 @@ pub fn configure(
     sources: &std::collections::BTreeMap<String, String>,
 ) -> tera::Result<()> {
     tera.register_filter("when", when);
+    tera.register_filter("device", device);
     tera.register_function("t", translate);
     compile_translations(tera, sources)
 }
@@ -51,6 +52,18 @@ pub fn translate(args: &HashMap<String, Value>) -> tera::Result<Value> {
         })
         .collect();
     Ok(Value::String(i18n::format(lang, key, &rest)))
+}
+
+/// `{{ s.user_agent | device(lang=lang) }}`: "Firefox 128 on Linux".
+pub fn device(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let lang = args
+        .get("lang")
+        .and_then(|v| v.as_str())
+        .unwrap_or(i18n::DEFAULT);
+    Ok(Value::String(crate::sessions::device::describe_in(
+        value.as_str().unwrap_or_default(),
+        lang,
+    )))
 }
 
 /// `{{ t | when }}`: Unix seconds as `2026-11-27 21:40 UTC` (empty for none).

@@ -270,3 +270,31 @@ fn open_signup_creates_plain_users_only() {
     assert!(r.body.contains("do not match"), "{}", r.body);
     assert_eq!(app.audit_kinds("signup").len(), 1);
 }
+
+#[test]
+fn devices_are_named_as_people_know_them_with_the_raw_string_at_hand() {
+    let app = app();
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    app.create_user("alice", Role::User);
+    let mut b = app.browser();
+    b.headers
+        .push(rocket::http::Header::new("User-Agent", ua.to_string()));
+    b.login("alice", PASSWORD, false);
+    let page = b.get("/account").body;
+    assert!(
+        page.contains("<summary><bdi>Chrome 131 on Windows 10</bdi></summary>"),
+        "{page}"
+    );
+    // (Tera escapes "/" as &#x2F;.)
+    let escaped = ua.replace('/', "&#x2F;");
+    assert!(
+        page.contains(&format!("<bdi class=\"raw\">{escaped}</bdi>")),
+        "{page}"
+    );
+    let (_, admin) = app.signed_in("root", Role::Admin);
+    let page = admin.get("/admin/users/1").body;
+    assert!(page.contains("Chrome 131 on Windows 10"), "{page}");
+    b.headers
+        .push(rocket::http::Header::new("Accept-Language", "ko"));
+    assert!(b.get("/account").body.contains("Windows 10의 Chrome 131"));
+}
