@@ -17,6 +17,7 @@ mod fuzz;
 mod hardening;
 mod hostile;
 mod i18n;
+mod installed;
 mod instances;
 mod keys_and_policy;
 mod login;
