@@ -289,16 +289,20 @@ pub async fn forgot(
 
 /// The page a reset or an invitation link opens.
 struct LinkPage {
+    /// The kind of token the link carries.
+    kind: &'static str,
     template: &'static str,
     title: &'static str,
 }
 
 const RESET_PAGE: LinkPage = LinkPage {
+    kind: tokens::RESET_PASSWORD,
     template: "auth/reset",
     title: "title-reset",
 };
 
 const INVITE_PAGE: LinkPage = LinkPage {
+    kind: tokens::INVITATION,
     template: "auth/invite",
     title: "title-invite",
 };
@@ -342,6 +346,28 @@ async fn link_account(
         .ok_or(Error::NotFound)
 }
 
+/// The page a link opens: the account it is for, and the new-password form.
+async fn link_form(
+    app: &App,
+    which: &LinkPage,
+    token: Option<&str>,
+    csrf: &PreSessionToken,
+    lang: &Lang,
+) -> Result<Template> {
+    mail_on(app)?;
+    let token = token.unwrap_or_default();
+    let account = link_account(app, which.kind, token).await?;
+    Ok(password_page(
+        app,
+        lang,
+        which,
+        token,
+        &csrf.0,
+        &account.username,
+        None,
+    ))
+}
+
 #[get("/password/reset?<token>")]
 pub async fn reset_form(
     token: Option<&str>,
@@ -349,18 +375,7 @@ pub async fn reset_form(
     csrf: PreSessionToken,
     lang: Lang,
 ) -> Result<Template> {
-    mail_on(app)?;
-    let token = token.unwrap_or_default();
-    let account = link_account(app, tokens::RESET_PASSWORD, token).await?;
-    Ok(password_page(
-        app,
-        &lang,
-        &RESET_PAGE,
-        token,
-        &csrf.0,
-        &account.username,
-        None,
-    ))
+    link_form(app, &RESET_PAGE, token, &csrf, &lang).await
 }
 
 #[derive(FromForm)]
@@ -395,6 +410,38 @@ fn check_new_password(
     (form.password != form.confirm).then(|| Message::new("msg-password-mismatch").text(lang.code))
 }
 
+/// The new password of a link's form, hashed; or the form again with why it was
+/// refused. A link that does not work (any more) is 404.
+async fn new_password(
+    app: &App,
+    which: &LinkPage,
+    form: &NewPasswordForm,
+    csrf: &PreSessionToken,
+    lang: &Lang,
+) -> Result<Either<String, (Status, Template)>> {
+    mail_on(app)?;
+    let account = link_account(app, which.kind, &form.token).await?;
+    if let Some(error) = check_new_password(app, form, &account.username, lang) {
+        return Ok(Either::Right((
+            Status::UnprocessableEntity,
+            password_page(
+                app,
+                lang,
+                which,
+                &form.token,
+                &csrf.0,
+                &account.username,
+                Some(error),
+            ),
+        )));
+    }
+    Ok(Either::Left(
+        app.hasher
+            .hash_with(Priority::Other, form.password.clone())
+            .await?,
+    ))
+}
+
 #[post("/password/reset", data = "<form>")]
 pub async fn reset(
     form: Csrf<NewPasswordForm>,
@@ -403,27 +450,11 @@ pub async fn reset(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
-    mail_on(app)?;
     let form = form.into_inner();
-    let account = link_account(app, tokens::RESET_PASSWORD, &form.token).await?;
-    if let Some(error) = check_new_password(app, &form, &account.username, &lang) {
-        return Ok(Either::Right((
-            Status::UnprocessableEntity,
-            password_page(
-                app,
-                &lang,
-                &RESET_PAGE,
-                &form.token,
-                &csrf.0,
-                &account.username,
-                Some(error),
-            ),
-        )));
-    }
-    let hash = app
-        .hasher
-        .hash_with(Priority::Other, form.password.clone())
-        .await?;
+    let hash = match new_password(app, &RESET_PAGE, &form, &csrf, &lang).await? {
+        Either::Left(hash) => hash,
+        Either::Right(refused) => return Ok(Either::Right(refused)),
+    };
     let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
     let done = app
         .change(move |c| {
@@ -448,18 +479,7 @@ pub async fn invite_form(
     csrf: PreSessionToken,
     lang: Lang,
 ) -> Result<Template> {
-    mail_on(app)?;
-    let token = token.unwrap_or_default();
-    let account = link_account(app, tokens::INVITATION, token).await?;
-    Ok(password_page(
-        app,
-        &lang,
-        &INVITE_PAGE,
-        token,
-        &csrf.0,
-        &account.username,
-        None,
-    ))
+    link_form(app, &INVITE_PAGE, token, &csrf, &lang).await
 }
 
 #[post("/invite", data = "<form>")]
@@ -470,27 +490,11 @@ pub async fn accept_invitation(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
-    mail_on(app)?;
     let form = form.into_inner();
-    let account = link_account(app, tokens::INVITATION, &form.token).await?;
-    if let Some(error) = check_new_password(app, &form, &account.username, &lang) {
-        return Ok(Either::Right((
-            Status::UnprocessableEntity,
-            password_page(
-                app,
-                &lang,
-                &INVITE_PAGE,
-                &form.token,
-                &csrf.0,
-                &account.username,
-                Some(error),
-            ),
-        )));
-    }
-    let hash = app
-        .hasher
-        .hash_with(Priority::Other, form.password.clone())
-        .await?;
+    let hash = match new_password(app, &INVITE_PAGE, &form, &csrf, &lang).await? {
+        Either::Left(hash) => hash,
+        Either::Right(refused) => return Ok(Either::Right(refused)),
+    };
     let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
     let accepted = app
         .db

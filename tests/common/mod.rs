@@ -705,3 +705,33 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
     }
 }
+
+/// A child process killed (and reaped) when dropped, even when the test fails.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `Set-Cookie` headers of a response from a server run as a process.
+pub fn set_cookies(r: &ureq::http::Response<ureq::Body>) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(String::from)
+        .collect()
+}
+
+/// A `Cookie` header with what `Set-Cookie` headers set (cleared cookies left out).
+pub fn cookie_header(set_cookies: &[String]) -> String {
+    set_cookies
+        .iter()
+        .filter_map(|c| c.split(';').next())
+        .filter(|c| !c.ends_with('='))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -9,15 +9,6 @@ use std::time::Instant;
 
 use crate::common::*;
 
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn command(db: &str, dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
@@ -42,22 +33,11 @@ fn command(db: &str, dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn cookies(r: &ureq::http::Response<ureq::Body>) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter(|c| !c.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Signs up `name` and signs in; whether both went through.
 fn sign_up_and_in(agent: &ureq::Agent, base: &str, name: &str) -> bool {
     let form = |path: &str| -> Option<(String, String)> {
         let mut page = agent.get(&format!("{base}{path}")).call().ok()?;
-        let jar = cookies(&page);
+        let jar = cookie_header(&set_cookies(&page));
         Some((jar, csrf_token(&page.body_mut().read_to_string().ok()?)))
     };
     let post = |path: &str, jar: &str, body: String| {

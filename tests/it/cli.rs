@@ -170,18 +170,6 @@ fn release_builds_refuse_to_start_without_keys() {
     assert!(a.keys[0].secret.len() >= 32);
 }
 
-/// `name=value` of every `Set-Cookie` of a response.
-fn cookies_of(r: &ureq::http::Response<ureq::Body>) -> Vec<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter(|c| !c.ends_with('='))
-        .map(String::from)
-        .collect()
-}
-
 #[test]
 fn the_binary_alone_runs_from_an_empty_folder() {
     // Only the binary, copied into an empty folder, with settings from the environment.
@@ -235,7 +223,7 @@ fn the_binary_alone_runs_from_an_empty_folder() {
             .starts_with("text/css"));
         let mut login = agent.get(&format!("{base}/login")).call().unwrap();
         assert_eq!(login.status(), 200);
-        let jar = cookies_of(&login).join("; ");
+        let jar = cookie_header(&set_cookies(&login));
         let token = csrf_token(&login.body_mut().read_to_string().unwrap());
         let signed_in = agent
             .post(&format!("{base}/login"))
@@ -247,7 +235,7 @@ fn the_binary_alone_runs_from_an_empty_folder() {
             ))
             .unwrap();
         assert_eq!(signed_in.status(), 303);
-        let session = cookies_of(&signed_in).join("; ");
+        let session = cookie_header(&set_cookies(&signed_in));
         let mut dashboard = agent
             .get(&format!("{base}/dashboard"))
             .header("Cookie", &session)

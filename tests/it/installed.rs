@@ -33,26 +33,6 @@ fn owner_group_mode(path: &str) -> (String, String, u32) {
     )
 }
 
-fn cookies(r: &ureq::http::Response<ureq::Body>) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter(|c| !c.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_installed_package_runs_as_its_user_with_its_configuration() {
     if std::env::var("GATEHOUSE_TEST_INSTALLED").as_deref() != Ok("1") {
@@ -150,7 +130,7 @@ fn the_installed_package_runs_as_its_user_with_its_configuration() {
     // The setup link makes the first administrator.
     let mut page = agent.get(&setup).call().unwrap();
     assert_eq!(page.status(), 200);
-    let jar = cookies(&page);
+    let jar = cookie_header(&set_cookies(&page));
     let csrf = csrf_token(&page.body_mut().read_to_string().unwrap());
     let token = setup.split("token=").nth(1).unwrap();
     let password = enc("a long and unguessable passphrase");
@@ -165,7 +145,7 @@ fn the_installed_package_runs_as_its_user_with_its_configuration() {
     assert_eq!(done.status(), 303, "setup");
     // And it signs in.
     let mut login = agent.get(&format!("{base}/login")).call().unwrap();
-    let jar = cookies(&login);
+    let jar = cookie_header(&set_cookies(&login));
     let csrf = csrf_token(&login.body_mut().read_to_string().unwrap());
     let signed_in = agent
         .post(&format!("{base}/login"))
@@ -178,7 +158,7 @@ fn the_installed_package_runs_as_its_user_with_its_configuration() {
     assert_eq!(signed_in.status(), 303);
     // Signed in: an administrator is sent to add a second factor first (the default
     // `require_2fa = "admins"`), which the page for it shows.
-    let session = cookies(&signed_in);
+    let session = cookie_header(&set_cookies(&signed_in));
     let dashboard = agent
         .get(&format!("{base}/dashboard"))
         .header("Cookie", &session)

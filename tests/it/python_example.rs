@@ -11,15 +11,6 @@ MC4CAQAwBQYDK2VwBCIEIP/2WTsQgRxQS1XiR/eLFw1uiox+C86EhsYu85NDNfPO
 -----END PRIVATE KEY-----
 ";
 
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_flask_example_verifies_tokens_with_the_published_keys() {
     let Some(python) = std::env::var_os("GATEHOUSE_TEST_PYTHON").filter(|p| !p.is_empty()) else {

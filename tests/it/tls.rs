@@ -8,15 +8,6 @@ use std::sync::Arc;
 
 use crate::common::*;
 
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn agent_trusting(ca_pem: Option<&str>) -> ureq::Agent {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
     let roots = match ca_pem {
@@ -32,24 +23,6 @@ fn agent_trusting(ca_pem: Option<&str>) -> ureq::Agent {
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .build()
         .into()
-}
-
-fn cookies_of(r: &ureq::http::Response<ureq::Body>) -> Vec<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(String::from)
-        .collect()
-}
-
-fn jar(set_cookies: &[String]) -> String {
-    set_cookies
-        .iter()
-        .filter_map(|c| c.split(';').next())
-        .filter(|c| !c.ends_with('='))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[test]
@@ -94,7 +67,7 @@ fn the_binary_serves_https_itself_and_nothing_over_plain_http() {
         .to_str()
         .unwrap();
     assert!(hsts.contains("max-age="), "{hsts}");
-    let presession = cookies_of(&login);
+    let presession = set_cookies(&login);
     assert!(!presession.is_empty());
     assert!(
         presession.iter().all(|c| c.contains("; Secure")),
@@ -103,7 +76,7 @@ fn the_binary_serves_https_itself_and_nothing_over_plain_http() {
     let token = csrf_token(&login.body_mut().read_to_string().unwrap());
     let signed_in = agent
         .post(&format!("{base}/login"))
-        .header("Cookie", &jar(&presession))
+        .header("Cookie", &cookie_header(&presession))
         .header("Origin", &base)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .send(format!(
@@ -112,7 +85,7 @@ fn the_binary_serves_https_itself_and_nothing_over_plain_http() {
         ))
         .unwrap();
     assert_eq!(signed_in.status(), 303);
-    let session = cookies_of(&signed_in);
+    let session = set_cookies(&signed_in);
     for name in ["__Host-access=", "__Host-refresh="] {
         let c = session
             .iter()
@@ -122,7 +95,7 @@ fn the_binary_serves_https_itself_and_nothing_over_plain_http() {
     }
     let dashboard = agent
         .get(&format!("{base}/dashboard"))
-        .header("Cookie", &jar(&session))
+        .header("Cookie", &cookie_header(&session))
         .call()
         .unwrap();
     assert_eq!(dashboard.status(), 200);
