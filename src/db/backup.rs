@@ -39,9 +39,33 @@ fn sqlite_path(url: &DatabaseUrl, command: &str) -> Result<PathBuf, String> {
 
 /// The lock file of a database file.
 fn lock_path(db: &Path) -> PathBuf {
+    with_suffix(db, ".lock")
+}
+
+fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push(".lock");
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Held while migrating, so that processes starting together on one SQLite file take
+/// turns: the second finds the schema ready. (One migration rebuilds a table outside a
+/// transaction, so SQLite's own write lock cannot serialise them.) It blocks until the
+/// process before has finished; dropping the file releases it.
+pub fn hold_for_migration(db: &str) -> Result<Option<File>, String> {
+    if db == ":memory:" || db.starts_with("file:") {
+        return Ok(None);
+    }
+    let path = with_suffix(Path::new(db), ".migrate.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(Some(file))
 }
 
 /// Taken by every process that opens the SQLite file (held until it exits): a restore

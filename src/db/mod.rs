@@ -86,8 +86,10 @@ struct OnConnect;
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for OnConnect {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         let sql = match conn {
+            // The timeout first: switching a new file to WAL waits for a process that is
+            // doing the same.
             DbConn::Sqlite(_) => {
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                  PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             }
             // A stuck statement must not hold a worker for ever.
@@ -140,7 +142,7 @@ impl DatabaseUrl {
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
-/// together take turns.
+/// together take turns; on SQLite a lock file does (`backup::hold_for_migration`).
 fn migrate(conn: &mut DbConn) -> Result<(), String> {
     const LOCK: &str = "SELECT pg_advisory_lock(7355608)";
     const UNLOCK: &str = "SELECT pg_advisory_unlock(7355608)";
@@ -236,8 +238,13 @@ impl Db {
         let mut conn = pool
             .get()
             .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))?;
+        let migrating = match url {
+            DatabaseUrl::Sqlite(path) => backup::hold_for_migration(path)?,
+            DatabaseUrl::Postgres(_) => None, // an advisory lock, in `migrate`
+        };
         migrate(&mut conn)
             .map_err(|e| format!("cannot migrate the database {}: {e}", url.redacted()))?;
+        drop(migrating);
         drop(conn);
         Ok(Db {
             pool,
