@@ -706,6 +706,19 @@ impl Drop for SmtpServer {
     }
 }
 
+/// Waits (up to 20 s) until `done` holds; fails the test naming `what` if it never does.
+/// For work that finishes on another thread (mail marked sent after it arrived).
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "still waiting after 20 s: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A child process killed (and reaped) when dropped, even when the test fails.
 pub struct Killed(pub std::process::Child);
 

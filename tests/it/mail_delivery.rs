@@ -83,7 +83,11 @@ fn a_reset_mail_arrives_with_its_headers_and_parts_and_its_link_works() {
         !html.contains("<img") && !html.contains("src="),
         "no images"
     );
-    // Sent: the link is no longer kept in the outbox.
+    // Sent: the link is no longer kept in the outbox. (It is marked sent just after the
+    // server has taken it.)
+    wait_until("the mail is marked sent", || {
+        outbox_state(&app) == vec![(1, true)]
+    });
     let data = app
         .state()
         .db
@@ -228,6 +232,9 @@ fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back() {
     app.state().clock.advance(31);
     let got = smtp.wait_for(1);
     assert_eq!(to_of(&parse(&got[0])), "alice@example.com");
+    wait_until("the mail is marked sent", || {
+        outbox_state(&app) == vec![(2, true)]
+    });
     // Nothing more, however long we wait.
     app.state().clock.advance(3600);
     std::thread::sleep(std::time::Duration::from_millis(2500));
@@ -292,17 +299,19 @@ fn two_instances_on_one_database_send_each_mail_once() {
     to.sort();
     to.dedup();
     assert_eq!(to.len(), 40);
-    let (sa, sb) = [&a, &b]
-        .map(|c| {
-            c.rocket()
-                .state::<gatehouse::App>()
-                .unwrap()
-                .metrics
-                .mail
-                .sent
-                .get()
-        })
-        .into();
+    let sent = |c: &rocket::local::blocking::Client| {
+        c.rocket()
+            .state::<gatehouse::App>()
+            .unwrap()
+            .metrics
+            .mail
+            .sent
+            .get()
+    };
+    wait_until("both instances have counted what they sent", || {
+        sent(&a) + sent(&b) >= 40
+    });
+    let (sa, sb) = (sent(&a), sent(&b));
     assert_eq!(sa + sb, 40, "a: {sa}, b: {sb}");
     println!("two instances: {sa} and {sb} of 40 mails");
 }
