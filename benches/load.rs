@@ -292,6 +292,31 @@ fn post_script(dir: &Path, name: &str, cookie: &str, body: &str) -> PathBuf {
     path
 }
 
+/// How many accounts the sign-in load cycles through.
+const SIGNIN_PEOPLE: usize = 32;
+
+/// wrk script: POST /login, each request as the next of `SIGNIN_PEOPLE` people (wrk's two
+/// threads take one half each), with one pre-session cookie and its form token.
+fn sign_in_script(dir: &Path, cookie: &str, token: &str) -> PathBuf {
+    let path = dir.join("login.lua");
+    let half = SIGNIN_PEOPLE / 2;
+    std::fs::write(
+        &path,
+        format!(
+            "local next_thread = 0\n\
+             function setup(thread) thread:set(\"first\", next_thread * {half}); next_thread = next_thread + 1 end\n\
+             local n = 0\n\
+             function request()\n\
+               n = (n + 1) % {half}\n\
+               local body = string.format(\"username=person%02d&password={PASSWORD_FORM}&csrf_token={token}\", first + n)\n\
+               return wrk.format(\"POST\", nil, {{[\"Content-Type\"] = \"application/x-www-form-urlencoded\", [\"Cookie\"] = \"{cookie}\"}}, body)\n\
+             end\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// Runs `f` while `g` runs alongside; returns both results.
 fn together<A: Send, B: Send>(
     f: impl FnOnce() -> A + Send,
@@ -494,16 +519,19 @@ fn main() {
     // The server at the configured (default) bcrypt cost, for pages and sign-ins.
     let db = d.join("pages.sqlite").to_string_lossy().to_string();
     assert!(create_user(&db, d, "alice", "user", cost));
+    // The sign-in load is many people, not one: Gatehouse lets only two sign-ins per
+    // name be in flight at once (the rest are refused at once, as guessing would be).
+    std::thread::scope(|s| {
+        for i in 0..SIGNIN_PEOPLE {
+            let db = &db;
+            s.spawn(move || assert!(create_user(db, d, &format!("person{i:02}"), "user", cost)));
+        }
+    });
     let server = Server::start(&db, d, cost, &[]);
     let idle_rss = server.rss_mib();
     let (access, _) = sign_in(&server, "alice");
     let (pre, token) = form_pair(&server);
-    let login_script = post_script(
-        d,
-        "login",
-        &pre,
-        &format!("username=alice&password={PASSWORD_FORM}&csrf_token={token}"),
-    );
+    let login_script = sign_in_script(d, &pre, &token);
     let seed = start_seed(d);
     let seed_jwt = seed.as_ref().map(seed_cookie);
 
