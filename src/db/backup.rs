@@ -37,15 +37,27 @@ fn sqlite_path(url: &DatabaseUrl, command: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// The lock file of a database file.
-fn lock_path(db: &Path) -> PathBuf {
-    with_suffix(db, ".lock")
-}
-
+/// `db` with `suffix` added to its file name (`x.sqlite` → `x.sqlite.lock`).
 fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Opens (creating) the lock file `<db><suffix>`; `None` for databases that are no file.
+fn lock_file(db: &Path, suffix: &str) -> Result<Option<(File, PathBuf)>, String> {
+    let name = db.to_string_lossy();
+    if name == ":memory:" || name.starts_with("file:") {
+        return Ok(None);
+    }
+    let path = with_suffix(db, suffix);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(Some((file, path)))
 }
 
 /// Held while migrating, so that processes starting together on one SQLite file take
@@ -53,16 +65,9 @@ fn with_suffix(db: &Path, suffix: &str) -> PathBuf {
 /// transaction, so SQLite's own write lock cannot serialise them.) It blocks until the
 /// process before has finished; dropping the file releases it.
 pub fn hold_for_migration(db: &str) -> Result<Option<File>, String> {
-    if db == ":memory:" || db.starts_with("file:") {
+    let Some((file, path)) = lock_file(Path::new(db), ".migrate.lock")? else {
         return Ok(None);
-    }
-    let path = with_suffix(Path::new(db), ".migrate.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    };
     file.lock()
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     Ok(Some(file))
@@ -71,16 +76,9 @@ pub fn hold_for_migration(db: &str) -> Result<Option<File>, String> {
 /// Taken by every process that opens the SQLite file (held until it exits): a restore
 /// cannot swap the file under it.
 pub fn hold_shared(db: &str) -> Result<Option<File>, String> {
-    if db == ":memory:" || db.starts_with("file:") {
+    let Some((file, path)) = lock_file(Path::new(db), ".lock")? else {
         return Ok(None);
-    }
-    let path = lock_path(Path::new(db));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    };
     match file.try_lock_shared() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
@@ -162,13 +160,9 @@ pub fn restore(url: &DatabaseUrl, src: &Path) -> Result<i64, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
     }
-    let lock_file = lock_path(&db);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_file)
-        .map_err(|e| format!("cannot open {}: {e}", lock_file.display()))?;
+    let Some((lock, lock_path)) = lock_file(&db, ".lock")? else {
+        return Err(format!("{} is not a database file", db.display()));
+    };
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -178,14 +172,10 @@ pub fn restore(url: &DatabaseUrl, src: &Path) -> Result<i64, String> {
             ))
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock {}: {e}", lock_file.display()))
+            return Err(format!("cannot lock {}: {e}", lock_path.display()))
         }
     }
-    let with = |suffix: &str| {
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        PathBuf::from(p)
-    };
+    let with = |suffix: &str| with_suffix(&db, suffix);
     let incoming = with(".restoring");
     std::fs::copy(src, &incoming)
         .and_then(|_| File::open(&incoming)?.sync_all())

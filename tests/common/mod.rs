@@ -354,14 +354,7 @@ pub fn spawn_server(
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("the binary runs");
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_port(port, "the server starts");
     child
 }
 
@@ -649,14 +642,10 @@ impl SmtpServer {
         }
         cmd.arg(maildir.path().join("box"));
         let child = cmd.spawn().expect("aiosmtpd runs");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(20),
-                "aiosmtpd did not start (is it installed in GATEHOUSE_TEST_PYTHON?)"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for_port(
+            port,
+            "aiosmtpd starts (is it installed in GATEHOUSE_TEST_PYTHON?)",
+        );
         Some(SmtpServer {
             child,
             port,
@@ -681,21 +670,12 @@ impl SmtpServer {
         out
     }
 
-    /// Waits (up to 20 s) until `n` messages have arrived, and returns them.
+    /// Waits until `n` messages have arrived, and returns them.
     pub fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
-        let start = std::time::Instant::now();
-        loop {
-            let got = self.messages();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                start.elapsed() < std::time::Duration::from_secs(20),
-                "{} of {n} messages arrived",
-                got.len()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_until(&format!("{n} messages arrive"), || {
+            self.messages().len() >= n
+        });
+        self.messages()
     }
 }
 
@@ -706,17 +686,31 @@ impl Drop for SmtpServer {
     }
 }
 
-/// Waits (up to 20 s) until `done` holds; fails the test naming `what` if it never does.
-/// For work that finishes on another thread (mail marked sent after it arrived).
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+/// How long until `done` holds, polling; fails the test naming `what` after `limit`.
+pub fn within(
+    what: &str,
+    limit: std::time::Duration,
+    mut done: impl FnMut() -> bool,
+) -> std::time::Duration {
     let start = std::time::Instant::now();
     while !done() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "still waiting after 20 s: {what}"
-        );
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    start.elapsed()
+}
+
+/// Waits (up to 30 s) until `done` holds: for work that finishes on another thread or in
+/// another process (a server starting, mail marked sent after it arrived).
+pub fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    within(what, std::time::Duration::from_secs(30), done);
+}
+
+/// Waits until something listens on the loopback `port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    wait_until(what, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
 }
 
 /// A child process killed (and reaped) when dropped, even when the test fails.

@@ -4,7 +4,7 @@
 //! is set (CI sets it and installs both; a missing proxy then fails the test).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::common::*;
 
@@ -24,30 +24,10 @@ fn binary(name: &str) -> PathBuf {
     panic!("GATEHOUSE_TEST_PROXIES is set but `{name}` is not installed");
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_port(port: u16) {
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "port {port} never opened"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// Gatehouse for `*.gh.test`, trusting proxies on 127.0.0.1; `admin.gh.test` needs `ops`.
-fn gatehouse(dir: &Path, port: u16) -> Running {
+fn gatehouse(dir: &Path, port: u16) -> Killed {
     let db = database_url_in(dir);
-    Running(spawn_server(
+    Killed(spawn_server(
         &db,
         dir,
         port,
@@ -65,7 +45,7 @@ fn gatehouse(dir: &Path, port: u16) -> Running {
     ))
 }
 
-fn nginx(dir: &Path, port: u16, gatehouse: u16, upstream: u16) -> Running {
+fn nginx(dir: &Path, port: u16, gatehouse: u16, upstream: u16) -> Killed {
     let d = dir.display();
     let conf = format!(
         r#"daemon off; master_process off; worker_processes 1;
@@ -112,11 +92,11 @@ http {{
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_port(port);
-    Running(child)
+    wait_for_port(port, "the proxy listens");
+    Killed(child)
 }
 
-fn caddy(dir: &Path, port: u16, gatehouse: u16, upstream: u16) -> Running {
+fn caddy(dir: &Path, port: u16, gatehouse: u16, upstream: u16) -> Killed {
     let d = dir.display();
     let conf = format!(
         r#"{{
@@ -151,8 +131,8 @@ http://app.{DOMAIN}:{port}, http://admin.{DOMAIN}:{port} {{
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_port(port);
-    Running(child)
+    wait_for_port(port, "the proxy listens");
+    Killed(child)
 }
 
 /// A browser's cookies for `*.gh.test`, kept by hand.
@@ -344,7 +324,7 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     let _ = dir;
 }
 
-fn setup() -> Option<(tempfile::TempDir, Running, u16)> {
+fn setup() -> Option<(tempfile::TempDir, Killed, u16)> {
     if !wanted() {
         println!("proxies: not run (set GATEHOUSE_TEST_PROXIES=1 with nginx and caddy installed)");
         return None;

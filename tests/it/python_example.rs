@@ -83,14 +83,7 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
             .spawn()
             .expect("GATEHOUSE_TEST_PYTHON runs"),
     );
-    let start = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", api_port)).is_err() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "the Flask app did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_port(api_port, "the Flask app starts");
     let call = |cookie: Option<String>| {
         let headers: Vec<(&str, String)> = cookie.into_iter().map(|c| ("Cookie", c)).collect();
         raw_http(
