@@ -143,6 +143,42 @@ fn default_metrics_allow() -> Vec<IpAddr> {
     ]
 }
 
+/// The peers whose forwarding headers are believed (`trusted_proxies`): addresses and
+/// CIDR ranges (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse(entries: &[String]) -> Result<TrustedProxies, String> {
+        entries
+            .iter()
+            .map(|e| {
+                let e = e.trim();
+                e.parse::<ipnet::IpNet>()
+                    .map(|n| n.trunc())
+                    .or_else(|_| e.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "setting `trusted_proxies`: {e:?} is not an address or a CIDR range \
+                             (e.g. \"10.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\")"
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+
+    /// Whether `ip` (an IPv4-mapped IPv6 address counts as its IPv4 address) is one.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Settings as written by the operator.
 #[derive(Debug, Clone, Deserialize)]
 struct RawSettings {
@@ -173,7 +209,9 @@ struct RawSettings {
     #[serde(default = "default_hash_queue")]
     hash_queue: usize,
     #[serde(default)]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<String>,
+    #[serde(default)]
+    case_sensitive_paths: bool,
     #[serde(default = "default_lockout_threshold")]
     lockout_threshold: i32,
     #[serde(default = "default_lockout_base_wait")]
@@ -242,7 +280,7 @@ pub struct Settings {
     pub template_dir: Option<PathBuf>,
     pub hash_workers: usize,
     pub hash_queue: usize,
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: TrustedProxies,
     pub throttle: crate::accounts::throttle::Limits,
     pub address_failures: u32,
     pub address_window: u64,
@@ -373,7 +411,12 @@ impl Settings {
             .filter(|d| !d.is_empty())
             .map(check_cookie_domain)
             .transpose()?;
-        let rules = crate::forward::Rules::from_config(&raw.access_rules, &raw.default_policy)?;
+        let rules = crate::forward::Rules::from_config(
+            &raw.access_rules,
+            &raw.default_policy,
+            raw.case_sensitive_paths,
+        )?;
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)?;
         let smtp = match raw
             .smtp_url
             .as_deref()
@@ -426,7 +469,7 @@ impl Settings {
                 .map(PathBuf::from),
             hash_workers,
             hash_queue: raw.hash_queue.max(1),
-            trusted_proxies: raw.trusted_proxies,
+            trusted_proxies,
             throttle: crate::accounts::throttle::Limits {
                 lockout_after: raw.lockout_threshold,
                 base_wait: raw.lockout_base_wait,

@@ -116,6 +116,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 })
             },
         ))
+        .attach(web::headers::AmbiguousRequests)
         .attach(web::headers::SecurityHeaders::default())
         .attach(web::metrics::RequestTimer)
         .mount("/", web::routes())

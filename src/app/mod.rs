@@ -231,8 +231,7 @@ impl App {
             now,
             self.settings.access_token_ttl,
         )?;
-        claims.pwc = account.must_change_password;
-        claims.tfa = self.must_enrol(account);
+        claims.set_duties(account.must_change_password, self.must_enrol(account));
         claims.groups = groups.to_vec();
         claims.email = account.verified_email().map(str::to_string);
         Ok(claims)

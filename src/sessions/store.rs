@@ -52,10 +52,6 @@ struct RefreshRow {
     used_by: Option<String>,
 }
 
-/// How many times the grace window answers for one used token (a few tabs renewing at
-/// once); any more is treated as theft.
-pub const GRACE_USES: i32 = 3;
-
 /// A refresh token handed to the client, with when it stops working.
 #[derive(Debug, Clone)]
 pub struct IssuedRefresh {
@@ -268,7 +264,7 @@ struct Use {
 }
 
 /// A used token came back. Within the grace window, from the client that used it, while
-/// it is the newest used one and not too often: only a new access token (tabs renewing at
+/// it is the newest used one: only a new access token (tabs renewing at
 /// once). Anything else means a copy is loose: the session ends.
 fn grace_or_theft(
     conn: &mut DbConn,
@@ -287,22 +283,15 @@ fn grace_or_theft(
         .get_result::<i64>(conn)?
         > 0;
     let same_client = used.by.as_deref() == Some(by.fingerprint);
+    // No cap on how often: a browser restoring many tabs sends them all at once, and a
+    // thief with the same fingerprint gains nothing from a count (SPEC §3).
     if child_unused && now - used_at < by.grace && same_client {
-        let counted = diesel::update(
-            refresh_tokens::table
-                .find(used.token_id)
-                .filter(refresh_tokens::grace_uses.lt(GRACE_USES)),
-        )
-        .set(refresh_tokens::grace_uses.eq(refresh_tokens::grace_uses + 1))
-        .execute(conn)?;
-        if counted == 1 {
-            return Ok(Rotation::Rotated {
-                groups: crate::groups::of_account(conn, account.id)?,
-                account: Box::new(account),
-                session: Box::new(session),
-                refresh: None,
-            });
-        }
+        return Ok(Rotation::Rotated {
+            groups: crate::groups::of_account(conn, account.id)?,
+            account: Box::new(account),
+            session: Box::new(session),
+            refresh: None,
+        });
     }
     end(conn, &session.id, "refresh_token_reuse", now)?;
     audit::record(

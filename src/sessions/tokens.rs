@@ -15,6 +15,10 @@ pub use crate::sessions::keys::{Alg, Key};
 
 pub const ISSUER: &str = "gatehouse";
 pub const AUDIENCE: &str = "gatehouse";
+/// The audience of a session that must first finish a duty (change its password, enrol a
+/// second factor): only Gatehouse's own duty pages accept it; an API that checks `aud`
+/// (and forward auth) treats it as not signed in.
+pub const DUTY_AUDIENCE: &str = "gatehouse-duty";
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY: u64 = 5;
 /// Header parameters that would ask a verifier to trust something other than our keys.
@@ -71,6 +75,24 @@ impl Claims {
             groups: Vec::new(),
             email: None,
         })
+    }
+
+    /// Whether the session has a duty to finish before it counts as signed in anywhere
+    /// but on the duty pages.
+    pub fn has_duty(&self) -> bool {
+        self.pwc || self.tfa
+    }
+
+    /// Marks the duties, and the audience that goes with them.
+    pub fn set_duties(&mut self, must_change_password: bool, must_enrol: bool) {
+        self.pwc = must_change_password;
+        self.tfa = must_enrol;
+        self.aud = if self.has_duty() {
+            DUTY_AUDIENCE
+        } else {
+            AUDIENCE
+        }
+        .into();
     }
 
     pub fn account_id(&self) -> Option<i64> {
@@ -142,7 +164,7 @@ impl JwtKeys {
             v.validate_exp = false;
             v.validate_nbf = false;
             v.set_issuer(&[ISSUER]);
-            v.set_audience(&[AUDIENCE]);
+            v.set_audience(&[AUDIENCE, DUTY_AUDIENCE]);
             v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
             v
         };
@@ -201,6 +223,9 @@ impl JwtKeys {
             .ok()
             .map(|data| data.claims)
             .filter(|c| c.is_current(now) && c.lifetime_within(self.ttl))
+            // The audience and the duties go together: a full audience with a duty (or
+            // the reverse) was not made here.
+            .filter(|c| (c.aud == DUTY_AUDIENCE) == c.has_duty())
     }
 
     /// Reads the header ourselves: jsonwebtoken ignores parameters it does not know, and

@@ -69,28 +69,23 @@ impl Destination {
     }
 }
 
-/// `rd` when it is an URL of the cookie domain (see `Destination`).
+/// `rd` when it is an URL of the cookie domain (see `Destination`), parsed as forward
+/// auth parses its targets and written back canonically (so that it is a valid
+/// `Location`); anything else is ignored.
 pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
     let domain = app.settings.cookie_domain.as_deref()?;
-    if rd.len() > 2048
-        || rd
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return None;
-    }
-    let (scheme, rest) = rd.split_once("://")?;
-    let scheme_ok = scheme == "https" || (scheme == "http" && !app.settings.cookie_secure);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if !scheme_ok || authority.contains('@') {
-        return None;
-    }
-    let host = crate::forward::host_only(authority);
+    let target = crate::forward::Target::from_url(rd).ok()?;
+    let scheme_ok = match target.scheme() {
+        crate::forward::Scheme::Https => true,
+        crate::forward::Scheme::Http => !app.settings.cookie_secure,
+    };
+    let host = target.host();
     let inside = host == domain
         || (host.len() > domain.len() + 1
             && host.ends_with(domain)
             && host.as_bytes()[host.len() - domain.len() - 1] == b'.');
-    inside.then(|| rd.to_string())
+    let url = target.url();
+    (scheme_ok && inside && rocket::http::uri::Absolute::parse(&url).is_ok()).then_some(url)
 }
 
 fn login_form(
@@ -120,8 +115,13 @@ pub fn login_page(
     lang: Lang,
 ) -> Either<Redirect, Template> {
     let dest = Destination::new(app, next, rd);
-    if user.is_some() {
-        return Either::Left(Redirect::to(dest.target()));
+    if let Some(AnySession(user)) = user {
+        // Signed in: back where they came from, unless a duty comes first (an app
+        // would only send them here again).
+        return Either::Left(Redirect::to(match user.duty() {
+            session::Duty::None => dest.target(),
+            duty => duty.page().to_string(),
+        }));
     }
     Either::Right(login_form(
         app,
@@ -166,7 +166,7 @@ pub async fn login(
     let form = form.into_inner();
     let dest = Destination::new(app, Some(&form.next), Some(&form.rd));
     let device = jar
-        .get(session::DEVICE_COOKIE)
+        .get(session::names(app).device)
         .map(|c| c.value().to_string());
     let attempt = SignInAttempt {
         username: &form.username,
@@ -279,7 +279,7 @@ pub fn second_step_page(
     app: &State<App>,
     lang: Lang,
 ) -> Either<Redirect, Template> {
-    if jar.get(session::PENDING_COOKIE).is_none() {
+    if session::pending_cookie(jar, app).is_none() {
         return Either::Left(Redirect::to("/login"));
     }
     let dest = Destination::new(app, next, rd);
@@ -317,13 +317,10 @@ pub async fn second_step(
     use crate::app::SecondStepResult;
     let form = form.into_inner();
     let dest = Destination::new(app, Some(&form.next), Some(&form.rd));
-    let pending = jar
-        .get(session::PENDING_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
+    let pending = session::pending_cookie(jar, app).unwrap_or_default();
     let code = crate::text::printable(&form.code, 64);
     let device = jar
-        .get(session::DEVICE_COOKIE)
+        .get(session::names(app).device)
         .map(|c| c.value().to_string());
     match app
         .second_step(
@@ -336,7 +333,7 @@ pub async fn second_step(
         .await?
     {
         SecondStepResult::Success(signed_in) => {
-            session::clear_pending_cookie(jar, app.settings.cookie_secure);
+            session::clear_pending_cookie(jar, app);
             session::set_cookies(
                 jar,
                 app,
@@ -355,7 +352,7 @@ pub async fn second_step(
             second_step_form(&dest, &token.0, Some("msg-code-wrong"), Some(left), &lang),
         ))),
         SecondStepResult::Gone => {
-            session::clear_pending_cookie(jar, app.settings.cookie_secure);
+            session::clear_pending_cookie(jar, app);
             Ok(Either::Left(Redirect::to("/login?notice=second_step_over")))
         }
         SecondStepResult::Throttled(wait) => Err(Error::TooManyRequests {

@@ -11,8 +11,6 @@ use rocket::request::{self, FromRequest, Request};
 use crate::app::App;
 use crate::web::session::AnySession;
 
-pub const PRESESSION_COOKIE: &str = "__Host-presession";
-
 /// The form token for a page shown before sign-in; makes the pre-session cookie if the
 /// browser has none.
 pub struct PreSessionToken(pub String);
@@ -26,13 +24,13 @@ impl<'r> FromRequest<'r> for PreSessionToken {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let jar = req.cookies();
-        let value = match jar.get(PRESESSION_COOKIE) {
+        let value = match jar.get(crate::web::session::names(app).presession) {
             Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
             _ => {
                 let Ok(value) = crate::random::token::<32>() else {
                     return Outcome::Error((Status::InternalServerError, ()));
                 };
-                jar.add(presession_cookie(value.clone(), app.settings.cookie_secure));
+                jar.add(presession_cookie(value.clone(), app));
                 value
             }
         };
@@ -48,10 +46,10 @@ pub trait CsrfProtected {
     fn csrf_token(&self) -> &str;
 }
 
-fn presession_cookie(value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((PRESESSION_COOKIE, value))
+fn presession_cookie(value: String, app: &App) -> Cookie<'static> {
+    Cookie::build((crate::web::session::names(app).presession, value))
         .path("/")
-        .secure(secure)
+        .secure(app.settings.cookie_secure)
         .http_only(true)
         .same_site(SameSite::Lax)
         .build()
@@ -64,7 +62,7 @@ pub fn renew_presession(
     app: &App,
 ) -> crate::web::error::Result<()> {
     let value = crate::random::token::<32>()?;
-    jar.add(presession_cookie(value, app.settings.cookie_secure));
+    jar.add(presession_cookie(value, app));
     Ok(())
 }
 
@@ -164,7 +162,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
         let presession_ok = T::BEFORE_SIGN_IN
             && req
                 .cookies()
-                .get(PRESESSION_COOKIE)
+                .get(crate::web::session::names(app).presession)
                 .is_some_and(|c| app.csrf.verify_presession(c.value(), token));
         let ok = presession_ok
             || match req.guard::<AnySession>().await {

@@ -10,27 +10,24 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 
 use crate::app::App;
-use crate::forward::{Decision, Identity};
-use crate::web::session::{self, cookie_names};
+use crate::forward::{BadTarget, Decision, Identity, Target};
+use crate::web::session::{self, cookie_names, Duty};
 
-/// The request the proxy is asking about.
-pub struct Target {
-    pub method: String,
-    /// `scheme://host[:port]/path?query`
-    pub url: String,
-    pub host: String,
-    pub path: String,
+/// The asking proxy's target, from its headers, canonical: only from `trusted_proxies`
+/// (anyone else could claim any target), and only when it parses (else 400).
+struct ProxiedTarget {
+    method: String,
+    target: Target,
 }
 
-/// The asking proxy's target, from its headers: only from `trusted_proxies` (anyone else
-/// could claim any target), else 400.
-struct ProxiedTarget(Target);
-
-fn header<'a>(req: &'a Request<'_>, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get_one(name)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// A header the proxy sends once; sent twice it is ambiguous, and refused.
+fn header<'a>(req: &'a Request<'_>, name: &str) -> Result<Option<&'a str>, BadTarget> {
+    let mut values = req.headers().get(name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(BadTarget::Missing);
+    }
+    Ok(first.map(str::trim).filter(|v| !v.is_empty()))
 }
 
 fn from_proxy(req: &Request<'_>, app: &App) -> bool {
@@ -39,21 +36,27 @@ fn from_proxy(req: &Request<'_>, app: &App) -> bool {
         .is_some_and(|ip| app.settings.trusted_proxies.contains(&ip))
 }
 
-/// `scheme://host[:port]/rest` split into (host, path-and-query).
-fn split_url(url: &str) -> Option<(String, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !matches!(scheme, "http" | "https") {
-        return None;
-    }
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+fn proxied_target(req: &Request<'_>) -> Result<ProxiedTarget, BadTarget> {
+    let nginx = req.uri().path() == "/auth/nginx";
+    let (target, method) = if nginx {
+        let url = header(req, "X-Original-URL")?.ok_or(BadTarget::Missing)?;
+        (Target::from_url(url)?, header(req, "X-Original-Method")?)
+    } else {
+        let target = Target::from_parts(
+            header(req, "X-Forwarded-Proto")?,
+            header(req, "X-Forwarded-Host")?,
+            header(req, "X-Forwarded-Uri")?,
+        )?;
+        (target, header(req, "X-Forwarded-Method")?)
     };
-    (!host.is_empty() && !host.contains('@')).then(|| (host.to_string(), path.to_string()))
-}
-
-fn clean(s: &str) -> Option<&str> {
-    (s.len() <= 4096 && !s.chars().any(char::is_control)).then_some(s)
+    let method = method.unwrap_or("GET");
+    if method.len() > 32 || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(BadTarget::Missing);
+    }
+    Ok(ProxiedTarget {
+        method: method.to_ascii_uppercase(),
+        target,
+    })
 }
 
 #[rocket::async_trait]
@@ -67,39 +70,12 @@ impl<'r> FromRequest<'r> for ProxiedTarget {
         if !from_proxy(req, app) {
             return Outcome::Error((Status::BadRequest, ()));
         }
-        let target = if req.uri().path() == "/auth/nginx" {
-            header(req, "X-Original-URL")
-                .and_then(clean)
-                .and_then(|url| {
-                    let (host, path) = split_url(url)?;
-                    Some(Target {
-                        method: header(req, "X-Original-Method")
-                            .unwrap_or("GET")
-                            .to_string(),
-                        url: url.to_string(),
-                        host,
-                        path,
-                    })
-                })
-        } else {
-            let proto = header(req, "X-Forwarded-Proto").unwrap_or("https");
-            let host = header(req, "X-Forwarded-Host").and_then(clean);
-            let uri = header(req, "X-Forwarded-Uri")
-                .and_then(clean)
-                .unwrap_or("/");
-            host.filter(|_| matches!(proto, "http" | "https") && uri.starts_with('/'))
-                .map(|host| Target {
-                    method: header(req, "X-Forwarded-Method")
-                        .unwrap_or("GET")
-                        .to_string(),
-                    url: format!("{proto}://{host}{uri}"),
-                    host: host.to_string(),
-                    path: uri.to_string(),
-                })
-        };
-        match target {
-            Some(t) => Outcome::Success(ProxiedTarget(t)),
-            None => Outcome::Error((Status::BadRequest, ())),
+        match proxied_target(req) {
+            Ok(t) => Outcome::Success(t),
+            Err(why) => {
+                log::info!("forward auth: target refused: {why}");
+                Outcome::Error((Status::BadRequest, ()))
+            }
         }
     }
 }
@@ -140,15 +116,15 @@ async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option
     let Some((account, session, groups)) = found else {
         return Ok(None);
     };
-    if app.must_enrol(&account) || account.must_change_password {
-        // Not done signing in: the person finishes on Gatehouse first.
-        return Ok(None);
-    }
     let claims = app.claims(&account, &groups, &session.id, now)?;
-    let access = app.keys.sign(&claims)?;
+    // Not done signing in: no access cookie for the apps; the person finishes first.
+    let fresh_access = match claims.has_duty() {
+        true => None,
+        false => Some(app.keys.sign(&claims)?),
+    };
     Ok(Some(Asker {
         claims: std::sync::Arc::new(claims),
-        fresh_access: Some(access),
+        fresh_access,
     }))
 }
 
@@ -198,15 +174,16 @@ impl<'r> Responder<'r, 'static> for Answer {
     }
 }
 
-fn sign_in_url(app: &App, target: &str) -> Option<String> {
+fn sign_in_url(app: &App, target: &Target) -> Option<String> {
     let base = app.settings.public_url.as_ref()?;
     Some(format!(
         "{base}/login?rd={}",
-        crate::text::query_value(target)
+        crate::text::query_value(&target.url())
     ))
 }
 
-async fn decide(req: &Request<'_>, app: &App, target: &Target, nginx: bool) -> Answer {
+async fn decide(req: &Request<'_>, app: &App, proxied: &ProxiedTarget, nginx: bool) -> Answer {
+    let target = &proxied.target;
     let who = match asker(req, app).await {
         Ok(who) => who,
         Err(e) => {
@@ -217,14 +194,16 @@ async fn decide(req: &Request<'_>, app: &App, target: &Target, nginx: bool) -> A
             };
         }
     };
+    // A session with a duty is not signed in as far as the apps are concerned: it is sent
+    // to the duty page instead of the sign-in page.
+    let (who, duty) = match who {
+        Some(a) if a.claims.has_duty() => (None, Some(Duty::of(&a.claims))),
+        who => (who, None),
+    };
     let identity = who.as_ref().map(|a| Identity {
         groups: &a.claims.groups,
     });
-    match app
-        .settings
-        .rules
-        .decide(&target.host, &target.path, identity)
-    {
+    match app.settings.rules.decide(target, identity) {
         Decision::Allow => Answer::Allowed {
             cookie: who
                 .as_ref()
@@ -234,14 +213,21 @@ async fn decide(req: &Request<'_>, app: &App, target: &Target, nginx: bool) -> A
         },
         Decision::Deny => Answer::Forbidden,
         Decision::SignIn => {
-            let to = sign_in_url(app, &target.url);
+            let to = match duty {
+                Some(duty) => app
+                    .settings
+                    .public_url
+                    .as_ref()
+                    .map(|base| format!("{base}{}", duty.page())),
+                None => sign_in_url(app, target),
+            };
             let wants_page = req
                 .headers()
                 .get_one("Accept")
                 .is_some_and(|a| a.contains("text/html"));
             let status = if nginx || !wants_page || to.is_none() {
                 Status::Unauthorized
-            } else if matches!(target.method.as_str(), "GET" | "HEAD") {
+            } else if matches!(proxied.method.as_str(), "GET" | "HEAD") {
                 Status::Found
             } else {
                 Status::SeeOther
@@ -264,7 +250,7 @@ impl<'r> FromRequest<'r> for Decided {
             return Outcome::Error((Status::InternalServerError, ()));
         };
         let target = match req.guard::<ProxiedTarget>().await {
-            Outcome::Success(t) => t.0,
+            Outcome::Success(t) => t,
             Outcome::Error(e) => return Outcome::Error(e),
             Outcome::Forward(f) => return Outcome::Forward(f),
         };

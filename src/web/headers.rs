@@ -77,3 +77,35 @@ impl Fairing for SecurityHeaders {
         res.remove_header("Server");
     }
 }
+
+/// Where a request that cannot be answered as sent is routed (see `AmbiguousRequests`).
+pub const REFUSED_PATH: &str = "/__gatehouse/refused";
+
+/// Refuses requests whose routing headers are ambiguous (two `Host` headers: a proxy and
+/// Gatehouse could each read another one) before any route sees them: they are routed to
+/// `REFUSED_PATH`, which answers 400 and changes nothing.
+pub struct AmbiguousRequests;
+
+#[rocket::async_trait]
+impl Fairing for AmbiguousRequests {
+    fn info(&self) -> Info {
+        Info {
+            name: "Ambiguous requests",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        if req.headers().get("Host").nth(1).is_some() {
+            if let Ok(to) = rocket::http::uri::Origin::parse(REFUSED_PATH) {
+                req.set_method(rocket::http::Method::Get);
+                req.set_uri(to);
+            }
+        }
+    }
+}
+
+#[get("/__gatehouse/refused")]
+pub fn refused() -> rocket::http::Status {
+    rocket::http::Status::BadRequest
+}

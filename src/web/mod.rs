@@ -34,6 +34,7 @@ pub fn routes() -> Vec<Route> {
         metrics::metrics,
         forward::forward,
         forward::nginx,
+        headers::refused,
         pages::jwks,
         assets::asset,
         auth::login_page,

@@ -22,18 +22,63 @@ pub const REFRESH_COOKIE: &str = "__Host-refresh";
 pub const DOMAIN_ACCESS_COOKIE: &str = "__Secure-access";
 pub const DOMAIN_REFRESH_COOKIE: &str = "__Secure-refresh";
 
-/// The names of the access and refresh cookies under these settings.
-pub fn cookie_names(app: &App) -> (&'static str, &'static str) {
-    if app.settings.cookie_domain.is_some() {
-        (DOMAIN_ACCESS_COOKIE, DOMAIN_REFRESH_COOKIE)
-    } else {
-        (ACCESS_COOKIE, REFRESH_COOKIE)
-    }
-}
 /// A signed token naming the account this browser signed in to (see `sessions::device`).
 pub const DEVICE_COOKIE: &str = "__Host-device";
 /// A sign-in waiting for its second factor (see `sessions::pending`).
 pub const PENDING_COOKIE: &str = "__Host-pending";
+/// The pre-session value that forms shown before sign-in are bound to (`web::csrf`).
+pub const PRESESSION_COOKIE: &str = "__Host-presession";
+
+/// The names of every cookie Gatehouse sets, under the settings in force.
+#[derive(Debug)]
+pub struct CookieNames {
+    pub access: &'static str,
+    pub refresh: &'static str,
+    pub device: &'static str,
+    pub pending: &'static str,
+    pub presession: &'static str,
+}
+
+/// For this host only (SPEC §3).
+const HOST_NAMES: CookieNames = CookieNames {
+    access: ACCESS_COOKIE,
+    refresh: REFRESH_COOKIE,
+    device: DEVICE_COOKIE,
+    pending: PENDING_COOKIE,
+    presession: PRESESSION_COOKIE,
+};
+/// With `cookie_domain`: the session cookies for the whole domain.
+const DOMAIN_NAMES: CookieNames = CookieNames {
+    access: DOMAIN_ACCESS_COOKIE,
+    refresh: DOMAIN_REFRESH_COOKIE,
+    ..HOST_NAMES
+};
+/// With `cookie_secure = false`: browsers refuse `__Host-` and `__Secure-` cookies
+/// without `Secure`, so the names carry no prefix (plain-HTTP testing only).
+const PLAIN_NAMES: CookieNames = CookieNames {
+    access: "gatehouse-access",
+    refresh: "gatehouse-refresh",
+    device: "gatehouse-device",
+    pending: "gatehouse-pending",
+    presession: "gatehouse-presession",
+};
+
+/// The cookie names under these settings.
+pub fn names(app: &App) -> &'static CookieNames {
+    if !app.settings.cookie_secure {
+        &PLAIN_NAMES
+    } else if app.settings.cookie_domain.is_some() {
+        &DOMAIN_NAMES
+    } else {
+        &HOST_NAMES
+    }
+}
+
+/// The names of the access and refresh cookies under these settings.
+pub fn cookie_names(app: &App) -> (&'static str, &'static str) {
+    let n = names(app);
+    (n.access, n.refresh)
+}
 /// How long a browser stays a known device.
 const DEVICE_MAX_AGE_DAYS: i64 = 365;
 
@@ -80,13 +125,7 @@ impl AuthenticatedUser {
 
     /// What the account must do before any other page (password first).
     pub fn duty(&self) -> Duty {
-        if self.must_change_password {
-            Duty::ChangePassword
-        } else if self.must_enrol {
-            Duty::EnrolSecondFactor
-        } else {
-            Duty::None
-        }
+        Duty::from_flags(self.must_change_password, self.must_enrol)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -158,6 +197,22 @@ pub enum Duty {
 }
 
 impl Duty {
+    fn from_flags(must_change_password: bool, must_enrol: bool) -> Duty {
+        if must_change_password {
+            Duty::ChangePassword
+        } else if must_enrol {
+            Duty::EnrolSecondFactor
+        } else {
+            Duty::None
+        }
+    }
+
+    /// The duty a session's access token carries (the one standing that pages, forward
+    /// auth and APIs all read).
+    pub fn of(claims: &Claims) -> Duty {
+        Duty::from_flags(claims.pwc, claims.tfa)
+    }
+
     /// The page that does it.
     pub fn page(self) -> &'static str {
         match self {
@@ -178,15 +233,19 @@ pub fn refused_duty(req: &Request<'_>) -> Duty {
 
 /// Sets the pending cookie of a sign-in awaiting its second factor (five minutes).
 pub fn set_pending_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
-    let mut c = auth_cookie(PENDING_COOKIE, token, app.settings.cookie_secure);
+    let mut c = auth_cookie(names(app).pending, token, app.settings.cookie_secure);
     c.set_max_age(time::Duration::seconds(
         crate::sessions::pending::PENDING_TTL,
     ));
     jar.add(c);
 }
 
-pub fn clear_pending_cookie(jar: &CookieJar<'_>, secure: bool) {
-    let mut c = auth_cookie(PENDING_COOKIE, String::new(), secure);
+pub fn clear_pending_cookie(jar: &CookieJar<'_>, app: &App) {
+    let mut c = auth_cookie(
+        names(app).pending,
+        String::new(),
+        app.settings.cookie_secure,
+    );
     c.set_max_age(time::Duration::ZERO);
     c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
     jar.add(c);
@@ -194,16 +253,21 @@ pub fn clear_pending_cookie(jar: &CookieJar<'_>, secure: bool) {
 
 /// Marks this browser as a known device of the account it just signed in to.
 pub fn set_device_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
-    let mut c = auth_cookie(DEVICE_COOKIE, token, app.settings.cookie_secure);
+    let mut c = auth_cookie(names(app).device, token, app.settings.cookie_secure);
     c.set_max_age(time::Duration::days(DEVICE_MAX_AGE_DAYS));
     jar.add(c);
 }
 
 /// The browser's device cookie, if any.
-pub fn device_cookie(req: &Request<'_>) -> Option<String> {
+pub fn device_cookie(req: &Request<'_>, app: &App) -> Option<String> {
     req.cookies()
-        .get(DEVICE_COOKIE)
+        .get(names(app).device)
         .map(|c| c.value().to_string())
+}
+
+/// The browser's pending cookie (a sign-in awaiting its second step), if any.
+pub fn pending_cookie(jar: &CookieJar<'_>, app: &App) -> Option<String> {
+    jar.get(names(app).pending).map(|c| c.value().to_string())
 }
 
 /// Tells the browser to drop both cookies (with the attributes they were set with, or
@@ -261,7 +325,7 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
         }
     };
     let client = ClientInfo::of(req, &app.settings);
-    let device = device_cookie(req);
+    let device = device_cookie(req, app);
     let fingerprint = store::client_fingerprint(
         crate::app::device_nonce(device.as_deref()),
         &client.ip,

@@ -11,6 +11,7 @@ mod backup;
 mod cli;
 mod crash;
 mod csrf;
+mod fail_closed;
 mod faults;
 mod forward;
 mod fuzz;

@@ -75,9 +75,34 @@ fn pages_are_not_cached_but_static_files_may_be() {
 fn without_cookie_secure_there_is_no_hsts_and_no_secure_flag() {
     let app = app_with(|f| f.merge(("cookie_secure", false)));
     app.create_user("alice", Role::User);
-    let r = app.browser().login("alice", PASSWORD, false);
+    let b = app.browser();
+    let r = b.login("alice", PASSWORD, false);
     assert!(r.header("Strict-Transport-Security").is_none());
-    assert!(!r.set_cookies("__Host-access")[0].contains("Secure"));
+    // Browsers refuse `__Host-`/`__Secure-` cookies without `Secure`: no prefix then.
+    let all: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert!(!all.is_empty());
+    for c in &all {
+        assert!(
+            !c.starts_with("__Host-") && !c.starts_with("__Secure-"),
+            "{c}"
+        );
+        assert!(!c.contains("Secure"), "{c}");
+    }
+    assert!(!r.set_cookies("gatehouse-access").is_empty(), "{all:?}");
+    assert!(!r.set_cookies("gatehouse-refresh").is_empty(), "{all:?}");
+    // And the browser is signed in with them.
+    assert_eq!(b.get("/dashboard").status, Status::Ok);
+    b.drop_cookie("gatehouse-access");
+    assert_eq!(
+        b.get("/dashboard").status,
+        Status::Ok,
+        "the refresh cookie rotates"
+    );
 }
 
 #[test]

@@ -38,7 +38,10 @@ fn gatehouse(dir: &Path, port: u16) -> Killed {
             ("ROCKET_COOKIE_SECURE", "false"),
             (
                 "ROCKET_ACCESS_RULES",
-                &format!("[{{host=\"admin.{DOMAIN}\",policy=\"signed_in\",groups=[\"ops\"]}}]"),
+                &format!(
+                    "[{{host=\"admin.{DOMAIN}\",policy=\"signed_in\",groups=[\"ops\"]}},\
+                     {{host=\"app.{DOMAIN}\",path=\"/admin/*\",policy=\"deny\"}}]"
+                ),
             ),
             ("ROCKET_ADDRESS_FAILURES", "1000"),
         ],
@@ -63,7 +66,7 @@ http {{
       proxy_pass http://127.0.0.1:{gatehouse}/auth/nginx;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-URL $scheme://$host:$server_port$request_uri;
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Forwarded-For $remote_addr;
     }}
@@ -258,7 +261,7 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     let r = sign_in(gh, &mut jar, "alice", &target);
     assert_eq!(r.status, 303, "{proxy}: {}", r.body);
     assert_eq!(r.header("Location"), Some(target.as_str()));
-    assert!(r.cookie("__Secure-access").is_some(), "{proxy}: {r:?}");
+    assert!(r.cookie("gatehouse-access").is_some(), "{proxy}: {r:?}");
     let r = get(port, &app, "/reports?y=2026", &jar);
     assert_eq!(r.status, 200, "{proxy}: {r:?}");
     assert!(
@@ -273,6 +276,25 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     );
     // A group rule: alice is not in ops.
     assert_eq!(get(port, &admin, "/", &jar).status, 403, "{proxy}");
+    // Every spelling of a denied path stays closed (403 from Gatehouse; nginx turns the
+    // 400 of a refused target into 500), and the app never answers.
+    for spelling in crate::fail_closed::ADMIN_SPELLINGS {
+        let r = get(port, &app, spelling, &jar);
+        assert!(
+            [400, 403, 500].contains(&r.status) && !r.body.contains("user="),
+            "{proxy} {spelling}: {r:?}"
+        );
+    }
+    // The same host spelt with a trailing dot, or asked in absolute form with another
+    // Host header, is the same host: the app is not reached (the proxy itself may answer
+    // first).
+    let dotted = format!("admin.{DOMAIN}.:{port}");
+    let r = get(port, &dotted, "/", &jar);
+    assert!(!r.body.contains("user="), "{proxy} {dotted}: {r:?}");
+    let r = get(port, &app, &format!("http://{admin}/"), &jar);
+    assert!(!r.body.contains("user="), "{proxy} absolute form: {r:?}");
+    let r = get(port, &format!("app.{DOMAIN}:{port}x"), "/", &jar);
+    assert!(!r.body.contains("user="), "{proxy} bad port: {r:?}");
     // Bob is.
     let mut bob = Jar::default();
     assert_eq!(
@@ -290,7 +312,7 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     let refresh_only = Jar(jar
         .0
         .iter()
-        .filter(|c| c.starts_with("__Secure-refresh="))
+        .filter(|c| c.starts_with("gatehouse-refresh="))
         .cloned()
         .collect());
     let r = get(port, &app, "/", &refresh_only);

@@ -51,7 +51,8 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
         .create_user("alice", gatehouse::accounts::Role::User, PASSWORD)
         .unwrap();
     let page = raw_http(gh, None, "GET", "/login", "auth.gh.test", &[], "");
-    let pre = page.cookie("__Host-presession").unwrap();
+    // Plain HTTP here (`cookie_secure = false`): the cookies carry no prefix.
+    let pre = page.cookie("gatehouse-presession").unwrap();
     let body = format!(
         "username=alice&password={}&csrf_token={}",
         enc(PASSWORD),
@@ -67,8 +68,8 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
         &body,
     );
     assert_eq!(r.status, 303, "{r:?}");
-    let access = r.cookie("__Secure-access").unwrap();
-    let refresh = r.cookie("__Secure-refresh").unwrap();
+    let access = r.cookie("gatehouse-access").unwrap();
+    let refresh = r.cookie("gatehouse-refresh").unwrap();
     // The API, verifying against Gatehouse's JWKS.
     let api_port = free_port();
     let _api = Killed(
@@ -77,6 +78,7 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python-api/app.py"),
             )
             .env("GATEHOUSE_URL", format!("http://127.0.0.1:{gh}"))
+            .env("GATEHOUSE_COOKIE", "gatehouse-access")
             .env("PORT", api_port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -113,11 +115,57 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(r#"{"alg":"HS256","typ":"JWT","kid":"ed1"}"#)
     };
-    let forged = format!("__Secure-access={forged_header}.{}.{}", parts[1], parts[2]);
+    let forged = format!("gatehouse-access={forged_header}.{}.{}", parts[1], parts[2]);
     assert_eq!(
         call(Some(forged)).status,
         401,
         "an HS256 token under the EdDSA kid"
+    );
+    // A session with a duty (here: a password an administrator set, to be changed) is not
+    // signed in for the API: its token has another audience, which the example refuses.
+    let carol = client
+        .rocket()
+        .state::<gatehouse::App>()
+        .unwrap()
+        .create_user("carol", gatehouse::accounts::Role::User, PASSWORD)
+        .unwrap()
+        .id;
+    client
+        .rocket()
+        .state::<gatehouse::App>()
+        .unwrap()
+        .db
+        .run_blocking(move |c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::accounts;
+            diesel::update(accounts::table.find(carol))
+                .set(accounts::must_change_password.eq(true))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    let page = raw_http(gh, None, "GET", "/login", "auth.gh.test", &[], "");
+    let pre = page.cookie("gatehouse-presession").unwrap();
+    let body = format!(
+        "username=carol&password={}&csrf_token={}",
+        enc(PASSWORD),
+        csrf_token(&page.body)
+    );
+    let r = raw_http(
+        gh,
+        None,
+        "POST",
+        "/login",
+        "auth.gh.test",
+        &[("Cookie", pre)],
+        &body,
+    );
+    assert_eq!(r.status, 303, "{r:?}");
+    let duty_access = r.cookie("gatehouse-access").unwrap();
+    let refused = call(Some(duty_access));
+    assert_eq!(
+        refused.status, 401,
+        "the API took a token with a duty: {refused:?}"
     );
     // The documented trade-off: after a sign-out the API still accepts the token until it
     // expires (forward auth would refuse at once).

@@ -2,8 +2,12 @@
 //! and `default_policy`, checked at start (a bad rule names itself) and decided per
 //! request from the signed-in identity alone (no database).
 
+pub mod target;
+
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
+
+pub use target::{Authority, BadTarget, Scheme, Target};
 
 /// One `access_rules` entry as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,7 +64,8 @@ impl HostPattern {
 #[derive(Debug, Clone)]
 struct Rule {
     host: HostPattern,
-    path: Option<GlobMatcher>,
+    /// The pattern, and for `/x/*` also `/x` itself.
+    path: Option<(GlobMatcher, Option<GlobMatcher>)>,
     policy: Policy,
     groups: Vec<String>,
 }
@@ -95,21 +100,14 @@ pub enum Decision {
     SignIn,
 }
 
-/// The host part of `host[:port]`, lower case (`[v6]` kept whole).
-pub fn host_only(host: &str) -> String {
-    let h = if host.starts_with('[') {
-        host.split_once(']').map_or(host, |(h, _)| h).to_string() + "]"
-    } else {
-        host.rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host, |(h, _)| h)
-            .to_string()
-    };
-    h.to_ascii_lowercase()
-}
-
 impl Rules {
-    pub fn from_config(rules: &[RuleConfig], default: &str) -> Result<Rules, String> {
+    /// The rules as configured; path patterns match case-insensitively unless
+    /// `case_sensitive` (`case_sensitive_paths`).
+    pub fn from_config(
+        rules: &[RuleConfig],
+        default: &str,
+        case_sensitive: bool,
+    ) -> Result<Rules, String> {
         let default = Policy::parse(default.trim())
             .filter(|p| *p != Policy::Allow)
             .ok_or_else(|| {
@@ -121,6 +119,7 @@ impl Rules {
         for (i, r) in rules.iter().enumerate() {
             let bad = |why: &str| format!("setting `access_rules[{i}]` (host {:?}): {why}", r.host);
             let host = r.host.trim().to_ascii_lowercase();
+            let host = host.strip_suffix('.').unwrap_or(&host).to_string();
             let name_ok = |h: &str| {
                 !h.is_empty()
                     && h.split('.').all(|l| {
@@ -136,15 +135,24 @@ impl Rules {
                     ))
                 }
             };
+            let glob = |p: &str| {
+                GlobBuilder::new(p)
+                    .literal_separator(false)
+                    .case_insensitive(!case_sensitive)
+                    .build()
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| bad(&format!("`path` is not a valid pattern: {e}")))
+            };
             let path = match r.path.as_deref().map(str::trim) {
                 None | Some("") => None,
-                Some(p) if p.starts_with('/') => Some(
-                    GlobBuilder::new(p)
-                        .literal_separator(false)
-                        .build()
-                        .map_err(|e| bad(&format!("`path` is not a valid pattern: {e}")))?
-                        .compile_matcher(),
-                ),
+                Some(p) if p.starts_with('/') => {
+                    // `/admin/*` covers `/admin` too: it is the same page to most apps.
+                    let bare = match p.strip_suffix("/*") {
+                        Some(dir) if !dir.is_empty() => Some(glob(dir)?),
+                        _ => None,
+                    };
+                    Some((glob(p)?, bare))
+                }
                 Some(_) => return Err(bad("`path` must start with '/', e.g. \"/admin/*\"")),
             };
             let policy = Policy::parse(r.policy.trim())
@@ -178,15 +186,16 @@ impl Rules {
         })
     }
 
-    /// Whether a request for `host` (any port) and `path` may go to the app, for `who`
-    /// (none: not signed in). The first rule whose host and path match decides.
-    pub fn decide(&self, host: &str, path: &str, who: Option<Identity<'_>>) -> Decision {
-        let host = host_only(host);
-        let path = path.split(['?', '#']).next().unwrap_or("/");
-        let rule = self
-            .rules
-            .iter()
-            .find(|r| r.host.matches(&host) && r.path.as_ref().is_none_or(|p| p.is_match(path)));
+    /// Whether a request for `target` (any port) may go to the app, for `who` (none: not
+    /// signed in). The first rule whose host and path match the canonical target decides.
+    pub fn decide(&self, target: &Target, who: Option<Identity<'_>>) -> Decision {
+        let (host, path) = (target.host(), target.path());
+        let rule = self.rules.iter().find(|r| {
+            r.host.matches(host)
+                && r.path.as_ref().is_none_or(|(p, bare)| {
+                    p.is_match(path) || bare.as_ref().is_some_and(|b| b.is_match(path))
+                })
+        });
         let (policy, groups) = match rule {
             Some(r) => (r.policy, r.groups.as_slice()),
             None => (self.default, &[][..]),
@@ -219,6 +228,10 @@ mod tests {
         }
     }
 
+    fn at(host: &str, path: &str) -> Result<Target, String> {
+        Target::from_url(&format!("https://{host}{path}")).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn the_first_matching_rule_decides() -> Result<(), String> {
         let rules = Rules::from_config(
@@ -229,41 +242,42 @@ mod tests {
                 rule("app.example.com", None, "signed_in", &[]),
             ],
             "deny",
+            false,
         )?;
         let ops = ["ops".to_string()];
         let none: [String; 0] = [];
         let (member, other) = (Identity { groups: &ops }, Identity { groups: &none });
         assert_eq!(
-            rules.decide("app.example.com", "/public/a/b", None),
+            rules.decide(&at("app.example.com", "/public/a/b")?, None),
             Decision::Allow
         );
         assert_eq!(
-            rules.decide("APP.example.com:8443", "/x?y", None),
+            rules.decide(&at("APP.example.com:8443", "/x?y")?, None),
             Decision::SignIn
         );
         assert_eq!(
-            rules.decide("app.example.com", "/x", Some(other)),
+            rules.decide(&at("app.example.com", "/x")?, Some(other)),
             Decision::Allow
         );
         assert_eq!(
-            rules.decide("app.example.com", "/admin/x", Some(other)),
+            rules.decide(&at("app.example.com", "/admin/x")?, Some(other)),
             Decision::Deny
         );
         assert_eq!(
-            rules.decide("app.example.com", "/admin/x", Some(member)),
+            rules.decide(&at("app.example.com", "/admin/x")?, Some(member)),
             Decision::Allow
         );
         assert_eq!(
-            rules.decide("db.internal.example.com", "/", Some(member)),
+            rules.decide(&at("db.internal.example.com", "/")?, Some(member)),
             Decision::Deny
         );
         assert_eq!(
-            rules.decide("internal.example.com", "/", None),
+            rules.decide(&at("internal.example.com", "/")?, None),
             Decision::Deny,
             "default"
         );
         assert_eq!(
-            rules.decide("evilapp.example.com", "/", Some(member)),
+            rules.decide(&at("evilapp.example.com", "/")?, Some(member)),
             Decision::Deny
         );
         Ok(())
@@ -291,14 +305,141 @@ mod tests {
                 "not a valid pattern",
             ),
         ] {
-            let err = Rules::from_config(&[r], "signed_in")
+            let err = Rules::from_config(&[r], "signed_in", false)
                 .err()
                 .unwrap_or_default();
             assert!(err.contains(needle), "{err}");
         }
         assert!(
-            Rules::from_config(&[], "allow").is_err(),
+            Rules::from_config(&[], "allow", false).is_err(),
             "allow is not a default"
         );
+    }
+}
+
+/// Many spellings of one target get one decision (SPEC §9: canonicalised once, before any
+/// rule sees it).
+#[cfg(test)]
+mod spellings {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules() -> Rules {
+        let rule = |path: &str, policy: &str| RuleConfig {
+            host: "app.gh.test".into(),
+            path: Some(path.into()),
+            policy: policy.into(),
+            groups: None,
+        };
+        Rules::from_config(
+            &[rule("/admin/*", "deny"), rule("/public/*", "allow")],
+            "signed_in",
+            false,
+        )
+        .unwrap_or_default()
+    }
+
+    /// One way of writing `segment`: each unreserved character as itself or `%XX`, in
+    /// either case of letter and hex digit.
+    fn spell_segment(segment: &'static str) -> impl Strategy<Value = String> {
+        proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), segment.len())
+            .prop_map(move |choices| {
+                segment
+                    .chars()
+                    .zip(choices)
+                    .map(|(c, (encode, upper, lower_hex))| {
+                        let c = if upper { c.to_ascii_uppercase() } else { c };
+                        match (encode, lower_hex) {
+                            (false, _) => c.to_string(),
+                            (true, false) => format!("%{:02X}", c as u8),
+                            (true, true) => format!("%{:02x}", c as u8),
+                        }
+                    })
+                    .collect()
+            })
+    }
+
+    /// Noise that means nothing before a segment: extra slashes, `./`, `x/../`, `%2e/`.
+    fn noise() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("/".to_string()),
+                Just("./".to_string()),
+                Just("%2e/".to_string()),
+                Just("zz/../".to_string()),
+                Just("zz/%2E%2E/".to_string()),
+                Just("zz/..;/".to_string()),
+            ],
+            0..3,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    /// `/admin/secret`, `/public/page` or `/other` spelt in many ways, and how the rules
+    /// above must answer a signed-in user for it.
+    fn spelling() -> impl Strategy<Value = (String, Decision)> {
+        let target = prop_oneof![
+            Just(("admin", "secret", Decision::Deny)),
+            Just(("public", "page", Decision::Allow)),
+            Just(("other", "page", Decision::Allow)),
+        ];
+        target.prop_flat_map(|(dir, leaf, decision)| {
+            (
+                noise(),
+                spell_segment(dir),
+                prop_oneof![Just(""), Just(";p"), Just(";jsessionid=1")],
+                noise(),
+                spell_segment(leaf),
+                prop_oneof![Just(""), Just("?q=1"), Just("?a=%2F")],
+                prop_oneof![
+                    Just("app.gh.test"),
+                    Just("APP.gh.Test."),
+                    Just("app.gh.test:443")
+                ],
+            )
+                .prop_map(move |(n1, d, param, n2, l, query, host)| {
+                    (
+                        format!("https://{host}/{n1}{d}{param}/{n2}{l}{query}"),
+                        decision,
+                    )
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn every_spelling_gets_the_decision_of_its_canonical_form((url, decision) in spelling()) {
+            let rules = rules();
+            let target = Target::from_url(&url);
+            prop_assert!(target.is_ok(), "{url} refused: {target:?}");
+            if let Ok(target) = target {
+                let groups: [String; 0] = [];
+                let who = Some(Identity { groups: &groups });
+                prop_assert_eq!(rules.decide(&target, who), decision, "{} → {}", url, target.path());
+            }
+        }
+    }
+
+    #[test]
+    fn the_directory_itself_is_covered_by_its_star_rule() -> Result<(), BadTarget> {
+        let groups: [String; 0] = [];
+        let who = Some(Identity { groups: &groups });
+        for url in [
+            "https://app.gh.test/admin",
+            "https://app.gh.test/ADMIN/",
+            "https://app.gh.test/Admin;x",
+        ] {
+            assert_eq!(
+                rules().decide(&Target::from_url(url)?, who),
+                Decision::Deny,
+                "{url}"
+            );
+        }
+        assert_eq!(
+            rules().decide(&Target::from_url("https://app.gh.test/administrator")?, who),
+            Decision::Allow
+        );
+        Ok(())
     }
 }
