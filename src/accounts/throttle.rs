@@ -112,48 +112,63 @@ pub fn admit(conn: &mut DbConn, key: &str, limits: &Limits, now: i64) -> Result<
     if let Some(wait) = wait_of(&a, limits, now) {
         return Ok(Admission::Wait(wait));
     }
+    let locked_for = count(&mut a, limits, now);
+    save(conn, &a)?;
+    Ok(Admission::Admitted { locked_for })
+}
+
+/// Counts a failure of `key` that was admitted under another key (a wrong password in a
+/// live session counts for the account's name too), even while `key` waits, which
+/// prolongs its wait. Returns the wait it started, if it did. Call inside a write
+/// transaction.
+pub fn charge(conn: &mut DbConn, key: &str, limits: &Limits, now: i64) -> Result<Option<i64>> {
+    let mut a = load_locked(conn, &username_key(key), now)?;
+    let running = a.locked_until.filter(|t| *t > now);
+    let locked_for = count(&mut a, limits, now);
+    a.locked_until = a.locked_until.max(running);
+    save(conn, &a)?;
+    Ok(locked_for)
+}
+
+/// Counts one failure in `a`; starts a wait (returned) when the run reaches the threshold.
+fn count(a: &mut Attempts, limits: &Limits, now: i64) -> Option<i64> {
     if now >= a.hour_start + 3600 {
         a.hour_start = now;
         a.hour_failures = 0;
     }
     a.consecutive += 1;
     a.hour_failures += 1;
-    let mut locked_for = None;
-    if a.consecutive >= limits.lockout_after {
-        let doublings = (a.consecutive - limits.lockout_after).min(20) as u32;
-        let wait = limits
-            .base_wait
-            .saturating_mul(1_i64 << doublings)
-            .min(limits.max_wait);
-        a.locked_until = Some(now + wait);
-        locked_for = Some(wait);
+    if a.consecutive < limits.lockout_after {
+        return None;
     }
-    save(conn, &a)?;
-    Ok(Admission::Admitted { locked_for })
+    let doublings = (a.consecutive - limits.lockout_after).min(20) as u32;
+    let wait = limits
+        .base_wait
+        .saturating_mul(1_i64 << doublings)
+        .min(limits.max_wait);
+    a.locked_until = Some(now + wait);
+    Some(wait)
 }
 
 /// The admitted attempt was right: refunds its count. When no other attempt for the same
-/// name is in flight, the run of failures ends too (and any wait); otherwise the failures
-/// counted for those stay, so that a success cannot reopen the door to guesses made
-/// alongside it. The hourly count keeps the failures. Call inside a write transaction.
-pub fn succeeded(
-    conn: &mut DbConn,
-    key: &str,
-    others_in_flight: bool,
-    limits: &Limits,
-    now: i64,
-) -> Result<()> {
+/// name is in flight, the run of failures ends too; otherwise the failures counted for
+/// those stay, so that a success cannot reopen the door to guesses made alongside it (the
+/// next failure waits again). The hourly count keeps the failures.
+///
+/// A correct attempt never leaves a wait behind: a wait running when it was admitted
+/// would have refused it, and while a wait runs no other attempt is admitted; so the wait
+/// in place now is the one this attempt's own admission started, and it ends. (Else the
+/// owner's right password, admitted after a stranger's run of five, would start the next
+/// wait for the owner's own second step.) Call inside a write transaction.
+pub fn succeeded(conn: &mut DbConn, key: &str, others_in_flight: bool, now: i64) -> Result<()> {
     let mut a = load_locked(conn, &username_key(key), now)?;
     a.hour_failures = (a.hour_failures - 1).max(0);
-    if others_in_flight {
-        a.consecutive = (a.consecutive - 1).max(0);
-        if a.consecutive < limits.lockout_after {
-            a.locked_until = None;
-        }
+    a.consecutive = if others_in_flight {
+        (a.consecutive - 1).max(0)
     } else {
-        a.consecutive = 0;
-        a.locked_until = None;
-    }
+        0
+    };
+    a.locked_until = None;
     save(conn, &a)
 }
 

@@ -1,7 +1,8 @@
 //! Use cases on accounts that need the password hasher as well as the database.
 
+use super::attempt::{session_key, Admitted, Attempted, Gate, Verdict};
 use super::App;
-use crate::accounts::throttle::{self, Admission};
+use crate::accounts::throttle;
 use crate::accounts::{self, Account, CreatedBy, Creation, Role};
 use crate::error::Result;
 use crate::i18n::Message;
@@ -103,10 +104,11 @@ impl App {
             .ok_or_else(|| format!("the username {username:?} is taken"))
     }
 
-    /// Changes the owner's password after checking the current one; ends every other
-    /// session of theirs. Wrong current passwords count in the account's failure throttle
-    /// like wrong sign-ins (counted before the check), and the one that reaches the
-    /// lockout threshold ends this session: a stolen session cannot guess the password.
+    /// Changes the owner's password after checking the current one (through the attempt
+    /// pipeline); ends every other session of theirs. Wrong current passwords are counted
+    /// before the check under the session's own throttle key and for the account's name
+    /// too, and the one that reaches the session's threshold ends this session: a stolen
+    /// session cannot guess the password.
     pub async fn change_password(
         &self,
         owner: &Owner,
@@ -114,39 +116,47 @@ impl App {
         new: &str,
         confirm: &str,
     ) -> Result<PasswordChange> {
-        let Some(in_flight) = self.in_flight.enter(&owner.name) else {
-            return Ok(PasswordChange::Throttled(1));
+        let gate = Gate {
+            name: &owner.name,
+            key: session_key(owner),
+            address: None,
         };
-        let (name, limits, now) = (owner.name.clone(), self.settings.throttle, self.now());
-        let (account, admission) = self
-            .db
-            .run(move |c| sessions::admit_sign_in(c, &name, &name, &limits, now))
-            .await?;
-        let account = account.ok_or(crate::error::Error::NotFound)?;
-        let locked_for = match admission {
-            Admission::Wait(wait) => return Ok(PasswordChange::Throttled(wait)),
-            Admission::Admitted { locked_for } => locked_for,
-        };
-        if !self
-            .hasher
-            .verify(current.to_string(), Some(account.password_hash.clone()))
-            .await?
-        {
-            let (who, now) = (owner.clone(), self.now());
-            self.change(move |c| sessions::wrong_current_password(c, &who, locked_for, now))
+        let check = |admitted: Admitted| async move {
+            let account = admitted.account.ok_or(crate::error::Error::NotFound)?;
+            let (key, locked_for, limits) = (admitted.key, admitted.locked_for, admitted.limits);
+            if !self
+                .hasher
+                .verify(current.to_string(), Some(account.password_hash.clone()))
+                .await?
+            {
+                let (who, now) = (owner.clone(), self.now());
+                self.change(move |c| {
+                    let failed = sessions::SessionFailure {
+                        owner: &who,
+                        kind: "password_change_failure",
+                        reason: "wrong current password",
+                        locked_for,
+                        limits: &limits,
+                    };
+                    sessions::wrong_current_password(c, &failed, now)
+                })
                 .await?;
-            return Ok(match locked_for {
-                Some(_) => PasswordChange::SignedOut,
-                None => PasswordChange::Refused(Message::new("msg-current-wrong")),
-            });
-        }
-        let (name, others, now) = (owner.name.clone(), in_flight.others(), self.now());
-        self.db
-            .run(move |c| {
-                crate::db::write_tx(c, |c| throttle::succeeded(c, &name, others, &limits, now))
-            })
-            .await?;
-        drop(in_flight);
+                return Ok(Verdict::Wrong(Err(match locked_for {
+                    Some(_) => PasswordChange::SignedOut,
+                    None => PasswordChange::Refused(Message::new("msg-current-wrong")),
+                })));
+            }
+            let (others, now) = (admitted.in_flight.others(), self.now());
+            self.db
+                .run(move |c| crate::db::write_tx(c, |c| throttle::succeeded(c, &key, others, now)))
+                .await?;
+            Ok(Verdict::Right(Ok(account)))
+        };
+        let account = match self.attempt(gate, check).await? {
+            Attempted::Done(Ok(account)) => account,
+            Attempted::Done(Err(refused)) => return Ok(refused),
+            Attempted::Throttled(wait) => return Ok(PasswordChange::Throttled(wait)),
+        };
         let refuse = |key| Ok(PasswordChange::Refused(Message::new(key)));
         if let Err(msg) = self.policy.check(new, &account.username) {
             return Ok(PasswordChange::Refused(msg));

@@ -5,6 +5,7 @@
 //! then `apply`), or the few use cases here that also need the password hasher.
 
 mod accounts;
+mod attempt;
 mod second_factor;
 mod sign_in;
 

@@ -2,8 +2,8 @@
 //! of a sign-in, "confirm it's you" (a password and, where set, a code), enrolment, and
 //! the checks around them.
 
+use super::attempt::{session_key, Admitted, Attempted, Gate, Verdict};
 use super::App;
-use crate::accounts::throttle::{self, Admission};
 use crate::accounts::Account;
 use crate::error::{Error, Result};
 use crate::i18n::Message;
@@ -70,60 +70,62 @@ impl App {
         let new_device = device
             .and_then(|d| self.device.verify(d, &account.username))
             .is_none();
-        let Some(in_flight) = self.in_flight.enter(&account.username) else {
-            return Ok(SecondStepResult::Throttled(1));
+        let gate = Gate {
+            name: &account.username,
+            key: p.throttle_key.clone(),
+            address: Some(ip),
         };
-        let (key, limits) = (p.throttle_key.clone(), self.settings.throttle);
-        let admission = self
-            .db
-            .run(move |c| crate::db::write_tx(c, |c| throttle::admit(c, &key, &limits, now)))
-            .await?;
-        let locked_for = match admission {
-            Admission::Wait(wait) => return Ok(SecondStepResult::Throttled(wait)),
-            Admission::Admitted { locked_for } => locked_for,
-        };
-        let (token, code, ip, user_agent) = (
-            token.to_string(),
-            code.to_string(),
-            ip.to_string(),
-            user_agent.to_string(),
-        );
-        let (others, max_sessions, now) =
-            (in_flight.others(), self.settings.max_sessions, self.now());
-        let vault = self.vault.clone();
-        let outcome = self
-            .change(move |c| {
-                let step = SecondStep {
-                    token: &token,
-                    code: &code,
-                    user_agent: &user_agent,
-                    ip: &ip,
-                    locked_for,
-                    others_in_flight: others,
-                    limits: &limits,
-                    max_sessions,
-                    new_device,
-                };
-                sessions::finish_second_step(c, &vault, &step, now)
+        let check = |admitted: Admitted| async move {
+            let (token, code, ip, user_agent) = (
+                token.to_string(),
+                code.to_string(),
+                ip.to_string(),
+                user_agent.to_string(),
+            );
+            let (locked_for, others, max_sessions, now) = (
+                admitted.locked_for,
+                admitted.in_flight.others(),
+                self.settings.max_sessions,
+                self.now(),
+            );
+            let vault = self.vault.clone();
+            let outcome = self
+                .change(move |c| {
+                    let step = SecondStep {
+                        token: &token,
+                        code: &code,
+                        user_agent: &user_agent,
+                        ip: &ip,
+                        locked_for,
+                        others_in_flight: others,
+                        max_sessions,
+                        new_device,
+                    };
+                    sessions::finish_second_step(c, &vault, &step, now)
+                })
+                .await?;
+            drop(admitted);
+            Ok(match outcome {
+                SecondStepOutcome::Started(Started::Session {
+                    session,
+                    refresh,
+                    account,
+                    groups,
+                }) => Verdict::Right(SecondStepResult::Success(SignedIn {
+                    access: self.access_token(&account, &groups, &session.id, now)?,
+                    refresh,
+                    device: Some(self.device.issue(&account.username)?),
+                    now,
+                })),
+                SecondStepOutcome::Started(Started::AccountChanged) | SecondStepOutcome::Gone => {
+                    Verdict::Wrong(SecondStepResult::Gone)
+                }
+                SecondStepOutcome::Wrong { left } => Verdict::Wrong(SecondStepResult::Wrong(left)),
             })
-            .await?;
-        drop(in_flight);
-        Ok(match outcome {
-            SecondStepOutcome::Started(Started::Session {
-                session,
-                refresh,
-                account,
-                groups,
-            }) => SecondStepResult::Success(SignedIn {
-                access: self.access_token(&account, &groups, &session.id, now)?,
-                refresh,
-                device: Some(self.device.issue(&account.username)?),
-                now,
-            }),
-            SecondStepOutcome::Started(Started::AccountChanged) | SecondStepOutcome::Gone => {
-                SecondStepResult::Gone
-            }
-            SecondStepOutcome::Wrong { left } => SecondStepResult::Wrong(left),
+        };
+        Ok(match self.attempt(gate, check).await? {
+            Attempted::Done(result) => result,
+            Attempted::Throttled(wait) => SecondStepResult::Throttled(wait),
         })
     }
 
@@ -135,56 +137,60 @@ impl App {
     }
 
     /// "Confirm it's you": the password and, where a second factor is set, a code.
-    /// Failures count in the account's throttle like wrong sign-ins; the one that reaches
-    /// the lockout ends this session.
+    /// Through the attempt pipeline under the session's own throttle key (a stranger's
+    /// failures at the name do not refuse it); failures count for the name too, and the
+    /// one that reaches the session's threshold ends this session.
     pub async fn reauthenticate(
         &self,
         owner: &Owner,
         password: &str,
         code: &str,
     ) -> Result<Reauth> {
-        let Some(in_flight) = self.in_flight.enter(&owner.name) else {
-            return Ok(Reauth::Throttled(1));
+        let gate = Gate {
+            name: &owner.name,
+            key: session_key(owner),
+            address: None,
         };
-        let (name, limits, now) = (owner.name.clone(), self.settings.throttle, self.now());
-        let (account, admission) = self
-            .db
-            .run(move |c| sessions::admit_sign_in(c, &name, &name, &limits, now))
-            .await?;
-        let account = account.ok_or(Error::NotFound)?;
-        let locked_for = match admission {
-            Admission::Wait(wait) => return Ok(Reauth::Throttled(wait)),
-            Admission::Admitted { locked_for } => locked_for,
-        };
-        let password_ok = self
-            .hasher
-            .verify(password.to_string(), Some(account.password_hash.clone()))
-            .await?;
-        let (who, code, others, now) = (
-            owner.clone(),
-            code.to_string(),
-            in_flight.others(),
-            self.now(),
-        );
-        let vault = self.vault.clone();
-        let confirmed = self
-            .change(move |c| {
-                let check = sessions::Confirmation {
-                    owner: &who,
-                    account: &account,
-                    password_ok,
-                    code: &code,
-                    locked_for,
-                    others_in_flight: others,
-                    limits: &limits,
-                };
-                sessions::confirm_identity(c, &vault, &check, now)
+        let check = |admitted: Admitted| async move {
+            let account = admitted.account.ok_or(Error::NotFound)?;
+            let password_ok = self
+                .hasher
+                .verify(password.to_string(), Some(account.password_hash.clone()))
+                .await?;
+            let (who, code, key, locked_for, limits, others, now) = (
+                owner.clone(),
+                code.to_string(),
+                admitted.key,
+                admitted.locked_for,
+                admitted.limits,
+                admitted.in_flight.others(),
+                self.now(),
+            );
+            let vault = self.vault.clone();
+            let confirmed = self
+                .change(move |c| {
+                    let check = sessions::Confirmation {
+                        owner: &who,
+                        account: &account,
+                        password_ok,
+                        code: &code,
+                        throttle_key: &key,
+                        locked_for,
+                        others_in_flight: others,
+                        limits: &limits,
+                    };
+                    sessions::confirm_identity(c, &vault, &check, now)
+                })
+                .await?;
+            Ok(match (confirmed, locked_for) {
+                (true, _) => Verdict::Right(Reauth::Confirmed),
+                (false, Some(_)) => Verdict::Wrong(Reauth::SignedOut),
+                (false, None) => Verdict::Wrong(Reauth::Refused(Message::new("msg-reauth-failed"))),
             })
-            .await?;
-        Ok(match (confirmed, locked_for) {
-            (true, _) => Reauth::Confirmed,
-            (false, Some(_)) => Reauth::SignedOut,
-            (false, None) => Reauth::Refused(Message::new("msg-reauth-failed")),
+        };
+        Ok(match self.attempt(gate, check).await? {
+            Attempted::Done(result) => result,
+            Attempted::Throttled(wait) => Reauth::Throttled(wait),
         })
     }
 

@@ -1,11 +1,12 @@
-//! Signing in: every throttle is taken before the password is checked (so parallel
-//! guesses are all counted), one bcrypt verify off the async workers (for unknown names
-//! too), then either a recorded failure or a new session, unless the account changed
-//! while the password was being checked.
+//! Signing in, through the attempt pipeline (`attempt`): every throttle is taken before
+//! the password is checked (so parallel guesses are all counted), one bcrypt verify off
+//! the async workers (for unknown names too), then either a recorded failure or a new
+//! session (or a pending second step), unless the account changed while the password was
+//! being checked.
 
+use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
 use crate::accounts::password::Priority;
-use crate::accounts::throttle::Admission;
 use crate::accounts::username_key;
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::Result;
@@ -53,38 +54,44 @@ impl App {
         }
     }
 
-    /// Checks a password and starts a session.
+    /// Checks a password and starts a session (through the attempt pipeline).
     pub async fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Result<SignIn> {
-        let throttled = |wait| {
-            self.apply(Effect::sign_in(SignInOutcome::Throttled));
-            Ok(SignIn::Throttled(wait))
-        };
-        let slot = match self.addresses.take(attempt.ip) {
-            Ok(slot) => slot,
-            Err(wait) => return throttled(wait),
-        };
-        let Some(in_flight) = self.in_flight.enter(attempt.username) else {
-            self.addresses.refund(slot);
-            return throttled(1);
-        };
         let (key, known_device) = self.throttle_key(attempt.username, attempt.device);
-        let (name, limits, now) = (
-            attempt.username.to_string(),
-            self.settings.throttle,
-            self.now(),
-        );
-        let admitted_key = key.clone();
-        let (account, admission) = self
-            .db
-            .run(move |c| sessions::admit_sign_in(c, &name, &admitted_key, &limits, now))
-            .await?;
-        let locked_for = match admission {
-            Admission::Wait(wait) => {
-                self.addresses.refund(slot);
-                return throttled(wait);
-            }
-            Admission::Admitted { locked_for } => locked_for,
+        let gate = Gate {
+            name: attempt.username,
+            key,
+            address: Some(attempt.ip),
         };
+        match self
+            .attempt(gate, |admitted| {
+                self.check_sign_in(attempt, known_device, admitted)
+            })
+            .await?
+        {
+            Attempted::Done(result) => Ok(result),
+            Attempted::Throttled(wait) => {
+                self.apply(Effect::sign_in(SignInOutcome::Throttled));
+                Ok(SignIn::Throttled(wait))
+            }
+        }
+    }
+
+    /// The sign-in's check: one bcrypt verify off the async workers (for unknown names
+    /// too), then a recorded failure, a pending second step, or a new session, unless the
+    /// account changed while the password was being checked.
+    async fn check_sign_in(
+        &self,
+        attempt: &SignInAttempt<'_>,
+        known_device: bool,
+        admitted: Admitted,
+    ) -> Result<Verdict<SignIn>> {
+        let Admitted {
+            account,
+            key,
+            locked_for,
+            in_flight,
+            ..
+        } = admitted;
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let password_ok = self
             .hasher
@@ -117,7 +124,7 @@ impl App {
                     Ok(effect)
                 })
                 .await?;
-                return Ok(SignIn::Failed);
+                return Ok(Verdict::Wrong(SignIn::Failed));
             }
         };
         // A hash made at another cost is made again now, while the password is at hand.
@@ -130,7 +137,6 @@ impl App {
         } else {
             None
         };
-        let others_in_flight = in_flight.others();
         if account.has_second_factor() {
             let (remember, ip, now) = (attempt.remember, attempt.ip.to_string(), self.now());
             let pending = self
@@ -143,19 +149,18 @@ impl App {
                         ip: &ip,
                         throttle_key: &key,
                         others_in_flight: true,
-                        limits: &limits,
                         max_sessions: 0,
                         new_device: false,
                     };
                     sessions::await_second_factor(c, &new, now)
                 })
                 .await?;
-            self.addresses.refund(slot);
             return Ok(match pending {
-                Some(token) => SignIn::SecondFactor(token),
-                None => SignIn::Failed,
+                Some(token) => Verdict::Right(SignIn::SecondFactor(token)),
+                None => Verdict::Wrong(SignIn::Failed),
             });
         }
+        let others_in_flight = in_flight.others();
         let (remember, user_agent, ip, max_sessions, now) = (
             attempt.remember,
             attempt.user_agent.to_string(),
@@ -173,7 +178,6 @@ impl App {
                     ip: &ip,
                     throttle_key: &key,
                     others_in_flight,
-                    limits: &limits,
                     max_sessions,
                     new_device: !known_device,
                 };
@@ -188,21 +192,20 @@ impl App {
             groups,
         } = started
         else {
-            return Ok(SignIn::Failed);
+            return Ok(Verdict::Wrong(SignIn::Failed));
         };
-        self.addresses.refund(slot);
         let access = self.access_token(&account, &groups, &session.id, now)?;
         let device = if known_device {
             None
         } else {
             Some(self.device.issue(&account.username)?)
         };
-        Ok(SignIn::Success(SignedIn {
+        Ok(Verdict::Right(SignIn::Success(SignedIn {
             access,
             refresh,
             device,
             now,
-        }))
+        })))
     }
 }
 

@@ -109,7 +109,6 @@ pub struct NewSignIn<'a> {
     /// the same name were in flight.
     pub throttle_key: &'a str,
     pub others_in_flight: bool,
-    pub limits: &'a throttle::Limits,
     /// Live sessions an account may have; the oldest end beyond it.
     pub max_sessions: usize,
     /// The browser has not signed in to this account before (no device cookie): the
@@ -168,7 +167,7 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     };
     let (session, refresh) = store::create(c, &session, now)?;
     accounts::record_login(c, account.id, now)?;
-    throttle::succeeded(c, new.throttle_key, new.others_in_flight, new.limits, now)?;
+    throttle::succeeded(c, new.throttle_key, new.others_in_flight, now)?;
     let over = store::end_beyond(c, account.id, new.max_sessions, "session_limit", now)?;
     let mut detail = format!(
         "session {}{}",
@@ -239,7 +238,7 @@ pub fn await_second_factor(
                 if let Some(hash) = new.rehash {
                     accounts::set_password_hash(c, a.id, hash)?;
                 }
-                throttle::succeeded(c, new.throttle_key, true, new.limits, now)?;
+                throttle::succeeded(c, new.throttle_key, true, now)?;
                 let token =
                     pending::create(c, a.id, a.version, new.remember, new.throttle_key, now)?;
                 Ok((Some(token), Effect::none()))
@@ -267,7 +266,6 @@ pub struct SecondStep<'a> {
     /// The wait this attempt started when it was admitted to the throttle, if it did.
     pub locked_for: Option<i64>,
     pub others_in_flight: bool,
-    pub limits: &'a throttle::Limits,
     pub max_sessions: usize,
     /// The browser has not signed in to this account before.
     pub new_device: bool,
@@ -352,7 +350,6 @@ pub fn finish_second_step(
                     ip: step.ip,
                     throttle_key: &p.throttle_key,
                     others_in_flight: step.others_in_flight,
-                    limits: step.limits,
                     max_sessions: step.max_sessions,
                     new_device: step.new_device,
                 };
@@ -419,34 +416,55 @@ pub fn revoke_others(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effec
     })
 }
 
-/// A wrong current password on the password form: recorded, and when it started a
-/// lockout, this session ends (whoever holds it cannot keep guessing).
+/// A wrong current password on the password form: recorded (see `failed_in_session`).
 pub fn wrong_current_password(
     conn: &mut DbConn,
-    owner: &Owner,
-    locked_for: Option<i64>,
+    failed: &SessionFailure<'_>,
     now: i64,
 ) -> Result<Effect> {
-    write_tx(conn, |c| {
-        audit::record(
-            c,
-            &own_event("password_change_failure", owner, now).detail("wrong current password"),
-        )?;
-        let Some(wait) = locked_for else {
-            return Ok(Effect::none());
-        };
-        audit::record(
-            c,
-            &own_event("lockout", owner, now).detail(format!(
-                "sign-in refused for {wait}s after repeated failures; session {} ended",
-                owner.sid
-            )),
-        )?;
-        store::end(c, &owner.sid, "lockout", now)?;
-        Ok(Effect {
+    write_tx(conn, |c| failed_in_session(c, failed, now))
+}
+
+/// A failed password (or code) check in a live session: the password form, "confirm it's
+/// you".
+pub struct SessionFailure<'a> {
+    pub owner: &'a Owner,
+    /// The audit kind: `password_change_failure`, `reauth_failure`.
+    pub kind: &'a str,
+    pub reason: &'a str,
+    /// The wait this attempt started under the session's own throttle key, if it did.
+    pub locked_for: Option<i64>,
+    pub limits: &'a throttle::Limits,
+}
+
+/// Records a failed check in a live session, inside the caller's transaction. It was
+/// admitted under the session's own throttle key (so that a stranger's failures cannot
+/// lock the owner's session out); it counts for the account's name too, so that whoever
+/// holds a stolen session makes the name wait for new browsers as wrong sign-ins would.
+/// When it reached the threshold of the session's key, the session ends: whoever holds it
+/// cannot keep guessing.
+pub fn failed_in_session(c: &mut DbConn, failed: &SessionFailure<'_>, now: i64) -> Result<Effect> {
+    let owner = failed.owner;
+    audit::record(c, &own_event(failed.kind, owner, now).detail(failed.reason))?;
+    let name_locked_for = throttle::charge(c, &owner.name, failed.limits, now)?;
+    let Some(wait) = failed.locked_for.or(name_locked_for) else {
+        return Ok(Effect::none());
+    };
+    let mut detail = format!("sign-in refused for {wait}s after repeated failures");
+    if failed.locked_for.is_some() {
+        detail.push_str(&format!("; session {} ended", owner.sid));
+    }
+    audit::record(c, &own_event("lockout", owner, now).detail(detail))?;
+    if failed.locked_for.is_none() {
+        return Ok(Effect {
             lockout: true,
-            ..Effect::ended(vec![owner.sid.clone()])
-        })
+            ..Effect::none()
+        });
+    }
+    store::end(c, &owner.sid, "lockout", now)?;
+    Ok(Effect {
+        lockout: true,
+        ..Effect::ended(vec![owner.sid.clone()])
     })
 }
 
@@ -495,7 +513,9 @@ pub struct Confirmation<'a> {
     pub password_ok: bool,
     /// The second-factor code typed (ignored when the account has none).
     pub code: &'a str,
-    /// The wait this attempt started when it was admitted to the throttle, if it did.
+    /// The key the attempt was admitted under (the session's own), and the wait its
+    /// admission started, if it did.
+    pub throttle_key: &'a str,
     pub locked_for: Option<i64>,
     pub others_in_flight: bool,
     pub limits: &'a throttle::Limits,
@@ -519,7 +539,7 @@ pub fn confirm_identity(
                 && crate::second_factor::check_code(c, vault, check.account, check.code, now)?
                     != CodeCheck::Wrong);
         if check.password_ok && code_ok {
-            throttle::succeeded(c, &owner.name, check.others_in_flight, check.limits, now)?;
+            throttle::succeeded(c, check.throttle_key, check.others_in_flight, now)?;
             store::confirm(c, &owner.sid, now)?;
             audit::record(c, &own_event("reauth", owner, now))?;
             return Ok((true, Effect::none()));
@@ -529,24 +549,13 @@ pub fn confirm_identity(
         } else {
             "wrong password"
         };
-        audit::record(c, &own_event("reauth_failure", owner, now).detail(reason))?;
-        let Some(wait) = check.locked_for else {
-            return Ok((false, Effect::none()));
+        let failed = SessionFailure {
+            owner,
+            kind: "reauth_failure",
+            reason,
+            locked_for: check.locked_for,
+            limits: check.limits,
         };
-        audit::record(
-            c,
-            &own_event("lockout", owner, now).detail(format!(
-                "sign-in refused for {wait}s after repeated failures; session {} ended",
-                owner.sid
-            )),
-        )?;
-        store::end(c, &owner.sid, "lockout", now)?;
-        Ok((
-            false,
-            Effect {
-                lockout: true,
-                ..Effect::ended(vec![owner.sid.clone()])
-            },
-        ))
+        Ok((false, failed_in_session(c, &failed, now)?))
     })
 }

@@ -10,7 +10,7 @@ use rocket::http::{Header, Status};
 
 const WRONG: &str = "not the password at all, sorry";
 
-fn login_body(name: &str, password: &str, token: &str) -> String {
+pub(crate) fn login_body(name: &str, password: &str, token: &str) -> String {
     format!(
         "username={}&password={}&csrf_token={token}",
         enc(name),
@@ -152,7 +152,6 @@ fn the_address_slot_is_taken_before_the_password_is_checked() {
 /// Finishes a sign-in whose password check saw `checked`, as the sign-in route does.
 fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
     let state = app.state();
-    let limits = state.settings.throttle;
     let checked = checked.clone();
     let now = state.now();
     let started = state
@@ -166,7 +165,6 @@ fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
                 ip: "192.0.2.7",
                 throttle_key: &checked.username,
                 others_in_flight: false,
-                limits: &limits,
                 max_sessions: 50,
                 new_device: false,
             };
@@ -697,7 +695,7 @@ fn twenty_tabs_restored_together_all_stay_signed_in_and_nothing_is_called_theft(
 // 11. The last active administrator stays, even with two administrators at once.
 
 /// Signs `name` in through the asynchronous client; returns the cookies a browser keeps.
-async fn async_sign_in(
+pub(crate) async fn async_sign_in(
     client: &rocket::local::asynchronous::Client,
     name: &str,
 ) -> Vec<rocket::http::Cookie<'static>> {

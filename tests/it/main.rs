@@ -7,6 +7,7 @@ mod common;
 
 mod account;
 mod admin;
+mod attempts;
 mod backup;
 mod cli;
 mod crash;

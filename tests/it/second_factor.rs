@@ -18,7 +18,7 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&body[i..i + body[i..].find(end)?])
 }
 
-fn hidden(body: &str, name: &str) -> String {
+pub(crate) fn hidden(body: &str, name: &str) -> String {
     between(body, &format!("name=\"{name}\" value=\""), "\"")
         .unwrap_or_else(|| panic!("no {name} field"))
         .to_string()
@@ -33,14 +33,14 @@ fn recovery_codes(body: &str) -> Vec<String> {
 }
 
 /// The code of the current step, after moving the clock to a step not used yet.
-fn fresh_code(app: &TestApp, secret: &[u8]) -> String {
+pub(crate) fn fresh_code(app: &TestApp, secret: &[u8]) -> String {
     app.state().clock.advance(totp::STEP_SECONDS);
     totp::code_at(secret, app.state().now()).unwrap()
 }
 
 /// Enrols through the page: reads the secret shown, types its code. Returns the secret
 /// and the recovery codes shown.
-fn enrol(app: &TestApp, b: &Browser<'_>) -> (Vec<u8>, Vec<String>) {
+pub(crate) fn enrol(app: &TestApp, b: &Browser<'_>) -> (Vec<u8>, Vec<String>) {
     let page = b.get("/account/2fa");
     assert_eq!(page.status, Status::Ok);
     let base32 = between(
@@ -73,7 +73,7 @@ fn password_step(b: &Browser<'_>, name: &str) -> Resp {
     b.login(name, PASSWORD, false)
 }
 
-fn code_step(b: &Browser<'_>, code: &str) -> Resp {
+pub(crate) fn code_step(b: &Browser<'_>, code: &str) -> Resp {
     let token = b.token("/login/2fa");
     b.post(
         "/login/2fa",

@@ -1,0 +1,122 @@
+//! The one shape of every attempt at a secret: the sign-in's password, its second step's
+//! code, "confirm it's you" and the current password on the password form.
+//!
+//! in-flight place (per name) → address slot (the sign-in's steps) → admission (the
+//! throttle key may try now, and this attempt is counted as a failure in the same
+//! transaction, so that parallel guesses are all counted) → the flow's check → its
+//! failure recorded, or its count refunded with what success does (one transaction, a
+//! domain function) → the effect applied (`App::change`) → the address slot given back
+//! when it was right.
+//!
+//! What differs between the flows is passed in: the name and the throttle key, whether an
+//! address slot is taken, and the check (what is verified, which audit kind a failure
+//! gets, what success does). What they share is here, and in `throttle::admit` and
+//! `throttle::succeeded`, which every success refunds through: a correct attempt never
+//! starts or prolongs a wait of its own account.
+
+use std::future::Future;
+
+use super::App;
+use crate::accounts::throttle::{Admission, InFlightGuard, Limits};
+use crate::accounts::{username_key, Account};
+use crate::error::Result;
+use crate::sessions::{self, Owner};
+
+/// Who an attempt is for, and how it is counted.
+pub struct Gate<'a> {
+    /// The name the attempt is at: only a few attempts per name run at once.
+    pub name: &'a str,
+    /// The throttle key it is admitted and counted under: the name, the name and a known
+    /// device, or the name and the live session.
+    pub key: String,
+    /// The client address, for the steps counted per address too (before a session).
+    pub address: Option<&'a str>,
+}
+
+/// An attempt let through: already counted as a failure of `key`, until the flow's
+/// success refunds it.
+pub struct Admitted {
+    /// The account behind the name, if any (looked up with the admission).
+    pub account: Option<Account>,
+    pub key: String,
+    /// The wait this attempt started when it was admitted, if it did: a failure records
+    /// the lockout; a success ends it.
+    pub locked_for: Option<i64>,
+    pub limits: Limits,
+    /// This attempt's place among those in flight for the name, held until it is recorded.
+    pub in_flight: InFlightGuard,
+}
+
+/// What the flow's check found; the flow has recorded it (the failure, or the refund).
+pub enum Verdict<T> {
+    /// Right: refunded; the address slot is given back.
+    Right(T),
+    /// Not right (wrong, or it could not finish: the account changed, nothing left to
+    /// continue): it stays counted.
+    Wrong(T),
+}
+
+pub enum Attempted<T> {
+    Done(T),
+    /// Refused before anything was checked: wait so many seconds.
+    Throttled(i64),
+}
+
+impl App {
+    /// Runs one attempt through the pipeline; `check` gets it once admitted.
+    pub(super) async fn attempt<T, F, Fut>(&self, gate: Gate<'_>, check: F) -> Result<Attempted<T>>
+    where
+        F: FnOnce(Admitted) -> Fut,
+        Fut: Future<Output = Result<Verdict<T>>>,
+    {
+        let Some(in_flight) = self.in_flight.enter(gate.name) else {
+            return Ok(Attempted::Throttled(1));
+        };
+        let slot = match gate.address.map(|ip| self.addresses.take(ip)).transpose() {
+            Ok(slot) => slot,
+            Err(wait) => return Ok(Attempted::Throttled(wait)),
+        };
+        let (name, key, limits, now) = (
+            gate.name.to_string(),
+            gate.key.clone(),
+            self.settings.throttle,
+            self.now(),
+        );
+        let (account, admission) = self
+            .db
+            .run(move |c| sessions::admit_sign_in(c, &name, &key, &limits, now))
+            .await?;
+        let locked_for = match admission {
+            Admission::Wait(wait) => {
+                if let Some(slot) = slot {
+                    self.addresses.refund(slot);
+                }
+                return Ok(Attempted::Throttled(wait));
+            }
+            Admission::Admitted { locked_for } => locked_for,
+        };
+        let admitted = Admitted {
+            account,
+            key: gate.key,
+            locked_for,
+            limits,
+            in_flight,
+        };
+        Ok(Attempted::Done(match check(admitted).await? {
+            Verdict::Right(value) => {
+                if let Some(slot) = slot {
+                    self.addresses.refund(slot);
+                }
+                value
+            }
+            Verdict::Wrong(value) => value,
+        }))
+    }
+}
+
+/// The throttle key of a check in a live session: its own, so that a stranger's failures
+/// at the name cannot lock the owner's session out (its own failures count for the name
+/// too, see `sessions::failed_in_session`).
+pub fn session_key(owner: &Owner) -> String {
+    format!("{}#session:{}", username_key(&owner.name), owner.sid)
+}
