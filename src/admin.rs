@@ -227,7 +227,15 @@ pub fn reset_password(
             ended.len()
         );
         record(c, actor, "admin_password_reset", &target, detail, now)?;
-        Ok(Effect::ended(ended))
+        let mut effect = Effect::ended(ended);
+        effect.mail = crate::mail::notify(
+            c,
+            &target,
+            crate::mail::kind::PASSWORD_RESET,
+            &serde_json::json!({ "name": target.username, "ip": actor.ip }),
+            now,
+        )?;
+        Ok(effect)
     })
 }
 
@@ -279,6 +287,14 @@ pub fn revoke_session(
     })
 }
 
+/// Deletes the account's row and, in the same transaction, the mail still meant for it
+/// (its links, sessions and the rest go by the foreign keys).
+fn delete_account(c: &mut DbConn, id: i64) -> Result<(), Refusal> {
+    crate::outbox::drop_for_account(c, id)?;
+    diesel::delete(accounts::table.find(id)).execute(c)?;
+    Ok(())
+}
+
 /// Deletes an account for good. `confirm` must repeat its username.
 pub fn delete(
     conn: &mut DbConn,
@@ -294,7 +310,7 @@ pub fn delete(
             return Err(Refusal::ConfirmationMismatch);
         }
         let ended = store::end_all_for_account(c, id, None, "account_deleted", now)?;
-        diesel::delete(accounts::table.find(id)).execute(c)?;
+        delete_account(c, id)?;
         record(
             c,
             actor,
@@ -446,13 +462,12 @@ pub fn set_membership(
 /// An account to invite: it chooses its password through a mailed link (seven days).
 pub struct Invitation<'a> {
     pub username: &'a str,
-    pub email: &'a str,
+    pub email: &'a crate::mail::MailAddress,
     pub role: Role,
     pub lang: &'a str,
 }
 
-/// The password hash of an account that has none yet: no password verifies against it.
-pub const NO_PASSWORD: &str = "!";
+pub use crate::accounts::NO_PASSWORD;
 
 /// Invites someone: an account without a password, its address, and the link by mail.
 /// `Refusal::Taken` when the name or the address is taken.
@@ -471,15 +486,23 @@ pub fn invite(
             event: "invitation_sent",
             by: crate::accounts::CreatedBy::Account(actor.id),
             ip: &actor.ip,
-            detail: format!("role {}; invitation to {}", inv.role.as_str(), inv.email),
+            detail: format!(
+                "role {}; invitation to {}",
+                inv.role.as_str(),
+                inv.email.address
+            ),
         };
         let account = crate::accounts::create_recorded(c, &creation, now)?.ok_or(Refusal::Taken)?;
-        match crate::mail::flows::assign_email(c, &account, inv.email, inv.lang) {
-            Ok(_) => {}
+        match crate::mail::flows::assign_email(c, &account, inv.email) {
+            Ok(()) => {}
             Err(e) if e.is_conflict() => return Err(Refusal::Taken),
             Err(e) => return Err(e.into()),
         }
-        send_invitation(c, &account, inv.email, inv.lang, now)?;
+        // The new account's language until its owner chooses: the one it is invited in.
+        diesel::update(accounts::table.find(account.id))
+            .set(accounts::lang.eq(inv.lang))
+            .execute(c)?;
+        send_invitation(c, &account, &inv.email.address, inv.lang, now)?;
         Ok((account.id, Effect::mail()))
     })
 }
@@ -544,7 +567,7 @@ pub fn cancel_invitation(
         if target.password_hash != NO_PASSWORD {
             return Err(Refusal::NotFound);
         }
-        diesel::delete(accounts::table.find(id)).execute(c)?;
+        delete_account(c, id)?;
         record(
             c,
             actor,

@@ -23,8 +23,10 @@ pub mod kind {
     pub const NEW_DEVICE: &str = "new_device";
     pub const REFRESH_REUSE: &str = "refresh_reuse";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
+    /// To the owner of a verified address that another account asked to use.
+    pub const ADDRESS_IN_USE: &str = "address_in_use";
 
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         VERIFY_EMAIL,
         EMAIL_CHANGED,
         RESET_LINK,
@@ -36,6 +38,7 @@ pub mod kind {
         NEW_DEVICE,
         REFRESH_REUSE,
         ACCOUNT_DISABLED,
+        ADDRESS_IN_USE,
     ];
 }
 
@@ -93,6 +96,13 @@ pub fn notify_id(
     }
 }
 
+/// Drops every mail of an account that is being deleted (inside the deleting
+/// transaction): nothing more goes out for it, and its links and addresses go with it.
+/// (A mail the sender has already handed to the server cannot be called back.)
+pub fn drop_for_account(conn: &mut DbConn, account_id: i64) -> Result<usize> {
+    Ok(diesel::delete(outbox::table.filter(outbox::account_id.eq(account_id))).execute(conn)?)
+}
+
 /// The outbox's state, for the metrics and the tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -136,30 +146,95 @@ pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
     .execute(conn)?)
 }
 
-/// `local@domain` as people write it: at most 254 characters, one `@`, a dot in the
-/// domain, nothing invisible.
-pub fn valid_address(email: &str) -> bool {
-    email.len() <= 254
-        && email
-            .chars()
-            .all(|c| crate::text::is_printable(c) && !c.is_whitespace())
-        && email.parse::<lettre::Address>().is_ok()
-        && email
-            .rsplit_once('@')
-            .is_some_and(|(_, domain)| domain.contains('.') && !domain.starts_with('.'))
+/// An e-mail address as Gatehouse keeps it: `address` is where mail goes, `key` the form
+/// used for uniqueness and look-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAddress {
+    pub address: String,
+    pub key: String,
 }
 
-/// The form of an address used for uniqueness and look-up.
-pub fn address_key(email: &str) -> String {
-    email.trim().to_lowercase()
+/// Why an address was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressError {
+    /// Not `local@domain` with a dot in the domain, longer than 254 characters, or with
+    /// something invisible in it.
+    Invalid,
+    /// The part before the `@` is not ASCII: the sender cannot deliver there (no SMTPUTF8).
+    NonAsciiLocal,
+}
+
+/// The one rule for addresses, wherever one comes in (the address form, an invitation,
+/// a forgotten password): trimmed; the local part must be printable ASCII and is kept as
+/// written; the domain is folded as a URL host is (IDNA UTS #46 to ASCII: compatibility
+/// forms and case folded, so `\u{212A}elvin.example` with a Kelvin sign becomes `kelvin.example`,
+/// and `bücher.example` becomes `xn--bcher-kva.example`). The key is the whole address
+/// with the local part in ASCII lowercase.
+pub fn parse_address(raw: &str) -> Result<MailAddress, AddressError> {
+    let raw = raw.trim();
+    if raw.len() > 254
+        || !raw
+            .chars()
+            .all(|c| crate::text::is_printable(c) && !c.is_whitespace())
+    {
+        return Err(AddressError::Invalid);
+    }
+    let (local, domain) = raw.rsplit_once('@').ok_or(AddressError::Invalid)?;
+    if local.is_empty() {
+        return Err(AddressError::Invalid);
+    }
+    if !local.is_ascii() {
+        return Err(AddressError::NonAsciiLocal);
+    }
+    let domain = match url::Host::parse(domain) {
+        Ok(url::Host::Domain(d)) => d,
+        _ => return Err(AddressError::Invalid),
+    };
+    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        return Err(AddressError::Invalid);
+    }
+    let address = format!("{local}@{domain}");
+    if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
+        return Err(AddressError::Invalid);
+    }
+    Ok(MailAddress {
+        key: format!("{}@{domain}", local.to_ascii_lowercase()),
+        address,
+    })
+}
+
+/// The key of `raw` (see `parse_address`), if it is an address.
+pub fn address_key(raw: &str) -> Option<String> {
+    parse_address(raw).ok().map(|a| a.key)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{parse_address, AddressError};
+
     #[test]
-    fn addresses_are_checked() {
+    fn addresses_are_checked_and_folded_by_one_rule() {
         for ok in ["alice@example.com", "a.b+tag@mail.example.org"] {
-            assert!(super::valid_address(ok), "{ok}");
+            assert!(parse_address(ok).is_ok(), "{ok}");
+        }
+        let folded = parse_address(" Kim@\u{212A}ELVIN.example ");
+        assert_eq!(
+            folded,
+            Ok(super::MailAddress {
+                address: "Kim@kelvin.example".into(),
+                key: "kim@kelvin.example".into()
+            })
+        );
+        assert_eq!(
+            parse_address("anna@bücher.example").map(|a| a.address),
+            Ok("anna@xn--bcher-kva.example".into())
+        );
+        for non_ascii in ["\u{212A}im@example.com", "jos\u{e9}@example.com"] {
+            assert_eq!(
+                parse_address(non_ascii),
+                Err(AddressError::NonAsciiLocal),
+                "{non_ascii}"
+            );
         }
         for bad in [
             "",
@@ -169,8 +244,10 @@ mod tests {
             "alice@localhost",
             "a b@example.com",
             "alice@exa\u{202E}mple.com",
+            "alice@127.0.0.1",
+            "alice@example.com.",
         ] {
-            assert!(!super::valid_address(bad), "{bad}");
+            assert_eq!(parse_address(bad), Err(AddressError::Invalid), "{bad}");
         }
     }
 }

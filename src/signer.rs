@@ -1,5 +1,6 @@
-//! HMAC-SHA256 under a key derived for one purpose from the first signing key, so that
-//! instances sharing keys agree and a value made for one purpose never passes for another.
+//! HMAC-SHA256 under a key derived for one purpose from a secret that does not rotate
+//! (`encryption_key`), so that instances sharing it agree, a rotation of the signing keys
+//! changes nothing, and a value made for one purpose never passes for another.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

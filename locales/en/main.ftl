@@ -273,7 +273,7 @@ invitation-pending = Sent, waiting until { $when }
 button-resend-invitation = Send the invitation again
 button-cancel-invitation = Cancel the invitation
 msg-email-invalid = Type an e-mail address like name@example.com.
-msg-email-taken = Another account uses that address.
+msg-email-ascii = Use only letters A–Z, digits and symbols before the @: mail cannot be delivered to other characters there.
 msg-name-or-email-taken = That username or e-mail address is taken.
 msg-invite-or-password = Give either an initial password or an e-mail address to invite, not both.
 notice-email_sent = We sent a link to the new address. Follow it to confirm the address.
@@ -357,6 +357,13 @@ mail-account_disabled-body = Hello { $name },
     An administrator disabled your account; you cannot sign in until it is enabled again.
 
     If you think this is a mistake, ask your administrator.
+
+mail-address_in_use-subject = Someone tried to use your e-mail address
+mail-address_in_use-body = Hello { $name },
+
+    Someone signed in to another account asked to use this e-mail address, which belongs to your account. Nothing was changed: the address stays yours.
+
+    If that was you, this address cannot be used for two accounts. Otherwise you can ignore this mail.
 
 device-name = { $browser } on { $os }
 device-raw = What the browser sent

@@ -272,7 +272,7 @@ invitation-pending = 보냄, { $when }까지 유효
 button-resend-invitation = 초대장 다시 보내기
 button-cancel-invitation = 초대 취소
 msg-email-invalid = name@example.com 같은 이메일 주소를 입력하세요.
-msg-email-taken = 다른 계정이 그 주소를 쓰고 있습니다.
+msg-email-ascii = @ 앞에는 영문자(A–Z), 숫자와 기호만 쓸 수 있습니다. 다른 문자로는 메일을 보낼 수 없습니다.
 msg-name-or-email-taken = 그 사용자 이름이나 이메일 주소는 이미 쓰이고 있습니다.
 msg-invite-or-password = 초기 비밀번호와 초대할 이메일 주소 중 하나만 입력하세요.
 notice-email_sent = 새 주소로 링크를 보냈습니다. 링크를 열어 주소를 확인하세요.
@@ -356,6 +356,13 @@ mail-account_disabled-body = { $name }님, 안녕하세요.
     관리자가 계정을 비활성화했습니다. 다시 활성화될 때까지 로그인할 수 없습니다.
 
     잘못된 일이라고 생각되면 관리자에게 문의하세요.
+
+mail-address_in_use-subject = 누군가 이 이메일 주소를 쓰려고 했습니다
+mail-address_in_use-body = { $name }님, 안녕하세요.
+
+    다른 계정에 로그인한 누군가가 이 계정의 이메일 주소를 쓰도록 요청했습니다. 바뀐 것은 없으며 주소는 그대로 이 계정의 것입니다.
+
+    본인이 요청했다면, 한 주소는 두 계정에 쓸 수 없습니다. 그렇지 않다면 이 메일을 무시하세요.
 
 device-name = { $os }의 { $browser }
 device-raw = 브라우저가 보낸 값

@@ -82,6 +82,10 @@ impl Account {
     }
 }
 
+/// The password hash of an account that has none yet (an invitation not yet accepted):
+/// no password verifies against it.
+pub const NO_PASSWORD: &str = "!";
+
 /// The form of a username used for uniqueness and look-up.
 pub fn username_key(name: &str) -> String {
     name.to_ascii_lowercase()

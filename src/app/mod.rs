@@ -74,8 +74,12 @@ impl App {
         let db = Db::open(&settings.database)?;
         let keys =
             JwtKeys::new(&settings.keys, settings.access_token_ttl).map_err(|e| e.to_string())?;
-        let first = settings.keys.first().ok_or("setting `jwt_keys` is empty")?;
-        let (csrf, device) = (CsrfKey::derive(first), DeviceKey::derive(first));
+        // Form and device tokens outlive a rotation of the signing keys: their keys come
+        // from `encryption_key` (one purpose each), not from the first `jwt_keys` entry.
+        let (csrf, device) = (
+            CsrfKey::derive(&settings.encryption_key),
+            DeviceKey::derive(&settings.encryption_key),
+        );
         let hasher = PasswordHasher::new(
             settings.bcrypt_cost,
             settings.hash_workers,

@@ -126,6 +126,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        stamp -> Text,
     }
 }
 

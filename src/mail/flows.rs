@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::{address_key, kind, queue, tokens};
+use super::{address_key, kind, queue, tokens, MailAddress};
 use crate::accounts::Owner;
 use crate::accounts::{self, throttle, Account};
 use crate::audit::{self, Event};
@@ -15,48 +15,54 @@ use crate::effect::Effect;
 use crate::error::{Error, Result};
 use crate::sessions::store;
 
-/// Gives `account` the address `email`, unverified (inside the caller's transaction):
-/// `Error::Conflict` when another account has it. Returns the verified address it had.
-pub fn assign_email(
+/// The account other than `except` whose verified address has `key`, if any. Only
+/// verified addresses are unique: an unverified claim blocks nobody.
+fn verified_owner(c: &mut DbConn, key: &str, except: i64) -> Result<Option<Account>> {
+    Ok(accounts_table::table
+        .filter(accounts_table::email_key.eq(key))
+        .filter(accounts_table::email_verified_at.is_not_null())
+        .filter(accounts_table::id.ne(except))
+        .select(Account::as_select())
+        .first(c)
+        .optional()?)
+}
+
+/// Gives `account` the address, unverified (inside the caller's transaction). Returns the
+/// verified address it had.
+fn assign_pending(
     c: &mut DbConn,
     account: &Account,
-    email: &str,
-    lang: &str,
+    address: &MailAddress,
 ) -> Result<Option<String>> {
-    let key = address_key(email);
-    let taken: i64 = accounts_table::table
-        .filter(accounts_table::email_key.eq(&key))
-        .filter(accounts_table::id.ne(account.id))
-        .count()
-        .get_result(c)?;
-    if taken > 0 {
-        return Err(Error::Conflict("that address belongs to another account"));
-    }
     let old = account.verified_email().map(str::to_string);
     diesel::update(accounts_table::table.find(account.id))
         .set((
-            accounts_table::email.eq(email),
-            accounts_table::email_key.eq(&key),
+            accounts_table::email.eq(&address.address),
+            accounts_table::email_key.eq(&address.key),
             accounts_table::email_verified_at.eq(None::<i64>),
-            accounts_table::lang.eq(lang),
         ))
         .execute(c)?;
     Ok(old)
 }
 
-/// Sends the link that verifies `email` (inside the caller's transaction).
-pub fn send_verification(
-    c: &mut DbConn,
-    account: &Account,
-    email: &str,
-    lang: &str,
-    now: i64,
-) -> Result<()> {
+/// Gives a new account (an invitation) the address, unverified (inside the caller's
+/// transaction): `Error::Conflict` when another account has verified it.
+pub fn assign_email(c: &mut DbConn, account: &Account, address: &MailAddress) -> Result<()> {
+    if verified_owner(c, &address.key, account.id)?.is_some() {
+        return Err(Error::Conflict("that address belongs to another account"));
+    }
+    assign_pending(c, account, address)?;
+    Ok(())
+}
+
+/// Sends the link that verifies `email` to it (inside the caller's transaction, after the
+/// address is the account's: the link is bound to it).
+fn send_verification(c: &mut DbConn, account: &Account, email: &str, now: i64) -> Result<()> {
     let token = tokens::issue(c, tokens::VERIFY_EMAIL, account.id, email, now)?;
     queue(
         c,
         email,
-        lang,
+        &account.lang,
         kind::VERIFY_EMAIL,
         Some(account.id),
         &json!({ "token": token, "name": account.username }),
@@ -64,34 +70,73 @@ pub fn send_verification(
     )
 }
 
+/// Address changes, like reset requests: at most three an hour for one account, and three
+/// for one address whoever asks.
+fn admit_address_change(
+    c: &mut DbConn,
+    account_id: i64,
+    key: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    for throttle_key in [
+        format!("email-account:{account_id}"),
+        format!("email-address:{key}"),
+    ] {
+        if let throttle::Admission::Wait(wait) =
+            throttle::admit(c, &throttle_key, &RESET_LIMITS, now)?
+        {
+            return Ok(Some(wait));
+        }
+    }
+    Ok(None)
+}
+
 /// Sets (or changes) the owner's address: unverified until its link is followed; the
-/// new address gets the link, a verified old one is told. `Error::Conflict` when another
-/// account has it.
+/// new address gets the link, a verified old one is told; all in the account's stored
+/// language. When another account has verified the address, the answer is the same, but
+/// that account is told instead of a link being sent (first to verify wins, so nothing
+/// could be verified). `Some(seconds)` when too many changes were asked for.
 pub fn set_email(
     conn: &mut DbConn,
     owner: &Owner,
-    email: &str,
-    lang: &str,
+    address: &MailAddress,
     now: i64,
-) -> Result<Effect> {
-    let email = email.trim();
+) -> Result<(Option<i64>, Effect)> {
     write_tx(conn, |c| {
         let account = accounts::find_for_update(c, owner.account_id)?.ok_or(Error::NotFound)?;
-        if account.email_key.as_deref() == Some(address_key(email).as_str())
+        if account.email_key.as_deref() == Some(address.key.as_str())
             && account.email_verified_at.is_some()
         {
-            return Ok(Effect::none());
+            return Ok((None, Effect::none()));
         }
-        let old = assign_email(c, &account, email, lang)?;
-        send_verification(c, &account, email, lang, now)?;
+        if let Some(wait) = admit_address_change(c, account.id, &address.key, now)? {
+            return Ok((Some(wait), Effect::none()));
+        }
+        let old = assign_pending(c, &account, address)?;
+        let detail = match verified_owner(c, &address.key, account.id)? {
+            Some(holder) => {
+                super::notify(
+                    c,
+                    &holder,
+                    kind::ADDRESS_IN_USE,
+                    &json!({ "name": holder.username }),
+                    now,
+                )?;
+                "the address belongs to another account (told); no verification sent"
+            }
+            None => {
+                send_verification(c, &account, &address.address, now)?;
+                "verification sent"
+            }
+        };
         if let Some(old) = &old {
             queue(
                 c,
                 old,
-                lang,
+                &account.lang,
                 kind::EMAIL_CHANGED,
                 Some(account.id),
-                &json!({ "name": account.username, "new": email }),
+                &json!({ "name": account.username, "new": address.address }),
                 now,
             )?;
         }
@@ -100,27 +145,32 @@ pub fn set_email(
             &Event::new("email_changed", &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(account.id, &account.username)
-                .detail(if old.is_some() {
-                    "address changed; verification sent"
-                } else {
-                    "address set; verification sent"
-                }),
+                .detail(format!(
+                    "{}; {detail}",
+                    if old.is_some() {
+                        "address changed"
+                    } else {
+                        "address set"
+                    }
+                )),
         )?;
-        Ok(Effect::mail())
+        Ok((None, Effect::mail()))
     })
 }
 
 /// Follows a verification link: the address it was sent to becomes verified, if it is
-/// still the account's.
+/// still the account's (the link's stamp) and no other account verified it first.
 pub fn verify_email(conn: &mut DbConn, token: &str, ip: &str, now: i64) -> Result<Option<Account>> {
     write_tx(conn, |c| {
-        let Some(t) = tokens::take(c, tokens::VERIFY_EMAIL, token, now)? else {
+        let Some((t, account)) = tokens::take(c, tokens::VERIFY_EMAIL, token, now)? else {
             return Ok(None);
         };
-        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+        let Some(key) = account.email_key.clone() else {
             return Ok(None);
         };
-        if account.email_key.as_deref() != Some(address_key(&t.email).as_str()) {
+        if address_key(&t.email).as_deref() != Some(key.as_str())
+            || verified_owner(c, &key, account.id)?.is_some()
+        {
             return Ok(None);
         }
         diesel::update(accounts_table::table.find(account.id))
@@ -153,13 +203,15 @@ pub fn request_reset(conn: &mut DbConn, login: &str, ip: &str, now: i64) -> Resu
         } else {
             accounts::find_by_username(c, &login)?
         };
-        let account = match by_name {
-            Some(a) => Some(a),
-            None => accounts_table::table
-                .filter(accounts_table::email_key.eq(address_key(&login)))
+        let account = match (by_name, address_key(&login)) {
+            (Some(a), _) => Some(a),
+            (None, Some(key)) => accounts_table::table
+                .filter(accounts_table::email_key.eq(key))
+                .filter(accounts_table::email_verified_at.is_not_null())
                 .select(Account::as_select())
                 .first(c)
                 .optional()?,
+            (None, None) => None,
         };
         let target = account.filter(|a| !a.disabled && a.verified_email().is_some());
         let mut event = Event::new("password_reset_requested", ip, now).attempted_name(&login);
@@ -211,10 +263,7 @@ pub fn reset_password(
     now: i64,
 ) -> Result<Option<Effect>> {
     write_tx(conn, |c| {
-        let Some(t) = tokens::take(c, tokens::RESET_PASSWORD, token, now)? else {
-            return Ok(None);
-        };
-        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+        let Some((_, account)) = tokens::take(c, tokens::RESET_PASSWORD, token, now)? else {
             return Ok(None);
         };
         accounts::set_password(c, account.id, hash)?;
@@ -246,14 +295,11 @@ pub fn reset_password(
 
 /// The account an invitation is for, without using it (to show its page).
 pub fn invitation(conn: &mut DbConn, token: &str, now: i64) -> Result<Option<Account>> {
-    match tokens::peek(conn, tokens::INVITATION, token, now)? {
-        Some(t) => accounts::find(conn, t.account_id),
-        None => Ok(None),
-    }
+    Ok(tokens::peek(conn, tokens::INVITATION, token, now)?.map(|(_, account)| account))
 }
 
 /// Accepts an invitation: the account gets its password, and the address the invitation
-/// went to is verified by the same act.
+/// went to is verified by the same act (unless another account verified it first).
 pub fn accept_invitation(
     conn: &mut DbConn,
     token: &str,
@@ -262,14 +308,20 @@ pub fn accept_invitation(
     now: i64,
 ) -> Result<Option<Account>> {
     write_tx(conn, |c| {
-        let Some(t) = tokens::take(c, tokens::INVITATION, token, now)? else {
-            return Ok(None);
-        };
-        let Some(account) = accounts::find_for_update(c, t.account_id)? else {
+        let Some((t, account)) = tokens::take(c, tokens::INVITATION, token, now)? else {
             return Ok(None);
         };
         accounts::set_password(c, account.id, hash)?;
-        if account.email_key.as_deref() == Some(address_key(&t.email).as_str()) {
+        let key = address_key(&t.email);
+        if key.is_some()
+            && account.email_key == key
+            && verified_owner(
+                c,
+                account.email_key.as_deref().unwrap_or_default(),
+                account.id,
+            )?
+            .is_none()
+        {
             diesel::update(accounts_table::table.find(account.id))
                 .set(accounts_table::email_verified_at.eq(now))
                 .execute(c)?;

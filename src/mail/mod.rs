@@ -8,5 +8,6 @@ pub mod sender;
 pub mod tokens;
 
 pub use crate::outbox::{
-    address_key, counts, kind, notify, notify_id, prune, queue, valid_address, OutboxCounts,
+    address_key, counts, kind, notify, notify_id, parse_address, prune, queue, AddressError,
+    MailAddress, OutboxCounts,
 };

@@ -1,14 +1,15 @@
 //! Form tokens: an HMAC of the session id (or, before sign-in, of a random pre-session
 //! value), under a key of their own. `web::csrf` checks them on every POST.
 
-use crate::sessions::tokens::Key;
 use crate::signer::Signer;
 
 pub struct CsrfKey(Signer);
 
 impl CsrfKey {
-    pub fn derive(signing: &Key) -> CsrfKey {
-        CsrfKey(Signer::derive_from(&signing.secret, b"gatehouse/csrf/v1"))
+    /// The key from `encryption_key`, which does not rotate with the signing keys: a form
+    /// opened before a rotation still posts, on any instance.
+    pub fn derive(secret: &[u8]) -> CsrfKey {
+        CsrfKey(Signer::derive_from(secret, b"gatehouse/csrf/v1"))
     }
 
     /// The token for forms shown in session `sid`.
@@ -36,7 +37,7 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_to_their_session_and_kind() {
-        let key = CsrfKey::derive(&Key::hmac("k", vec![7; 32]));
+        let key = CsrfKey::derive(&[7; 32]);
         let t = key.for_session("s1");
         assert!(key.verify_session("s1", &t));
         assert!(!key.verify_session("s2", &t));

@@ -4,14 +4,15 @@
 //! refresh grace window answers only the device that used the token.
 
 use crate::error::Result;
-use crate::sessions::tokens::Key;
 use crate::signer::Signer;
 
 pub struct DeviceKey(Signer);
 
 impl DeviceKey {
-    pub fn derive(signing: &Key) -> DeviceKey {
-        DeviceKey(Signer::derive_from(&signing.secret, b"gatehouse/device/v1"))
+    /// The key from `encryption_key`, which does not rotate with the signing keys: device
+    /// cookies outlive a rotation.
+    pub fn derive(secret: &[u8]) -> DeviceKey {
+        DeviceKey(Signer::derive_from(secret, b"gatehouse/device/v1"))
     }
 
     /// A new device token for `username` (any case): `<nonce>.<signature>`.
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_device_token_names_one_account() -> Result<()> {
-        let key = DeviceKey::derive(&Key::hmac("k", vec![9; 32]));
+        let key = DeviceKey::derive(&[9; 32]);
         let token = key.issue("Alice")?;
         assert!(key.verify(&token, "alice").is_some(), "any case");
         assert!(key.verify(&token, "bob").is_none());

@@ -200,13 +200,18 @@ pub async fn new_user(
         return refuse(Message::new("msg-choose-role"));
     };
     let email = form.email.trim().to_string();
-    if !email.is_empty() && (!app.mail_on() || !crate::mail::valid_address(&email)) {
-        return refuse(Message::new("msg-email-invalid"));
-    }
-    if !form.password.is_empty() && !email.is_empty() {
+    let address = match crate::mail::parse_address(&email) {
+        _ if email.is_empty() => None,
+        Ok(address) if app.mail_on() => Some(address),
+        Err(crate::mail::AddressError::NonAsciiLocal) if app.mail_on() => {
+            return refuse(Message::new("msg-email-ascii"))
+        }
+        _ => return refuse(Message::new("msg-email-invalid")),
+    };
+    if !form.password.is_empty() && address.is_some() {
         return refuse(Message::new("msg-invite-or-password"));
     }
-    if form.password.is_empty() && !email.is_empty() {
+    if let (true, Some(address)) = (form.password.is_empty(), address) {
         // An invitation: the person chooses the password through a mailed link.
         if let Err(msg) = accounts::validate_username(&form.username) {
             return refuse(msg);
@@ -215,8 +220,7 @@ pub async fn new_user(
             id: admin.0.id,
             ip: client.ip.clone(),
         };
-        let (username, address, code, now) =
-            (form.username.clone(), email.clone(), lang.code, app.now());
+        let (username, code, now) = (form.username.clone(), lang.code, app.now());
         let outcome = app
             .change(move |c| {
                 let inv = actions::Invitation {

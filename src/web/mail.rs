@@ -12,7 +12,7 @@ use crate::accounts::password::Priority;
 use crate::accounts::throttle::{self, Admission};
 use crate::app::App;
 use crate::i18n::Message;
-use crate::mail::{flows, tokens};
+use crate::mail::{flows, tokens, AddressError};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 use crate::web::error::{Error, Result};
@@ -108,33 +108,40 @@ pub async fn set_email(
     mail_on(app)?;
     require_recent_confirmation(app, &user, "/account/email").await?;
     let email = form.into_inner().email.trim().to_string();
-    let refuse = |key: &'static str, account| {
-        Ok(Either::Right((
-            Status::UnprocessableEntity,
-            email_page(
-                app,
-                &user,
-                &account,
-                &email,
-                Some(Message::new(key).text(lang.code)),
-                None,
-                &lang,
-            ),
-        )))
+    let address = match crate::mail::parse_address(&email) {
+        Ok(address) => address,
+        Err(why) => {
+            let key = match why {
+                AddressError::Invalid => "msg-email-invalid",
+                AddressError::NonAsciiLocal => "msg-email-ascii",
+            };
+            return Ok(Either::Right((
+                Status::UnprocessableEntity,
+                email_page(
+                    app,
+                    &user,
+                    &account_of(app, user.id).await?,
+                    &email,
+                    Some(Message::new(key).text(lang.code)),
+                    None,
+                    &lang,
+                ),
+            )));
+        }
     };
-    if !crate::mail::valid_address(&email) {
-        return refuse("msg-email-invalid", account_of(app, user.id).await?);
-    }
-    let (owner, address, code, now) = (user.owner(&client), email.clone(), lang.code, app.now());
+    // The same answer whether the address is free, claimed or another account's: its
+    // owner is told by mail instead.
+    let (owner, now) = (user.owner(&client), app.now());
     match app
-        .change(move |c| flows::set_email(c, &owner, &address, code, now))
-        .await
+        .change(move |c| flows::set_email(c, &owner, &address, now))
+        .await?
     {
-        Ok(()) => Ok(Either::Left(Redirect::to(
+        None => Ok(Either::Left(Redirect::to(
             "/account/email?notice=email_sent",
         ))),
-        Err(e) if e.is_conflict() => refuse("msg-email-taken", account_of(app, user.id).await?),
-        Err(e) => Err(e.into()),
+        Some(wait) => Err(Error::TooManyRequests {
+            retry_after: wait as u64,
+        }),
     }
 }
 
@@ -258,7 +265,9 @@ pub async fn forgot(
             retry_after: wait as u64,
         });
     }
-    let (key, now) = (format!("reset:{}", login.to_lowercase()), app.now());
+    // An address counts in its folded form, so that spellings of one address share a count.
+    let folded = crate::mail::address_key(&login).unwrap_or_else(|| login.to_lowercase());
+    let (key, now) = (format!("reset:{folded}"), app.now());
     let admission = app
         .db
         .run(move |c| {
@@ -338,10 +347,7 @@ async fn link_account(
 ) -> Result<crate::accounts::Account> {
     let (t, now) = (token.to_string(), app.now());
     app.db
-        .run(move |c| match tokens::peek(c, kind, &t, now)? {
-            Some(tok) => crate::accounts::find(c, tok.account_id),
-            None => Ok(None),
-        })
+        .run(move |c| Ok(tokens::peek(c, kind, &t, now)?.map(|(_, account)| account)))
         .await?
         .ok_or(Error::NotFound)
 }

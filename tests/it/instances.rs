@@ -202,3 +202,84 @@ fn instances_starting_together_on_an_empty_database_both_come_up() {
         .create_user("alice", Role::User, PASSWORD)
         .unwrap();
 }
+
+/// The documented rotation, rolled out one instance at a time: B starts with a new signing
+/// key first while A still signs with the old one. Forms opened on A before the rotation
+/// post to B, and a browser A knows stays known on B (the form and device keys come from
+/// `encryption_key`, not from the first signing key).
+#[test]
+fn forms_and_device_cookies_outlive_a_rolling_signing_key_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = |f: rocket::figment::Figment| {
+        f.merge((
+            "smtp_url",
+            format!("smtp://127.0.0.1:{}?tls=none", free_port()),
+        ))
+        .merge(("public_url", "https://auth.test"))
+        .merge(("mail_from", "auth@auth.test"))
+    };
+    let a = Client::untracked(gatehouse::rocket(mail(figment(&dir)))).unwrap();
+    let alice = state(&a)
+        .create_user("alice", Role::User, PASSWORD)
+        .unwrap()
+        .id;
+    crate::mail::give_verified_email_on(state(&a), alice, "alice@example.com");
+    let new_devices = || {
+        state(&a)
+            .db
+            .run_blocking(|c| {
+                use diesel::prelude::*;
+                use gatehouse::db::schema::outbox;
+                Ok(outbox::table
+                    .filter(outbox::kind.eq("new_device"))
+                    .count()
+                    .get_result::<i64>(c)?)
+            })
+            .unwrap()
+    };
+    let on_a = Browser::new(&a);
+    assert_eq!(
+        on_a.login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    assert_eq!(new_devices(), 1, "the first sign-in of this browser");
+    assert!(on_a.cookie("__Host-device").is_some());
+    // Forms opened on A before the rotation: one in the session, one before sign-in.
+    let logout_form = on_a.token("/logout");
+    let stranger_on_a = Browser::new(&a);
+    let login_form = stranger_on_a.token("/login");
+    // B: the new key first, the old one second.
+    let b = Client::untracked(gatehouse::rocket(mail(figment(&dir)).merge((
+        "jwt_keys",
+        vec![
+            serde_json::json!({ "kid": "k2", "secret": KEY2_SECRET }),
+            serde_json::json!({ "kid": "k1", "secret": KEY1_SECRET }),
+        ],
+    ))))
+    .unwrap();
+    let stranger_on_b = stranger_on_a.on(&b);
+    stranger_on_b.set_cookie(
+        "__Host-device",
+        &on_a.cookie("__Host-device").unwrap_or_default(),
+    );
+    let r = stranger_on_b.post(
+        "/login",
+        &format!(
+            "username=alice&password={}&csrf_token={login_form}",
+            enc(PASSWORD)
+        ),
+    );
+    assert_eq!(
+        r.status,
+        Status::SeeOther,
+        "a sign-in form from A posts to B"
+    );
+    assert_eq!(new_devices(), 1, "A's device cookie is known on B");
+    let on_b = on_a.on(&b);
+    let r = on_b.post("/logout", &format!("csrf_token={logout_form}"));
+    assert_eq!(
+        r.status,
+        Status::SeeOther,
+        "a session form from A posts to B"
+    );
+}

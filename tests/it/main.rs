@@ -25,6 +25,7 @@ mod keys_and_policy;
 mod login;
 mod mail;
 mod mail_delivery;
+mod mail_links;
 mod operations;
 mod pages;
 mod proxies;
