@@ -293,7 +293,7 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     assert!(!r.body.contains("user="), "{proxy} {dotted}: {r:?}");
     let r = get(port, &app, &format!("http://{admin}/"), &jar);
     assert!(!r.body.contains("user="), "{proxy} absolute form: {r:?}");
-    let r = get(port, &format!("app.{DOMAIN}:{port}x"), "/", &jar);
+    let r = get(port, &format!("admin.{DOMAIN}:{port}x"), "/", &jar);
     assert!(!r.body.contains("user="), "{proxy} bad port: {r:?}");
     // Bob is.
     let mut bob = Jar::default();
