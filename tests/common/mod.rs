@@ -534,7 +534,8 @@ pub fn raw_http(
 }
 
 /// A tiny app behind the proxies: answers every request with what it was told about
-/// the person (`Remote-User`, `Remote-Groups`) and where it was asked.
+/// the person (`Remote-User`, `Remote-Groups`), where it was asked, and the names of the
+/// cookies it received.
 pub fn echo_upstream() -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -545,8 +546,8 @@ pub fn echo_upstream() -> u16 {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut first = String::new();
                 let _ = reader.read_line(&mut first);
-                let (mut user, mut groups, mut host) =
-                    (String::new(), String::new(), String::new());
+                let (mut user, mut groups, mut host, mut cookies) =
+                    (String::new(), String::new(), String::new(), Vec::new());
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
@@ -557,13 +558,21 @@ pub fn echo_upstream() -> u16 {
                             "remote-user" => user = v.trim().to_string(),
                             "remote-groups" => groups = v.trim().to_string(),
                             "host" => host = v.trim().to_string(),
+                            "cookie" => cookies.extend(
+                                v.split(';')
+                                    .filter_map(|c| c.split_once('='))
+                                    .map(|(n, _)| n.trim().to_string())
+                                    .filter(|n| !n.is_empty()),
+                            ),
                             _ => {}
                         }
                     }
                 }
                 let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-                let body =
-                    format!("app says: user={user}; groups={groups}; host={host}; path={path}\n");
+                let cookies = cookies.join(",");
+                let body = format!(
+                    "app says: user={user}; groups={groups}; host={host}; path={path}; cookies={cookies}\n"
+                );
                 let mut out = stream;
                 let _ = out.write_all(
                     format!(

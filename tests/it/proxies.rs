@@ -56,6 +56,11 @@ pid {d}/nginx.pid; error_log {d}/nginx-error.log warn;
 events {{ worker_connections 256; }}
 http {{
   access_log off;
+  # The app gets every cookie but Gatehouse's refresh token (docs/deployment.md).
+  map $http_cookie $gh_app_cookie {{
+    default $http_cookie;
+    "~^(?<gh_a>.*?)(?:^|;\s*)gatehouse-refresh=[^;]*(?<gh_b>.*)$" "$gh_a$gh_b";
+  }}
   client_body_temp_path {d}/nb; proxy_temp_path {d}/np; fastcgi_temp_path {d}/nf;
   uwsgi_temp_path {d}/nu; scgi_temp_path {d}/ns;
   server {{
@@ -79,6 +84,7 @@ http {{
       add_header Set-Cookie $gh_cookie;
       proxy_set_header Remote-User $gh_user;
       proxy_set_header Remote-Groups $gh_groups;
+      proxy_set_header Cookie $gh_app_cookie;
       proxy_pass http://127.0.0.1:{upstream};
       error_page 401 = @gatehouse_sign_in;
     }}
@@ -113,7 +119,9 @@ http://app.{DOMAIN}:{port}, http://admin.{DOMAIN}:{port} {{
     uri /auth/forward
     copy_headers Remote-User Remote-Groups Remote-Role
   }}
-  reverse_proxy 127.0.0.1:{upstream}
+  reverse_proxy 127.0.0.1:{upstream} {{
+    header_up Cookie "(^|;\s*)gatehouse-refresh=[^;]*" ""
+  }}
 }}
 "#
     );
@@ -271,6 +279,12 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
     );
     assert!(
         r.body.contains("path=/reports?y=2026"),
+        "{proxy}: {}",
+        r.body
+    );
+    // The app receives the access cookie but never the refresh token.
+    assert!(
+        r.body.contains("gatehouse-access") && !r.body.contains("gatehouse-refresh"),
         "{proxy}: {}",
         r.body
     );
