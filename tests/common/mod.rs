@@ -535,7 +535,7 @@ pub fn raw_http(
 
 /// A tiny app behind the proxies: answers every request with what it was told about
 /// the person (`Remote-User`, `Remote-Groups`), where it was asked, and the names of the
-/// cookies it received.
+/// cookies it received with a value.
 pub fn echo_upstream() -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -561,6 +561,7 @@ pub fn echo_upstream() -> u16 {
                             "cookie" => cookies.extend(
                                 v.split(';')
                                     .filter_map(|c| c.split_once('='))
+                                    .filter(|(_, v)| !v.trim().is_empty())
                                     .map(|(n, _)| n.trim().to_string())
                                     .filter(|n| !n.is_empty()),
                             ),

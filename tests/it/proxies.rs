@@ -120,7 +120,7 @@ http://app.{DOMAIN}:{port}, http://admin.{DOMAIN}:{port} {{
     copy_headers Remote-User Remote-Groups Remote-Role
   }}
   reverse_proxy 127.0.0.1:{upstream} {{
-    header_up Cookie "(^|;\s*)gatehouse-refresh=[^;]*" ""
+    header_up Cookie "gatehouse-refresh=[^;]*" "gatehouse-refresh="
   }}
 }}
 "#
