@@ -183,6 +183,31 @@ describe('administration', () => {
   });
 });
 
+describe('plain HTTP for testing (cookie_secure = false)', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ cookie_secure: false });
+    await server.createUser('lan-tester');
+  });
+  after(async () => { await server.stop(); });
+
+  test('signing in works: the cookies carry no __Host- prefix, which browsers refuse without Secure', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, server.base, 'lan-tester');
+    await page.waitForURL(/\/dashboard$/);
+    assert.match(await page.textContent('main'), /lan-tester/);
+    const names = (await context.cookies()).map((c) => c.name);
+    assert.ok(names.includes('gatehouse-access') && names.includes('gatehouse-refresh'), names.join());
+    assert.ok(!names.some((n) => n.startsWith('__Host-') || n.startsWith('__Secure-')), names.join());
+    // The refresh cookie works too: without the access cookie the next page still opens.
+    await context.clearCookies({ name: 'gatehouse-access' });
+    await page.goto(`${server.base}/account`);
+    assert.match(page.url(), /\/account$/);
+    await context.close();
+  });
+});
+
 describe('languages', () => {
   let server;
   before(async () => {
