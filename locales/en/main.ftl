@@ -367,3 +367,7 @@ mail-address_in_use-body = Hello { $name },
 
 device-name = { $browser } on { $os }
 device-raw = What the browser sent
+notice-language_saved = Your mail will be written in the language you chose.
+field-mail-language = Language of your mail
+button-save-language = Save language
+msg-choose-language = Choose one of the languages offered.

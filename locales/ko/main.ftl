@@ -366,3 +366,7 @@ mail-address_in_use-body = { $name }님, 안녕하세요.
 
 device-name = { $os }의 { $browser }
 device-raw = 브라우저가 보낸 값
+notice-language_saved = 선택한 언어로 메일을 보내 드립니다.
+field-mail-language = 메일 언어
+button-save-language = 언어 저장
+msg-choose-language = 제공되는 언어 중 하나를 고르세요.

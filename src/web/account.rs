@@ -43,6 +43,8 @@ pub async fn account_page(
             mail_on: app.mail_on(),
             email: &account.email,
             email_verified: account.email_verified_at.is_some(),
+            mail_lang: &account.lang,
+            languages: crate::i18n::SUPPORTED,
             others: sessions.iter().filter(|s| s.id != user.sid).count(),
             current_sid: user.sid.clone(),
             sessions,
@@ -50,6 +52,38 @@ pub async fn account_page(
             user,
         },
     ))
+}
+
+#[derive(FromForm)]
+pub struct LanguageForm {
+    #[field(default = String::new())]
+    lang: String,
+    #[field(default = String::new())]
+    csrf_token: String,
+}
+
+impl CsrfProtected for LanguageForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// The language of the account's mail: the owner's own choice, on its own page.
+#[post("/account/language", data = "<form>")]
+pub async fn set_language(
+    user: AuthenticatedUser,
+    form: Csrf<LanguageForm>,
+    client: ClientInfo,
+    app: &State<App>,
+) -> Result<Redirect> {
+    let form = form.into_inner();
+    if crate::i18n::supported(&form.lang).is_none() {
+        return Err(Error::BadRequest(Message::new("msg-choose-language")));
+    }
+    let (owner, now) = (user.owner(&client), app.now());
+    app.change(move |c| accounts::set_language(c, &owner, &form.lang, now))
+        .await?;
+    Ok(Redirect::to("/account?notice=language_saved"))
 }
 
 #[post("/sessions/<sid>/revoke", data = "<_form>")]

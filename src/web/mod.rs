@@ -62,6 +62,7 @@ pub fn routes() -> Vec<Route> {
         setup::setup_page,
         setup::setup,
         account::account_page,
+        account::set_language,
         account::revoke_session,
         account::revoke_others,
         account::password_page,

@@ -9,6 +9,7 @@ pub fn text(key: Option<&str>) -> Option<&'static str> {
         "signed_up" => "notice-signed_up",
         "must_change" => "notice-must_change",
         "password_changed" => "notice-password_changed",
+        "language_saved" => "notice-language_saved",
         "session_revoked" => "notice-session_revoked",
         "others_revoked" => "notice-others_revoked",
         "created" => "notice-created",

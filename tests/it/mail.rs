@@ -863,6 +863,60 @@ fn mail_is_in_the_account_language() {
 }
 
 #[test]
+fn the_owner_chooses_the_language_of_its_mail_on_its_own_page() {
+    let app = mail_app();
+    let alice = app.create_user("alice", Role::User);
+    give_verified_email(&app, alice, "alice@example.com");
+    let mut b = app.browser();
+    b.headers
+        .push(rocket::http::Header::new("Accept-Language", "en"));
+    b.login("alice", PASSWORD, false);
+    let page = b.get("/account");
+    assert!(
+        page.body.contains("name=\"lang\""),
+        "the choice is on the account page"
+    );
+    assert!(page
+        .body
+        .contains("<option value=\"en\" lang=\"en\" selected>"));
+    let csrf = b.token("/account");
+    // Without the form token nothing changes; a language not offered is a 400.
+    assert_eq!(
+        b.post("/account/language", "lang=ko").status,
+        Status::Forbidden
+    );
+    assert_eq!(
+        b.post("/account/language", &format!("lang=xx&csrf_token={csrf}"))
+            .status,
+        Status::BadRequest
+    );
+    let r = b.post("/account/language", &format!("lang=ko&csrf_token={csrf}"));
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(r.location(), "/account?notice=language_saved");
+    assert!(b
+        .get("/account")
+        .body
+        .contains("<option value=\"ko\" lang=\"ko\" selected>"));
+    assert_eq!(app.audit_kinds("mail_language_changed").len(), 1);
+    // The next notice (a password change) is in Korean, though the browser asks English.
+    let csrf = b.token("/account/password");
+    let new = "another long passphrase 77";
+    let r = b.post(
+        "/account/password",
+        &format!(
+            "current={}&password={}&confirm={}&csrf_token={csrf}",
+            enc(PASSWORD),
+            enc(new),
+            enc(new)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let changed = queued_of(&app, "password_changed");
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].lang, "ko", "{changed:?}");
+}
+
+#[test]
 fn the_forward_answer_carries_the_verified_address() {
     let app = app_with(|f| {
         f.merge(("smtp_url", "smtp://127.0.0.1:9?tls=none"))
