@@ -752,3 +752,54 @@ pub fn cookie_header(set_cookies: &[String]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// Makes account `id` change its password at its next sign-in (as an administrator's
+/// reset does), straight in the database.
+pub fn force_password_change(app: &App, id: i64) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::accounts;
+    app.db
+        .run_blocking(move |c| {
+            diesel::update(accounts::table.find(id))
+                .set(accounts::must_change_password.eq(true))
+                .execute(c)?;
+            Ok(())
+        })
+        .expect("set must_change_password");
+}
+
+/// Sets the stored language of account `id` (what its owner chose for its mail).
+pub fn set_stored_language(app: &App, id: i64, lang: &'static str) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::accounts;
+    app.db
+        .run_blocking(move |c| {
+            diesel::update(accounts::table.find(id))
+                .set(accounts::lang.eq(lang))
+                .execute(c)?;
+            Ok(())
+        })
+        .expect("set the stored language");
+}
+
+/// Signs `name` in over a real socket (`raw_http`) as a browser would: the sign-in page's
+/// pre-session cookie (named `presession`) and form token, then the form. Returns the
+/// answer to the form.
+pub fn raw_sign_in(port: u16, host: &str, presession: &str, name: &str) -> RawResp {
+    let page = raw_http(port, None, "GET", "/login", host, &[], "");
+    let pre = page.cookie(presession).expect("a pre-session cookie");
+    let body = format!(
+        "username={name}&password={}&csrf_token={}",
+        enc(PASSWORD),
+        csrf_token(&page.body)
+    );
+    raw_http(
+        port,
+        None,
+        "POST",
+        "/login",
+        host,
+        &[("Cookie", pre)],
+        &body,
+    )
+}

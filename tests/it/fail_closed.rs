@@ -299,20 +299,8 @@ fn a_session_with_a_duty_is_not_signed_in_for_the_apps() {
 #[test]
 fn a_password_that_must_be_changed_is_a_duty_for_the_apps_too() {
     let app = app_guarding_gh();
-    let (_, boss) = app.signed_in("boss", Role::Admin);
-    let _ = boss;
     let id = app.create_user("alice", Role::User);
-    app.state()
-        .db
-        .run_blocking(move |c| {
-            use diesel::prelude::*;
-            use gatehouse::db::schema::accounts;
-            diesel::update(accounts::table.find(id))
-                .set(accounts::must_change_password.eq(true))
-                .execute(c)?;
-            Ok(())
-        })
-        .unwrap();
+    force_password_change(app.state(), id);
     let b = app.browser();
     assert_eq!(b.login("alice", PASSWORD, false).status, Status::SeeOther);
     assert_eq!(forward(&b, "app.gh.test", "/reports"), Status::Found);

@@ -839,15 +839,7 @@ fn mail_is_in_the_account_language() {
     b.headers
         .push(rocket::http::Header::new("Accept-Language", "en"));
     b.login("alice", PASSWORD, false);
-    app.state()
-        .db
-        .run_blocking(move |c| {
-            diesel::update(accounts::table.find(alice))
-                .set(accounts::lang.eq("ko"))
-                .execute(c)?;
-            Ok(())
-        })
-        .unwrap();
+    set_stored_language(app.state(), alice, "ko");
     let csrf = b.token("/account/email");
     b.post(
         "/account/email",

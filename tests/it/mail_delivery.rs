@@ -129,17 +129,7 @@ fn korean_accounts_get_korean_mail() {
     let app = mail_app_to(&format!("smtp://127.0.0.1:{}?tls=none", smtp.port));
     let minji = app.create_user("minji", Role::User);
     // Mail goes out in the account's stored language (the owner's choice).
-    app.state()
-        .db
-        .run_blocking(move |c| {
-            use diesel::prelude::*;
-            use gatehouse::db::schema::accounts;
-            diesel::update(accounts::table.find(minji))
-                .set(accounts::lang.eq("ko"))
-                .execute(c)?;
-            Ok(())
-        })
-        .unwrap();
+    set_stored_language(app.state(), minji, "ko");
     let mut b = app.browser();
     b.headers
         .push(rocket::http::Header::new("Accept-Language", "ko"));

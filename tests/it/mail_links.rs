@@ -76,18 +76,6 @@ fn admin_post(admin: &Browser, path: &str, extra: &str) -> Resp {
     admin.post(path, &format!("{extra}csrf_token={csrf}"))
 }
 
-fn set_stored_lang(app: &TestApp, id: i64, lang: &'static str) {
-    app.state()
-        .db
-        .run_blocking(move |c| {
-            diesel::update(accounts::table.find(id))
-                .set(accounts::lang.eq(lang))
-                .execute(c)?;
-            Ok(())
-        })
-        .unwrap();
-}
-
 fn stored_lang(app: &TestApp, id: i64) -> String {
     app.state()
         .db
@@ -427,7 +415,7 @@ fn asking_for_another_accounts_address_answers_as_for_a_free_one() {
     let app = mail_app();
     let alice = app.create_user("alice", Role::User);
     give_verified_email(&app, alice, "alice@example.com");
-    set_stored_lang(&app, alice, "ko");
+    set_stored_language(app.state(), alice, "ko");
     let (_, carol) = app.signed_in("carol", Role::User);
     let free = set_address(&carol, "carol@example.com");
     let (bob, b) = app.signed_in("bob", Role::User);
@@ -460,7 +448,7 @@ fn an_administrators_password_reset_is_told_in_the_accounts_stored_language() {
     let app = mail_app();
     let alice = app.create_user("alice", Role::User);
     give_verified_email(&app, alice, "alice@example.com");
-    set_stored_lang(&app, alice, "ko");
+    set_stored_language(app.state(), alice, "ko");
     let (_, admin) = app.signed_in("root", Role::Admin);
     let r = admin_post(
         &admin,

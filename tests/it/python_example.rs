@@ -50,23 +50,8 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
         .unwrap()
         .create_user("alice", gatehouse::accounts::Role::User, PASSWORD)
         .unwrap();
-    let page = raw_http(gh, None, "GET", "/login", "auth.gh.test", &[], "");
     // Plain HTTP here (`cookie_secure = false`): the cookies carry no prefix.
-    let pre = page.cookie("gatehouse-presession").unwrap();
-    let body = format!(
-        "username=alice&password={}&csrf_token={}",
-        enc(PASSWORD),
-        csrf_token(&page.body)
-    );
-    let r = raw_http(
-        gh,
-        None,
-        "POST",
-        "/login",
-        "auth.gh.test",
-        &[("Cookie", pre.clone())],
-        &body,
-    );
+    let r = raw_sign_in(gh, "auth.gh.test", "gatehouse-presession", "alice");
     assert_eq!(r.status, 303, "{r:?}");
     let access = r.cookie("gatehouse-access").unwrap();
     let refresh = r.cookie("gatehouse-refresh").unwrap();
@@ -130,36 +115,8 @@ fn the_flask_example_verifies_tokens_with_the_published_keys() {
         .create_user("carol", gatehouse::accounts::Role::User, PASSWORD)
         .unwrap()
         .id;
-    client
-        .rocket()
-        .state::<gatehouse::App>()
-        .unwrap()
-        .db
-        .run_blocking(move |c| {
-            use diesel::prelude::*;
-            use gatehouse::db::schema::accounts;
-            diesel::update(accounts::table.find(carol))
-                .set(accounts::must_change_password.eq(true))
-                .execute(c)?;
-            Ok(())
-        })
-        .unwrap();
-    let page = raw_http(gh, None, "GET", "/login", "auth.gh.test", &[], "");
-    let pre = page.cookie("gatehouse-presession").unwrap();
-    let body = format!(
-        "username=carol&password={}&csrf_token={}",
-        enc(PASSWORD),
-        csrf_token(&page.body)
-    );
-    let r = raw_http(
-        gh,
-        None,
-        "POST",
-        "/login",
-        "auth.gh.test",
-        &[("Cookie", pre)],
-        &body,
-    );
+    force_password_change(client.rocket().state::<gatehouse::App>().unwrap(), carol);
+    let r = raw_sign_in(gh, "auth.gh.test", "gatehouse-presession", "carol");
     assert_eq!(r.status, 303, "{r:?}");
     let duty_access = r.cookie("gatehouse-access").unwrap();
     let refused = call(Some(duty_access));
