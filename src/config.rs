@@ -532,33 +532,24 @@ fn check_public_url(url: &str) -> Result<String, String> {
              no path), not {url:?}"
         )
     };
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    let rest = rest.trim_end_matches('/');
-    if !matches!(scheme, "https" | "http")
-        || rest.is_empty()
-        || rest.contains(['/', '?', '#', '@', '\\', ' '])
-    {
+    // The same parser as every URL a client sends (`forward::target`).
+    let trimmed = url.trim_end_matches('/');
+    let (scheme, authority) = crate::forward::target::origin_of(trimmed).map_err(|_| bad())?;
+    let rest = trimmed.split_once("://").map_or("", |(_, r)| r);
+    if rest.contains(['/', '?', '#']) {
         return Err(bad());
     }
-    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+    Ok(format!("{}://{authority}", scheme.as_str()))
 }
 
-/// A domain name (a leading dot is dropped), lower case.
+/// A domain name (a leading dot is dropped), lower case; not an IP address.
 fn check_cookie_domain(domain: &str) -> Result<String, String> {
-    let d = domain.trim_start_matches('.').to_ascii_lowercase();
-    let ok = !d.is_empty()
-        && d.len() <= 253
-        && d.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if ok {
-        Ok(d)
-    } else {
-        Err(format!(
+    let d = domain.trim_start_matches('.');
+    match crate::forward::target::canonical_host(d) {
+        Ok(host) if host.parse::<IpAddr>().is_err() && !host.starts_with('[') => Ok(host),
+        _ => Err(format!(
             "setting `cookie_domain` must be a domain name like example.com, not {domain:?}"
-        ))
+        )),
     }
 }
 

@@ -110,6 +110,20 @@ impl Authority {
     }
 }
 
+impl Authority {
+    /// Whether the host is a loopback name or address (browsers treat plain HTTP to it
+    /// as secure).
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
 impl fmt::Display for Authority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.port {
@@ -117,6 +131,18 @@ impl fmt::Display for Authority {
             None => f.write_str(&self.host),
         }
     }
+}
+
+/// The scheme and authority of an absolute URL (an `Origin` or `Referer` header, a
+/// setting), canonical; the rest of the URL is not looked at.
+pub fn origin_of(url: &str) -> Result<(Scheme, Authority), BadTarget> {
+    if url.len() > MAX_TARGET {
+        return Err(BadTarget::TooLong);
+    }
+    let (scheme, rest) = url.split_once("://").ok_or(BadTarget::Scheme)?;
+    let scheme = Scheme::parse(scheme).ok_or(BadTarget::Scheme)?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Ok((scheme, Authority::parse(scheme, authority)?))
 }
 
 /// A host name or IP literal in canonical form (lower case, IDNA, IPv4 in dotted

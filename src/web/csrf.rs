@@ -9,6 +9,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
 use crate::app::App;
+use crate::forward::target::{origin_of, Authority, Scheme};
 use crate::web::session::AnySession;
 
 /// The form token for a page shown before sign-in; makes the pre-session cookie if the
@@ -75,43 +76,6 @@ impl<T> Csrf<T> {
     }
 }
 
-/// Scheme, host (lower case) and port of an origin (`https://host:port`, with the
-/// scheme's default port when none is written).
-fn origin_parts(url: &str) -> Option<(String, String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let (host, port) = host_and_port(authority, &scheme)?;
-    Some((scheme, host, port))
-}
-
-/// Host (lower case) and port of `host[:port]` (IPv6 in brackets), with the default port
-/// of `scheme` when none is written.
-fn host_and_port(authority: &str, scheme: &str) -> Option<(String, u16)> {
-    let default = match scheme {
-        "https" => 443,
-        "http" => 80,
-        _ => return None,
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !p.contains(']') => (h, Some(p.parse().ok()?)),
-        _ => (authority, None),
-    };
-    if host.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some((host.to_ascii_lowercase(), port.unwrap_or(default)))
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Refuses requests that say they come from another origin: `Sec-Fetch-Site:
 /// cross-site`, or an `Origin` (else `Referer`) whose scheme, host or port differs from
 /// this site's. The scheme is https when cookies are `Secure` (also http on a loopback
@@ -130,16 +94,15 @@ pub fn same_origin(req: &Request<'_>, secure: bool) -> bool {
     else {
         return true; // Neither header: an old client or a privacy setting; the token decides.
     };
-    let (Some((scheme, host, port)), Some(this)) = (origin_parts(source), headers.get_one("Host"))
-    else {
+    // One parser for every URL and host a client sends (`forward::target`).
+    let (Ok((scheme, origin)), Some(this)) = (origin_of(source), headers.get_one("Host")) else {
         return false;
     };
-    let scheme_ok = match scheme.as_str() {
-        "https" => secure,
-        "http" => !secure || is_loopback(&host),
-        _ => false,
+    let scheme_ok = match scheme {
+        Scheme::Https => secure,
+        Scheme::Http => !secure || origin.is_loopback(),
     };
-    scheme_ok && host_and_port(this, &scheme) == Some((host, port))
+    scheme_ok && Authority::parse(scheme, this).is_ok_and(|host| host == origin)
 }
 
 #[rocket::async_trait]
@@ -182,22 +145,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn origins_are_compared_by_scheme_host_and_port() {
+    fn origins_are_compared_by_scheme_host_and_port() -> Result<(), crate::forward::BadTarget> {
+        let (scheme, a) = origin_of("https://Gate.Example/x?y")?;
         assert_eq!(
-            origin_parts("https://Gate.Example/x?y"),
-            Some(("https".into(), "gate.example".into(), 443))
+            (scheme, a.to_string()),
+            (Scheme::Https, "gate.example".into())
         );
-        assert_eq!(
-            origin_parts("http://[::1]:8000"),
-            Some(("http".into(), "[::1]".into(), 8000))
-        );
-        assert_eq!(origin_parts("null"), None);
-        assert_eq!(origin_parts("https://user@gate.example"), None);
-        assert_eq!(
-            host_and_port("gate.example", "https"),
-            Some(("gate.example".into(), 443))
-        );
-        assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && is_loopback("localhost"));
-        assert!(!is_loopback("gate.example"));
+        assert_eq!(Authority::parse(Scheme::Https, "gate.example:443")?, a);
+        let (scheme, a) = origin_of("http://[::1]:8000")?;
+        assert_eq!((scheme, a.to_string()), (Scheme::Http, "[::1]:8000".into()));
+        assert!(a.is_loopback());
+        assert!(origin_of("null").is_err());
+        assert!(origin_of("https://user@gate.example").is_err());
+        assert!(origin_of("https://gate.example:99999").is_err());
+        for host in ["127.0.0.1", "[::1]", "localhost"] {
+            assert!(
+                Authority::parse(Scheme::Http, host)?.is_loopback(),
+                "{host}"
+            );
+        }
+        assert!(!Authority::parse(Scheme::Http, "gate.example")?.is_loopback());
+        Ok(())
     }
 }
