@@ -1,5 +1,5 @@
 //! The Debian package, installed (`.ci/run` builds it with `cargo deb`, installs it with
-//! `dpkg -i`, runs this with `GATEHOUSE_TEST_INSTALLED=1`, then purges it): the files and
+//! `dpkg -i`, runs this with `--ignored`, then purges it): the files and
 //! their owners, the user, and the installed binary started as that user with the
 //! packaged configuration and keys: `/healthz`, the setup link, and a sign-in.
 //!
@@ -34,11 +34,8 @@ fn owner_group_mode(path: &str) -> (String, String, u32) {
 }
 
 #[test]
+#[ignore = "needs the installed Debian package (CI installs it, then runs this with --ignored)"]
 fn the_installed_package_runs_as_its_user_with_its_configuration() {
-    if std::env::var("GATEHOUSE_TEST_INSTALLED").as_deref() != Ok("1") {
-        println!("installed package: not run (set GATEHOUSE_TEST_INSTALLED=1 after dpkg -i)");
-        return;
-    }
     // Files, owners and modes.
     assert!(std::path::Path::new("/usr/bin/gatehouse").is_file());
     for (path, mode) in [
