@@ -11,6 +11,9 @@ pub fn system_now() -> i64 {
 #[derive(Debug, Default)]
 pub struct Clock {
     offset: AtomicI64,
+    /// Told when the clock is moved, so that a task sleeping until a moment of this clock
+    /// (the mail sender) looks again.
+    moved: rocket::tokio::sync::Notify,
 }
 
 impl Clock {
@@ -22,6 +25,13 @@ impl Clock {
     /// Moves this clock `secs` seconds forward (tests: let time pass without waiting).
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);
+        self.moved.notify_one();
+    }
+
+    /// Resolves the next time the clock is moved (one waiter; a move while nobody waits
+    /// is kept for the next one).
+    pub async fn moved(&self) {
+        self.moved.notified().await
     }
 }
 

@@ -76,6 +76,11 @@ impl Default for Metrics {
             "Mails in the outbox waiting to be sent",
             mail.waiting.clone(),
         );
+        registry.register(
+            "mail_sender_passes",
+            "Passes of the mail sender over the outbox (it sleeps until woken or a mail is due)",
+            mail.passes.clone(),
+        );
         Metrics {
             registry,
             sign_ins,

@@ -343,7 +343,9 @@ pub struct InFlightGuard {
 }
 
 impl InFlight {
-    /// A place for an attempt at `name`, unless `IN_FLIGHT_PER_NAME` are running.
+    /// A place for an attempt under `name` (a throttle key: the name, or the name with a
+    /// known device, a live session or a pending sign-in), unless `IN_FLIGHT_PER_NAME`
+    /// are running.
     pub fn enter(&self, name: &str) -> Option<InFlightGuard> {
         let key = username_key(name);
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -356,6 +358,14 @@ impl InFlight {
             map: self.0.clone(),
             key,
         })
+    }
+}
+
+impl InFlight {
+    /// Whether any attempt under `key` is running now.
+    pub fn running(&self, key: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(&username_key(key))
     }
 }
 

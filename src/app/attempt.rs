@@ -1,7 +1,7 @@
 //! The one shape of every attempt at a secret: the sign-in's password, its second step's
 //! code, "confirm it's you" and the current password on the password form.
 //!
-//! in-flight place (per name) → address slot (the sign-in's steps) → admission (the
+//! in-flight place (per throttle key) → address slot (the sign-in's steps) → admission (the
 //! throttle key may try now, and this attempt is counted as a failure in the same
 //! transaction, so that parallel guesses are all counted) → the flow's check → its
 //! failure recorded, or its count refunded with what success does (one transaction, a
@@ -24,10 +24,11 @@ use crate::sessions::{self, Owner};
 
 /// Who an attempt is for, and how it is counted.
 pub struct Gate<'a> {
-    /// The name the attempt is at: only a few attempts per name run at once.
+    /// The name the attempt is at (its account is looked up with the admission).
     pub name: &'a str,
-    /// The throttle key it is admitted and counted under: the name, the name and a known
-    /// device, or the name and the live session.
+    /// The throttle key it is admitted and counted under, and only a few attempts under
+    /// it run at once: the name, the name and a known device, the name and the live
+    /// session, or the name and the pending sign-in.
     pub key: String,
     /// The client address, for the steps counted per address too (before a session).
     pub address: Option<&'a str>,
@@ -69,7 +70,9 @@ impl App {
         F: FnOnce(Admitted) -> Fut,
         Fut: Future<Output = Result<Verdict<T>>>,
     {
-        let Some(in_flight) = self.in_flight.enter(gate.name) else {
+        // Places are per throttle key: strangers at a name share theirs, and cannot take
+        // those of the owner's known device, live session or pending sign-in.
+        let Some(in_flight) = self.in_flight.enter(&gate.key) else {
             return Ok(Attempted::Throttled(1));
         };
         let slot = match gate.address.map(|ip| self.addresses.take(ip)).transpose() {
@@ -112,6 +115,14 @@ impl App {
             Verdict::Wrong(value) => value,
         }))
     }
+}
+
+/// The throttle key of the second step of a pending sign-in: its own, so that failures
+/// at the name after its password was right (a stranger's) cannot refuse its code; its
+/// wrong codes count for the name too (`sessions::finish_second_step`).
+pub fn pending_key(name: &str, token_hash: &str) -> String {
+    let short = token_hash.get(..16).unwrap_or(token_hash);
+    format!("{}#pending:{short}", username_key(name))
 }
 
 /// The throttle key of a check in a live session: its own, so that a stranger's failures

@@ -72,9 +72,10 @@ impl App {
             .is_none();
         let gate = Gate {
             name: &account.username,
-            key: p.throttle_key.clone(),
+            key: super::attempt::pending_key(&account.username, &p.token_hash),
             address: Some(ip),
         };
+        let name_key = p.throttle_key.clone();
         let check = |admitted: Admitted| async move {
             let (token, code, ip, user_agent) = (
                 token.to_string(),
@@ -82,12 +83,15 @@ impl App {
                 ip.to_string(),
                 user_agent.to_string(),
             );
-            let (locked_for, others, max_sessions, now) = (
+            let (locked_for, limits, max_sessions, now) = (
                 admitted.locked_for,
-                admitted.in_flight.others(),
+                admitted.limits,
                 self.settings.max_sessions,
                 self.now(),
             );
+            // Other attempts at the name (a stranger's, in flight now) keep their count
+            // when this sign-in succeeds.
+            let others = admitted.in_flight.others() || self.in_flight.running(&name_key);
             let vault = self.vault.clone();
             let outcome = self
                 .change(move |c| {
@@ -97,6 +101,7 @@ impl App {
                         user_agent: &user_agent,
                         ip: &ip,
                         locked_for,
+                        limits: &limits,
                         others_in_flight: others,
                         max_sessions,
                         new_device,

@@ -360,6 +360,7 @@ mod spellings {
     }
 
     /// Noise that means nothing before a segment: extra slashes, `./`, `x/../`, `%2e/`.
+    /// (`..;` is refused outright: `target::tests`.)
     fn noise() -> impl Strategy<Value = String> {
         proptest::collection::vec(
             prop_oneof![
@@ -368,7 +369,6 @@ mod spellings {
                 Just("%2e/".to_string()),
                 Just("zz/../".to_string()),
                 Just("zz/%2E%2E/".to_string()),
-                Just("zz/..;/".to_string()),
             ],
             0..3,
         )

@@ -57,7 +57,7 @@ pub enum BadTarget {
     Port,
     #[error("the path is not an absolute path of printable ASCII")]
     Path,
-    #[error("the path encodes a separator, a control character or a second level of encoding")]
+    #[error("the path encodes a separator, a control character or a second level of encoding, or gives a dot segment parameters")]
     Encoding,
 }
 
@@ -334,12 +334,17 @@ pub fn canonical_path(path_and_query: &str) -> Result<String, BadTarget> {
     if text.chars().any(char::is_control) {
         return Err(BadTarget::Encoding);
     }
-    // Segments: `;parameters` are not part of a name (`/admin;p/x`, `..;`), `.` and `..`
-    // resolved, empty segments (`//`) merged.
+    // Segments: `;parameters` are not part of a name (`/admin;p/x`), `.` and `..`
+    // resolved, empty segments (`//`) merged. A dot segment with parameters (`..;`,
+    // `.;x`) is refused: some servers resolve it as `..`, most serve it as a name, and a
+    // rule must not guess which one the app behind does.
     let mut segments: Vec<&str> = Vec::new();
     let mut trailing_slash = false;
     for segment in once.split('/').skip(1) {
         let name = segment.split(';').next().unwrap_or("");
+        if matches!(name, "." | "..") && name.len() < segment.len() {
+            return Err(BadTarget::Encoding);
+        }
         trailing_slash = matches!(name, "" | "." | "..");
         match name {
             "" | "." => {}
@@ -376,7 +381,6 @@ mod tests {
             "/%2E/admin/./secret",
             "/admin;p/secret",
             "/admin/secret;jsessionid=1",
-            "/x/..;/admin/secret",
             "/admin//secret?q=1",
             "/a/b/../../admin/secret",
         ] {
@@ -406,6 +410,10 @@ mod tests {
             ("/a%ff", BadTarget::Encoding),
             ("/a%zz", BadTarget::Encoding),
             ("/a%2", BadTarget::Encoding),
+            ("/admin/..;/public/x", BadTarget::Encoding),
+            ("/x/..;/admin/secret", BadTarget::Encoding),
+            ("/admin/.;x/y", BadTarget::Encoding),
+            ("/admin/%2e%2e;/public", BadTarget::Encoding),
             ("/?\u{9f}=1", BadTarget::Path),
             ("/a\\b", BadTarget::Path),
             ("/a b", BadTarget::Path),

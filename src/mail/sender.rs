@@ -298,9 +298,23 @@ pub struct MailCounters {
     pub sent: Counter,
     pub failed: Counter,
     pub waiting: Gauge,
+    /// Passes of the sender over the outbox (each a read; a write only when a row is due).
+    pub passes: Counter,
 }
 
-/// Sends due mail once a second, or at once when woken, for the life of the server.
+/// The longest the sender sleeps with nothing due: a mail queued by another instance
+/// (which wakes its own sender) is still picked up if that instance stopped first.
+pub const IDLE_RECHECK: i64 = 30;
+
+/// How long the sender sleeps: until the next row is due, at most `IDLE_RECHECK`.
+pub fn next_wake(now: i64, next_due: Option<i64>) -> std::time::Duration {
+    let secs = next_due.map_or(IDLE_RECHECK, |at| (at - now).clamp(0, IDLE_RECHECK));
+    std::time::Duration::from_secs(secs.unsigned_abs())
+}
+
+/// Sends due mail for the life of the server: at once when woken (a change queued mail,
+/// or the clock was moved), else when the next row is due. Idle, it reads the outbox
+/// once every `IDLE_RECHECK` seconds and writes nothing.
 pub async fn run(
     db: Arc<Db>,
     mailer: Arc<Mailer>,
@@ -309,29 +323,78 @@ pub async fn run(
     wake: Arc<rocket::tokio::sync::Notify>,
 ) {
     use rocket::tokio;
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
+        let next_due = match deliver_due(&db, &mailer, &clock, &counters).await {
+            Ok(next) => next,
+            Err(e) => {
+                log::warn!("mail: {e}");
+                None
+            }
+        };
+        counters.passes.inc();
+        let wait = next_wake(clock.now(), next_due);
         tokio::select! {
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = wake.notified() => {}
-        }
-        if let Err(e) = deliver_due(&db, &mailer, &clock, &counters).await {
-            log::warn!("mail: {e}");
+            _ = clock.moved() => {}
         }
     }
 }
 
+/// The outbox as the sender sees it after a pass: rows waiting, and when the next one is
+/// due (its next attempt, or the end of another instance's claim on it).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub count: i64,
+    pub next_due: Option<i64>,
+}
+
+pub fn waiting(conn: &mut DbConn, now: i64) -> Result<Waiting> {
+    use diesel::dsl::{count_star, min};
+    let free: (i64, Option<i64>) = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .filter(
+            outbox::claimed_until
+                .is_null()
+                .or(outbox::claimed_until.lt(now)),
+        )
+        .select((count_star(), min(outbox::next_attempt_at)))
+        .first(conn)?;
+    let claimed: (i64, Option<i64>) = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .filter(outbox::claimed_until.ge(now))
+        .select((count_star(), min(outbox::claimed_until)))
+        .first(conn)?;
+    let next_due = match (free.1, claimed.1) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(Waiting {
+        count: free.0 + claimed.0,
+        next_due,
+    })
+}
+
+/// Sends what is due; returns when the next row is due.
 async fn deliver_due(
     db: &Arc<Db>,
     mailer: &Arc<Mailer>,
     clock: &crate::clock::Clock,
     counters: &MailCounters,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     loop {
         let now = clock.now();
+        let state = db.run_background(move |c| waiting(c, now)).await?;
+        counters.waiting.set(state.count);
+        if state.next_due.is_none_or(|at| at > now) {
+            return Ok(state.next_due);
+        }
         let rows = db.run_background(move |c| claim(c, 10, now)).await?;
         if rows.is_empty() {
-            break;
+            // Due, but claimed by another instance meanwhile: look again.
+            return Ok(Some(now + 1));
         }
         for row in rows {
             let m = mailer.clone();
@@ -357,14 +420,26 @@ async fn deliver_due(
             }
         }
     }
-    let waiting = db.run_background(super::counts).await?.waiting;
-    counters.waiting.set(waiting);
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sender_sleeps_until_the_next_row_is_due_and_never_long_idle() {
+        assert_eq!(next_wake(100, Some(100)), std::time::Duration::ZERO);
+        assert_eq!(next_wake(100, Some(90)), std::time::Duration::ZERO);
+        assert_eq!(next_wake(100, Some(107)), std::time::Duration::from_secs(7));
+        assert_eq!(
+            next_wake(100, Some(100 + 3_600)),
+            std::time::Duration::from_secs(IDLE_RECHECK as u64)
+        );
+        assert_eq!(
+            next_wake(100, None),
+            std::time::Duration::from_secs(IDLE_RECHECK as u64)
+        );
+    }
 
     #[test]
     fn smtp_urls_are_read_and_errors_never_show_the_password() {

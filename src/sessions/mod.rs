@@ -263,8 +263,11 @@ pub struct SecondStep<'a> {
     pub code: &'a str,
     pub user_agent: &'a str,
     pub ip: &'a str,
-    /// The wait this attempt started when it was admitted to the throttle, if it did.
+    /// The wait this attempt started when it was admitted to the throttle (under the
+    /// pending sign-in's own key), if it did.
     pub locked_for: Option<i64>,
+    /// A wrong code counts for the name too (`throttle::charge`).
+    pub limits: &'a throttle::Limits,
     pub others_in_flight: bool,
     pub max_sessions: usize,
     /// The browser has not signed in to this account before.
@@ -306,6 +309,8 @@ pub fn finish_second_step(
         match crate::second_factor::check_code(c, vault, &account, step.code, now)? {
             CodeCheck::Wrong => {
                 let failures = pending::failed(c, &p)?;
+                // Admitted under the pending sign-in's key; the name counts it too.
+                let name_locked_for = throttle::charge(c, &p.throttle_key, step.limits, now)?;
                 audit::record(
                     c,
                     &event("2fa_failure").detail(format!(
@@ -314,7 +319,7 @@ pub fn finish_second_step(
                     )),
                 )?;
                 let mut effect = Effect::sign_in(SignInOutcome::Failure);
-                if let Some(wait) = step.locked_for {
+                if let Some(wait) = step.locked_for.or(name_locked_for) {
                     audit::record(
                         c,
                         &event("lockout").detail(format!(
@@ -323,7 +328,10 @@ pub fn finish_second_step(
                     )?;
                     effect.lockout = true;
                 }
-                if failures >= pending::MAX_CODE_FAILURES || step.locked_for.is_some() {
+                // A wrong code that starts a wait (of this step, or of the name) ends it.
+                if failures >= pending::MAX_CODE_FAILURES
+                    || step.locked_for.or(name_locked_for).is_some()
+                {
                     pending::remove(c, &p.token_hash)?;
                     return Ok((SecondStepOutcome::Gone, effect));
                 }

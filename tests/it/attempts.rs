@@ -134,6 +134,74 @@ fn wrong_codes_after_the_wait_still_count_and_end_the_pending_sign_in() {
     );
 }
 
+#[test]
+fn a_strangers_failure_between_the_owners_password_and_code_does_not_refuse_the_code() {
+    let app = two_factor_app();
+    let (_, owner) = app.signed_in("boss", Role::Admin);
+    let (secret, _) = enrol(&app, &owner);
+    let wait = strangers_lockout(&app, "boss");
+    app.state().clock.advance(wait + 1);
+    // The owner's password is right: the code is awaited.
+    let b = app.browser();
+    assert!(b
+        .login("boss", PASSWORD, false)
+        .location()
+        .starts_with("/login/2fa"));
+    // Meanwhile one more wrong password from the stranger starts a new wait for the name.
+    let stranger = app.browser();
+    assert_eq!(
+        stranger.login("boss", WRONG, false).status,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        stranger.login("boss", WRONG, false).status,
+        Status::TooManyRequests
+    );
+    // The owner's right code still signs in (and ends the stranger's wait).
+    let r = code_step(&b, &fresh_code(&app, &secret));
+    assert_eq!(r.status, Status::SeeOther, "{:?} {}", r.status, r.body);
+    assert_eq!(r.location(), "/account");
+    assert!(!r.set_cookies("__Host-access").is_empty());
+}
+
+#[test]
+fn strangers_at_the_name_take_no_place_of_the_owners_session_known_device_or_second_step() {
+    let app = two_factor_app();
+    let (_, owner) = app.signed_in("alice", Role::User);
+    let (secret, _) = enrol(&app, &owner);
+    // Strangers' attempts at the name fill every place it has (as a flood would).
+    let held: Vec<_> = (0..8)
+        .filter_map(|_| app.state().in_flight.enter("alice"))
+        .collect();
+    assert!(!held.is_empty() && app.state().in_flight.enter("alice").is_none());
+    // The owner's live session still confirms.
+    let page = owner.get("/reauth?next=%2Faccount");
+    let csrf = hidden(&page.body, "csrf_token");
+    let r = owner.post(
+        "/reauth",
+        &format!(
+            "password={}&code={}&next=%2Faccount&csrf_token={csrf}",
+            enc(PASSWORD),
+            fresh_code(&app, &secret)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther, "{:?} {}", r.status, r.body);
+    // A browser that signed in before (its device cookie) signs in, code and all.
+    let token = owner.token("/logout");
+    owner.post("/logout", &format!("csrf_token={token}"));
+    let r = owner.login("alice", PASSWORD, false);
+    assert!(r.location().starts_with("/login/2fa"), "{:?}", r.status);
+    app.state().clock.advance(30); // the next TOTP step: the last one was used above
+    let r = code_step(&owner, &fresh_code(&app, &secret));
+    assert_eq!(r.status, Status::SeeOther, "{:?} {}", r.status, r.body);
+    // A new browser is one of the strangers: it waits for a place.
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+    drop(held);
+}
+
 // 2. A stranger's lockout does not reach into the owner's live session.
 
 #[test]

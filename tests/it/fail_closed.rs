@@ -71,7 +71,7 @@ fn nginx(b: &Browser<'_>, url: &str) -> Status {
 }
 
 /// The spellings of `/admin/…` that passed a deny rule before.
-pub const ADMIN_SPELLINGS: [&str; 10] = [
+pub const ADMIN_SPELLINGS: [&str; 13] = [
     "/%61dmin/secret",
     "/admin%2Fsecret",
     "//admin/secret",
@@ -82,6 +82,10 @@ pub const ADMIN_SPELLINGS: [&str; 10] = [
     "/%2e%2e/admin/x",
     "/admin;p/x",
     "/%2561dmin/x",
+    // Resolved as `..` by some servers, served as a name by most: refused.
+    "/admin/..;/public/x",
+    "/admin/panel/..;/..;/public/",
+    "/admin/..;jsessionid=1/x",
 ];
 
 #[test]
