@@ -56,7 +56,7 @@ http {
       proxy_pass http://127.0.0.1:${ghPort}/auth/nginx;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      proxy_set_header X-Original-URL $scheme://$server_name:$server_port$request_uri;
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Forwarded-For $remote_addr;
     }

@@ -70,26 +70,31 @@ fn send_verification(c: &mut DbConn, account: &Account, email: &str, now: i64) -
     )
 }
 
-/// Address changes, like reset requests: at most three an hour for one account, and three
-/// for one address whoever asks.
+/// Address changes, like reset requests: at most three an hour for one account, and ten
+/// an hour from one client address (as `/password/forgot`). Not per target address: a
+/// budget shared by whoever names an address would let anyone block its real owner.
 fn admit_address_change(
     c: &mut DbConn,
     account_id: i64,
-    key: &str,
+    client_ip: &str,
     now: i64,
 ) -> Result<Option<i64>> {
-    for throttle_key in [
-        format!("email-account:{account_id}"),
-        format!("email-address:{key}"),
+    for (throttle_key, limits) in [
+        (format!("email-account:{account_id}"), &RESET_LIMITS),
+        (format!("email-client:{client_ip}"), &ADDRESS_CLIENT_LIMITS),
     ] {
-        if let throttle::Admission::Wait(wait) =
-            throttle::admit(c, &throttle_key, &RESET_LIMITS, now)?
-        {
+        if let throttle::Admission::Wait(wait) = throttle::admit(c, &throttle_key, limits, now)? {
             return Ok(Some(wait));
         }
     }
     Ok(None)
 }
+
+/// Address changes from one client address: ten an hour.
+pub const ADDRESS_CLIENT_LIMITS: throttle::Limits = throttle::Limits {
+    per_hour: 10,
+    ..RESET_LIMITS
+};
 
 /// Sets (or changes) the owner's address: unverified until its link is followed; the
 /// new address gets the link, a verified old one is told; all in the account's stored
@@ -109,7 +114,7 @@ pub fn set_email(
         {
             return Ok((None, Effect::none()));
         }
-        if let Some(wait) = admit_address_change(c, account.id, &address.key, now)? {
+        if let Some(wait) = admit_address_change(c, account.id, &owner.ip, now)? {
             return Ok((Some(wait), Effect::none()));
         }
         let old = assign_pending(c, &account, address)?;

@@ -148,14 +148,21 @@ impl<'r> Responder<'r, 'static> for Answer {
         match self {
             Answer::Allowed { asker, cookie } => {
                 r.status(Status::Ok);
-                if let Some(claims) = asker {
-                    r.header(Header::new("Remote-User", claims.name.clone()));
-                    r.header(Header::new("Remote-Groups", claims.groups.join(",")));
-                    r.header(Header::new("Remote-Role", claims.role.as_str()));
-                    if let Some(email) = &claims.email {
-                        r.header(Header::new("Remote-Email", email.clone()));
-                    }
-                }
+                // Always present, empty for nobody: a proxy that copies them (Caddy's
+                // `copy_headers`) would otherwise hand the app its own placeholder text.
+                let (user, groups, role, email) = match &asker {
+                    Some(c) => (
+                        c.name.clone(),
+                        c.groups.join(","),
+                        c.role.as_str(),
+                        c.email.clone().unwrap_or_default(),
+                    ),
+                    None => Default::default(),
+                };
+                r.header(Header::new("Remote-User", user));
+                r.header(Header::new("Remote-Groups", groups));
+                r.header(Header::new("Remote-Role", role));
+                r.header(Header::new("Remote-Email", email));
                 if let Some(c) = cookie {
                     r.header(Header::new("Set-Cookie", c));
                 }

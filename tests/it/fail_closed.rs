@@ -139,6 +139,23 @@ fn a_missing_overlong_or_unprintable_target_is_refused_never_judged_as_the_root(
     let app = app_guarding_gh();
     let b = app.browser(); // anonymous: open.gh.test/ is open, everything else needs staff
     assert_eq!(forward(&b, "open.gh.test", "/"), Status::Ok);
+    // Allowed for nobody: the identity headers are there, and empty.
+    let mut req = b
+        .client
+        .get("/auth/nginx")
+        .remote(PROXY.parse().unwrap())
+        .header(Header::new("X-Original-URL", "https://open.gh.test/"));
+    req = req.header(Header::new("Accept", "text/html"));
+    let r = req.dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    for name in [
+        "Remote-User",
+        "Remote-Groups",
+        "Remote-Role",
+        "Remote-Email",
+    ] {
+        assert_eq!(r.headers().get_one(name), Some(""), "{name}");
+    }
     assert_eq!(forward(&b, "open.gh.test", "/private"), Status::Found);
     let long = format!("/private?{}", "a".repeat(4100));
     for uri in [

@@ -36,7 +36,8 @@ fn gatehouse(dir: &Path, port: u16) -> Killed {
                 "ROCKET_ACCESS_RULES",
                 &format!(
                     "[{{host=\"admin.{DOMAIN}\",policy=\"signed_in\",groups=[\"ops\"]}},\
-                     {{host=\"app.{DOMAIN}\",path=\"/admin/*\",policy=\"deny\"}}]"
+                     {{host=\"app.{DOMAIN}\",path=\"/admin/*\",policy=\"deny\"}},\
+                     {{host=\"app.{DOMAIN}\",path=\"/public/*\",policy=\"allow\"}}]"
                 ),
             ),
             ("ROCKET_ADDRESS_FAILURES", "1000"),
@@ -46,28 +47,18 @@ fn gatehouse(dir: &Path, port: u16) -> Killed {
 
 fn nginx(dir: &Path, port: u16, gatehouse: u16, upstream: u16) -> Killed {
     let d = dir.display();
-    let conf = format!(
-        r#"daemon off; master_process off; worker_processes 1;
-pid {d}/nginx.pid; error_log {d}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  # The app gets every cookie but Gatehouse's refresh token (docs/deployment.md).
-  map $http_cookie $gh_app_cookie {{
-    default $http_cookie;
-    "~^(?<gh_a>.*?)(?:^|;\s*)gatehouse-refresh=[^;]*(?<gh_b>.*)$" "$gh_a$gh_b";
-  }}
-  client_body_temp_path {d}/nb; proxy_temp_path {d}/np; fastcgi_temp_path {d}/nf;
-  uwsgi_temp_path {d}/nu; scgi_temp_path {d}/ns;
-  server {{
+    // One server per app, as docs/deployment.md shows: `$server_name` is the app's name.
+    let site = |name: &str| {
+        format!(
+            r#"  server {{
     listen 127.0.0.1:{port};
-    server_name app.{DOMAIN} admin.{DOMAIN};
+    server_name {name}.{DOMAIN};
     location = /_gatehouse {{
       internal;
       proxy_pass http://127.0.0.1:{gatehouse}/auth/nginx;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URL $scheme://$host:$server_port$request_uri;
+      proxy_set_header X-Original-URL $scheme://$server_name:$server_port$request_uri;
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Forwarded-For $remote_addr;
     }}
@@ -86,7 +77,29 @@ http {{
     }}
     location @gatehouse_sign_in {{ return 302 $gh_location; }}
   }}
-}}
+"#
+        )
+    };
+    let (app_site, admin_site) = (site("app"), site("admin"));
+    let conf = format!(
+        r#"daemon off; master_process off; worker_processes 1;
+pid {d}/nginx.pid; error_log {d}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  # The app gets every cookie but Gatehouse's refresh token (docs/deployment.md).
+  map $http_cookie $gh_app_cookie {{
+    default $http_cookie;
+    "~^(?<gh_a>.*?)(?:^|;\s*)gatehouse-refresh=[^;]*(?<gh_b>.*)$" "$gh_a$gh_b";
+  }}
+  client_body_temp_path {d}/nb; proxy_temp_path {d}/np; fastcgi_temp_path {d}/nf;
+  uwsgi_temp_path {d}/nu; scgi_temp_path {d}/ns;
+  # Names this nginx does not serve reach no app (and no Gatehouse question).
+  server {{
+    listen 127.0.0.1:{port} default_server;
+    return 444;
+  }}
+{app_site}{admin_site}}}
 "#
     );
     let path = dir.join("nginx.conf");
@@ -261,6 +274,18 @@ fn flows_through(proxy: &str, dir: &Path, gh: u16, port: u16) {
         ),
         "{proxy}"
     );
+    // An open path: the app is told nobody is signed in (empty, never a placeholder).
+    let r = get(port, &app, "/public/logo.png", &jar);
+    assert_eq!(r.status, 200, "{proxy}: {r:?}");
+    assert!(r.body.contains("user=; groups=;"), "{proxy}: {}", r.body);
+    // A name the proxy does not serve reaches no app, whatever the rules say of it.
+    for host in [
+        format!("nothing.{DOMAIN}:{port}"),
+        format!("admin.{DOMAIN}.evil:{port}"),
+    ] {
+        let r = get(port, &host, "/", &jar);
+        assert!(!r.body.contains("app says"), "{proxy} {host}: {r:?}");
+    }
     // Signing in comes back to it, and the app sees who it is.
     let r = sign_in(gh, &mut jar, "alice", &target);
     assert_eq!(r.status, 303, "{proxy}: {}", r.body);
