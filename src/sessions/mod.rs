@@ -567,3 +567,27 @@ pub fn confirm_identity(
         Ok((false, failed_in_session(c, &failed, now)?))
     })
 }
+
+/// The owner's choice of the language its mail is written in (`lang`, one of
+/// `i18n::SUPPORTED`). Only the owner's own page calls this: a request's language never
+/// changes the stored one.
+pub fn set_mail_language(conn: &mut DbConn, owner: &Owner, lang: &str, now: i64) -> Result<Effect> {
+    use diesel::prelude::*;
+    let lang = crate::i18n::supported(lang).ok_or(Error::NotFound)?;
+    crate::db::write_tx(conn, |c| {
+        let n = diesel::update(crate::db::schema::accounts::table.find(owner.account_id))
+            .set(crate::db::schema::accounts::lang.eq(lang))
+            .execute(c)?;
+        if n == 0 {
+            return Err(Error::NotFound);
+        }
+        crate::audit::record(
+            c,
+            &crate::audit::Event::new("mail_language_changed", &owner.ip, now)
+                .actor(owner.account_id)
+                .subject(owner.account_id, &owner.name)
+                .detail(lang.to_string()),
+        )?;
+        Ok(Effect::none())
+    })
+}

@@ -81,7 +81,7 @@ pub async fn set_language(
         return Err(Error::BadRequest(Message::new("msg-choose-language")));
     }
     let (owner, now) = (user.owner(&client), app.now());
-    app.change(move |c| accounts::set_language(c, &owner, &form.lang, now))
+    app.change(move |c| sessions::set_mail_language(c, &owner, &form.lang, now))
         .await?;
     Ok(Redirect::to("/account?notice=language_saved"))
 }
