@@ -279,6 +279,15 @@ fn two_instances_on_one_database_send_each_mail_once() {
             Ok(())
         })
         .unwrap();
+    // Queued behind both senders' backs: wake both, as the instance that queues a mail
+    // wakes its own (an idle sender otherwise looks again only every IDLE_RECHECK).
+    for c in [&a, &b] {
+        c.rocket()
+            .state::<gatehouse::App>()
+            .unwrap()
+            .mail_wake
+            .notify_one();
+    }
     let got = smtp.wait_for(40);
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let got_after = smtp.messages();
