@@ -171,6 +171,8 @@ pub mod mtls;
 mod trip_wire;
 mod shutdown;
 mod server;
+// gatehouse: connection deadlines and the per-address cap.
+mod conn_guard;
 mod ext;
 mod state;
 mod cookies;

@@ -84,6 +84,8 @@ async fn hyper_service_fn(
     rocket: Arc<Rocket<Orbit>>,
     conn: ConnectionMeta,
     mut hyp_req: hyper::Request<hyper::Body>,
+    // gatehouse: the request counts as being handled until this task ends.
+    busy: crate::conn_guard::Busy,
 ) -> Result<hyper::Response<HttpBody>, io::Error> {
     // This future must return a hyper::Response, but the response body might
     // borrow from the request. Instead, write the body in another future that
@@ -103,7 +105,10 @@ async fn hyper_service_fn(
         match Request::from_hyp(&rocket, &h_parts, Some(conn)) {
             Ok(mut req) => {
                 // Convert into Rocket `Data`, dispatch request, write response.
-                let mut data = Data::from(&mut h_body);
+                // gatehouse: the body must make progress within `header_timeout`.
+                let bound = busy.progress_bound();
+                let body = crate::data::StreamReader::from(&mut h_body).stall_after(bound);
+                let mut data = Data::from(body);
                 let token = rocket.preprocess_request(&mut req, &mut data).await;
                 let mut response = rocket.dispatch(token, &req, data).await;
                 let upgrade = response.take_upgrade(req.headers().get("upgrade"));
@@ -128,6 +133,7 @@ async fn hyper_service_fn(
                 rocket.send_response(response, tx, version).await;
             }
         }
+        drop(busy); // gatehouse
     });
 
     // Receive the response written to `tx` by the task above.
@@ -655,7 +661,13 @@ impl Rocket<Orbit> {
         let incoming = Incoming::new(listener).nodelay(true).take_until(self.shutdown());
         let mut incoming = pin!(incoming);
 
+        // gatehouse: deadlines for heads, idle connections and stalls; a per-address cap.
+        let limits = crate::conn_guard::Limits::from_figment(self.figment(), keep_alive);
+        let guard = crate::conn_guard::Guard::new(limits);
+
         while let Some(conn) = incoming.next().await.transpose()? {
+            // gatehouse: over the per-address cap, the connection is closed unserved.
+            let Some(slot) = guard.admit(conn.peer_address()) else { continue };
             let (rocket, server) = (self.clone(), server.clone());
             let shutdown = rocket.shutdown();
             tokio::spawn(async move {
@@ -663,11 +675,14 @@ impl Rocket<Orbit> {
                     remote: conn.peer_address(),
                     client_certificates: conn.peer_certificates(),
                 };
+                let watch = slot.watch.clone(); // gatehouse
                 let service = hyper::service::service_fn(move |req| {
-                    hyper_service_fn(rocket.clone(), connection.clone(), req)
+                    let busy = watch.busy(); // gatehouse
+                    hyper_service_fn(rocket.clone(), connection.clone(), req, busy)
                 });
 
-                let io = TokioIo::new(conn);
+                // gatehouse: reads are noted and stalled writes fail.
+                let io = TokioIo::new(crate::conn_guard::Watched::new(conn, slot.watch.clone()));
                 #[cfg(feature = "http2")]
                 let mut server = pin!(server.serve_connection_with_upgrades(io, service));
                 #[cfg(not(feature = "http2"))]
@@ -680,7 +695,11 @@ impl Rocket<Orbit> {
                         server.await
                     },
                     result = &mut server => result,
+                    // gatehouse: a late head or an idle connection: close it (no request
+                    // is being handled, so no response is lost).
+                    _ = slot.watch.expired() => Ok(()),
                 };
+                drop(slot); // gatehouse: its place under the per-address cap
 
                 if let Err(e) = result {
                     let e: Box<dyn std::error::Error + Send + Sync> = e.into();

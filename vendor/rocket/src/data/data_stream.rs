@@ -48,6 +48,8 @@ pub struct DataStream<'r> {
 pub struct StreamReader<'r> {
     state: State,
     inner: StreamKind<'r>,
+    // gatehouse: a request body must make progress within `header_timeout`.
+    stall: crate::conn_guard::Stall,
 }
 
 /// The current state of `StreamReader` `AsyncRead` adapter.
@@ -231,19 +233,25 @@ impl<'r> DataStream<'r> {
 
 impl StreamReader<'_> {
     pub fn empty() -> Self {
-        Self { inner: StreamKind::Empty, state: State::Done }
+        Self { inner: StreamKind::Empty, state: State::Done, stall: crate::conn_guard::Stall::new(None) }
+    }
+
+    // gatehouse: reading fails with `TimedOut` once no data came for `bound`.
+    pub(crate) fn stall_after(mut self, bound: Option<std::time::Duration>) -> Self {
+        self.stall = crate::conn_guard::Stall::new(bound);
+        self
     }
 }
 
 impl<'r> From<&'r mut hyper::Body> for StreamReader<'r> {
     fn from(body: &'r mut hyper::Body) -> Self {
-        Self { inner: StreamKind::Body(body), state: State::Pending }
+        Self { inner: StreamKind::Body(body), state: State::Pending, stall: crate::conn_guard::Stall::new(None) }
     }
 }
 
 impl<'r> From<multer::Field<'r>> for StreamReader<'r> {
     fn from(field: multer::Field<'r>) -> Self {
-        Self { inner: StreamKind::Multipart(field), state: State::Pending }
+        Self { inner: StreamKind::Multipart(field), state: State::Pending, stall: crate::conn_guard::Stall::new(None) }
     }
 }
 
@@ -307,7 +315,17 @@ impl AsyncRead for StreamReader<'_> {
         loop {
             self.state = match self.state {
                 State::Pending => {
-                    match ready!(Pin::new(&mut self.inner).poll_next(cx)) {
+                    // gatehouse: bound the wait for the next chunk of the body.
+                    let this = &mut *self;
+                    let next = Pin::new(&mut this.inner).poll_next(cx);
+                    let next = match next {
+                        Poll::Pending => match this.stall.pending(cx) {
+                            Some(e) => return Poll::Ready(Err(e)),
+                            None => return Poll::Pending,
+                        },
+                        Poll::Ready(next) => { this.stall.progress(); next }
+                    };
+                    match next {
                         Some(Err(e)) => return Poll::Ready(Err(e)),
                         Some(Ok(bytes)) => State::Partial(Cursor::new(bytes)),
                         None => State::Done,
