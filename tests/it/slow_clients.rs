@@ -1,8 +1,8 @@
 //! Slow and greedy clients against the real binary (issue 19): a request head that never
 //! ends or trickles in, a body that stops, and an idle keep-alive connection are closed
 //! (after `header_timeout` / `keep_alive`, short here); one address cannot hold more than
-//! `max_connections_per_address` connections while others are still served; the same over
-//! HTTPS. Waiting uses `within` (an event with a generous bound, not a timing assertion).
+//! `max_connections_per_address` connections (a trusted proxy is not capped) while others
+//! are still served; the same over HTTPS. Waiting uses `within` (an event with a generous bound, not a timing assertion).
 //! Multipart and oversized forms are refused before anything changes.
 
 use std::io::{ErrorKind, Read, Write};
@@ -171,7 +171,13 @@ fn a_body_that_stops_is_cut_after_header_timeout() {
 fn one_address_cannot_hold_more_than_its_cap_while_others_are_served() {
     let dir = tempfile::tempdir().unwrap();
     // Default timeouts (10 s): the held connections stay for the whole test.
-    let (_server, port) = server(&dir, &[("ROCKET_MAX_CONNECTIONS_PER_ADDRESS", "3")]);
+    let (_server, port) = server(
+        &dir,
+        &[
+            ("ROCKET_MAX_CONNECTIONS_PER_ADDRESS", "3"),
+            ("ROCKET_TRUSTED_PROXIES", "[\"127.0.0.0/31\"]"),
+        ],
+    );
     let greedy = Ipv4Addr::new(127, 0, 0, 2);
     let mut held: Vec<TcpStream> = (0..3)
         .map(|_| {
@@ -201,6 +207,18 @@ fn one_address_cannot_hold_more_than_its_cap_while_others_are_served() {
         "",
     );
     assert_eq!(other.status, 200);
+    // A trusted proxy carries many clients: it is not capped.
+    let proxy = Ipv4Addr::new(127, 0, 0, 1);
+    let through_proxy: Vec<TcpStream> = (0..5)
+        .map(|_| {
+            let mut c = connect(port, Some(proxy));
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            assert_eq!(read_response(&mut c), 200);
+            c
+        })
+        .collect();
+    drop(through_proxy);
     // A held connection is still usable, and once one closes its place is free again.
     held[0]
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -8,7 +8,8 @@
 //   * `keep_alive` (Rocket's own setting, seconds): a connection that has been served and
 //     has sent nothing since its last response is closed after it.
 //   * `max_connections_per_address`: open connections from one peer address; a further
-//     one is closed as soon as it is accepted.
+//     one is closed as soon as it is accepted. Addresses in Gatehouse's `trusted_proxies`
+//     (addresses or CIDR ranges) are not capped: a proxy carries many clients.
 //
 // All three are off unless `header_timeout` / `max_connections_per_address` are present
 // in the figment (Gatehouse always sets them), so Rocket's own behaviour is unchanged
@@ -39,6 +40,48 @@ pub(crate) struct Limits {
     pub per_address: Option<usize>,
 }
 
+/// Peer addresses the cap does not apply to (`trusted_proxies`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Exempt(Vec<(IpAddr, u32)>);
+
+impl Exempt {
+    fn from_figment(figment: &figment::Figment) -> Exempt {
+        let list: Vec<String> = figment.extract_inner("trusted_proxies").unwrap_or_default();
+        Exempt(list.iter().filter_map(|s| parse_net(s)).collect())
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|&(net, bits)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+}
+
+/// `address` or `address/prefix` (canonical: IPv4-mapped IPv6 as IPv4).
+fn parse_net(s: &str) -> Option<(IpAddr, u32)> {
+    let (addr, bits) = match s.trim().split_once('/') {
+        Some((a, b)) => (a.parse::<IpAddr>().ok()?, Some(b.parse::<u32>().ok()?)),
+        None => (s.trim().parse::<IpAddr>().ok()?, None),
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    if bits > max {
+        return None;
+    }
+    match addr.to_canonical() {
+        IpAddr::V4(v4) if addr.is_ipv6() => Some((IpAddr::V4(v4), bits.saturating_sub(96))),
+        canonical => Some((canonical, bits)),
+    }
+}
+
 impl Limits {
     pub fn from_figment(figment: &figment::Figment, keep_alive: u32) -> Limits {
         let secs = |name: &str| figment.extract_inner::<u64>(name).ok().filter(|s| *s > 0);
@@ -55,18 +98,19 @@ impl Limits {
 /// Open connections per peer address, shared by the accept loop and the connections.
 pub(crate) struct Guard {
     limits: Limits,
+    exempt: Exempt,
     open: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 impl Guard {
-    pub fn new(limits: Limits) -> Guard {
-        Guard { limits, open: Arc::default() }
+    pub fn new(limits: Limits, figment: &figment::Figment) -> Guard {
+        Guard { limits, exempt: Exempt::from_figment(figment), open: Arc::default() }
     }
 
     /// A connection from `peer` may be served: its slot (and its watch), or `None` when
     /// its address already holds `max_connections_per_address` connections.
     pub fn admit(&self, peer: Option<SocketAddr>) -> Option<Slot> {
-        let ip = peer.map(|p| p.ip().to_canonical());
+        let ip = peer.map(|p| p.ip().to_canonical()).filter(|ip| !self.exempt.contains(*ip));
         if let (Some(cap), Some(ip)) = (self.limits.per_address, ip) {
             let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
             let n = open.entry(ip).or_insert(0);

@@ -663,7 +663,7 @@ impl Rocket<Orbit> {
 
         // gatehouse: deadlines for heads, idle connections and stalls; a per-address cap.
         let limits = crate::conn_guard::Limits::from_figment(self.figment(), keep_alive);
-        let guard = crate::conn_guard::Guard::new(limits);
+        let guard = crate::conn_guard::Guard::new(limits, self.figment());
 
         while let Some(conn) = incoming.next().await.transpose()? {
             // gatehouse: over the per-address cap, the connection is closed unserved.
