@@ -667,3 +667,41 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     }
     options.open(path)?.write_all(contents.as_bytes())
 }
+
+/// Seconds a request head may take to arrive, and a body or response may go without
+/// progress (`header_timeout`).
+pub const DEFAULT_HEADER_TIMEOUT: u64 = 10;
+/// Open connections one client address may hold (`max_connections_per_address`).
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: u64 = 64;
+/// The urlencoded form limit (`limits.form`), also used for `limits.data-form`: the
+/// largest real form, the sign-in form with an `rd` of 4,096 bytes, is at most 12.3 KiB
+/// even if a browser percent-encodes every byte of it.
+pub const DEFAULT_FORM_LIMIT: &str = "16 KiB";
+
+/// Connection limits. They are enforced by the patched Rocket (`vendor/rocket`, see
+/// `conn_guard.rs` there), which reads them from the figment; this only checks them, so
+/// that a bad value stops the server with a message naming the setting.
+pub fn check_connection_limits(figment: &Figment) -> Result<(), String> {
+    for name in ["header_timeout", "max_connections_per_address"] {
+        match figment.extract_inner::<u64>(name) {
+            Ok(n) if n >= 1 => {}
+            Ok(_) => return Err(format!("setting `{name}` must be at least 1")),
+            Err(e) if e.missing() => {}
+            Err(e) => return Err(format!("setting `{name}`: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// The figment with the connection limits and form limits that Gatehouse uses where the
+/// operator set none.
+pub fn with_connection_defaults(figment: Figment) -> Figment {
+    figment
+        .join(("header_timeout", DEFAULT_HEADER_TIMEOUT))
+        .join((
+            "max_connections_per_address",
+            DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+        ))
+        .join(("limits.form", DEFAULT_FORM_LIMIT))
+        .join(("limits.data-form", DEFAULT_FORM_LIMIT))
+}

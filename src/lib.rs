@@ -47,11 +47,13 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
     // Never announce the server, and never trust X-Real-IP: the client address comes
     // from `web::client`, which only believes configured proxies.
     let figment = figment.merge(("ident", false)).merge(("ip_header", false));
+    let figment = config::with_connection_defaults(figment);
     rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("Gatehouse", |rocket| async move {
             let figment = rocket.figment().clone();
             let started = rocket::tokio::task::spawn_blocking(move || {
                 let settings = config::Settings::from_figment(&figment)?;
+                config::check_connection_limits(&figment)?;
                 // Before the database: a server started in the wrong folder is told so.
                 settings.check_asset_folders()?;
                 let pages = web::engine::Pages::load(settings.template_dir.as_deref())?;

@@ -113,7 +113,21 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
         let Some(app) = req.rocket().state::<App>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
+        // No form here needs multipart, whose bodies Rocket would buffer per field.
+        if req.content_type().is_some_and(|ct| ct.top() == "multipart") {
+            return Outcome::Error((Status::UnsupportedMediaType, ()));
+        }
         if !same_origin(req, app.settings.cookie_secure) {
+            return Outcome::Error((Status::Forbidden, ()));
+        }
+        // Before the body is read: without the pre-session cookie (forms shown before
+        // sign-in) or a session, no token can match, so the body is not worth holding.
+        let has_presession = T::BEFORE_SIGN_IN
+            && req
+                .cookies()
+                .get(crate::web::session::names(app).presession)
+                .is_some();
+        if !has_presession && !req.guard::<AnySession>().await.is_success() {
             return Outcome::Error((Status::Forbidden, ()));
         }
         let form = match Form::<T>::from_data(req, data).await {

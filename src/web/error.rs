@@ -75,7 +75,7 @@ impl Error {
 
 fn known(status: Status) -> String {
     match status.code {
-        400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503 => status.code.to_string(),
+        400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503 => status.code.to_string(),
         _ => "other".into(),
     }
 }

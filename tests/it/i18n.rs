@@ -43,7 +43,7 @@ fn used_keys() -> Vec<String> {
     }
     // Keys made at run time.
     for code in [
-        "400", "401", "403", "404", "409", "413", "422", "429", "503", "other",
+        "400", "401", "403", "404", "409", "413", "415", "422", "429", "503", "other",
     ] {
         keys.push(format!("error-title-{code}"));
         keys.push(format!("error-message-{code}"));

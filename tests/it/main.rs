@@ -33,5 +33,6 @@ mod python_example;
 mod second_factor;
 mod sessions;
 mod setup;
+mod slow_clients;
 mod throttle;
 mod tls;
