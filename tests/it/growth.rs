@@ -104,6 +104,7 @@ fn an_account_keeps_at_most_five_pending_second_steps() {
     let (secret, _) = enrol(&app, &b);
     let steps: Vec<_> = (0..8)
         .map(|_| {
+            app.state().clock.advance(1); // "oldest" is to the second
             let other = app.browser();
             let r = other.login("alice", PASSWORD, false);
             assert!(r.location().starts_with("/login/2fa"), "{}", r.location());
