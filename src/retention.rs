@@ -49,11 +49,16 @@ impl Default for Batches {
     /// A few milliseconds of work per transaction.
     fn default() -> Self {
         Batches {
-            rows: 500,
+            rows: 200,
             pause: Duration::from_millis(20),
         }
     }
 }
+
+/// Batches between two checkpoints of SQLite's write-ahead log by the pruner itself, so
+/// that the log its deletions fill is copied back by this background thread, not by the
+/// commit of a request that happens to cross SQLite's threshold.
+const CHECKPOINT_EVERY: usize = 10;
 
 pub fn prune(conn: &mut DbConn, now: i64, keep: &Retention) -> Result<Pruned> {
     prune_in(conn, now, keep, Batches::default())
@@ -71,6 +76,9 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
                 std::thread::sleep(batches.pause);
             }
             let n = write_tx(conn, |c| step(c, batches.rows))?;
+            if p.batches % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+                crate::db::checkpoint(conn);
+            }
             p.batches += 1;
             total += n;
             if (n as i64) < batches.rows {

@@ -251,6 +251,15 @@ where
     }
 }
 
+/// SQLite: copies what the write-ahead log holds back into the database now, without
+/// waiting for readers or writers (`PASSIVE`); outside any transaction. Best effort: a
+/// checkpoint that cannot finish is done later by SQLite itself. Nothing on PostgreSQL.
+pub fn checkpoint(conn: &mut DbConn) {
+    if let DbConn::Sqlite(c) = conn {
+        let _ = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);");
+    }
+}
+
 /// Write transactions that failed in a row after which the instance says it is not
 /// ready (`/readyz`) until a write goes through again.
 pub const FAILED_WRITES_UNREADY: u32 = 3;
