@@ -38,6 +38,12 @@ impl From<Error> for Refusal {
     }
 }
 
+impl crate::db::WriteFailure for Refusal {
+    fn is_write_failure(&self) -> bool {
+        matches!(self, Refusal::Db(e) if e.is_write_failure())
+    }
+}
+
 impl From<diesel::result::Error> for Refusal {
     fn from(e: diesel::result::Error) -> Self {
         Refusal::Db(e.into())

@@ -82,12 +82,14 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// Deletes events older than `keep` seconds; returns how many.
-pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
-    Ok(
-        diesel::delete(audit_events::table.filter(audit_events::at.lt(now - keep)))
-            .execute(conn)?,
-    )
+/// Deletes up to `limit` events older than `keep` seconds; returns how many.
+pub fn prune(conn: &mut DbConn, now: i64, keep: i64, limit: i64) -> Result<usize> {
+    let ids: Vec<i64> = audit_events::table
+        .filter(audit_events::at.lt(now - keep))
+        .select(audit_events::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(audit_events::table.filter(audit_events::id.eq_any(&ids))).execute(conn)?)
 }
 
 pub const AUDIT_PAGE: i64 = 50;

@@ -114,19 +114,22 @@ fn main() -> ExitCode {
         }
         Command::Restore { file } => {
             let figment = gatehouse::figment();
-            let done = gatehouse::config::database_url(&figment).and_then(|url| {
-                let accounts = gatehouse::db::backup::restore(&url, &file)?;
-                // Bring an older backup up to this version's schema now.
-                gatehouse::db::Db::open(&url)?;
-                Ok((url, accounts))
-            });
+            let done = gatehouse::config::database_url(&figment)
+                .and_then(|url| Ok((gatehouse::db::backup::restore(&url, &file)?, url)));
             match done {
-                Ok((url, accounts)) => {
+                Ok((restored, url)) => {
+                    let kept = match &restored.kept {
+                        Some(path) => format!(
+                            "the previous database is kept beside it as {}",
+                            path.display()
+                        ),
+                        None => "there was no database before".into(),
+                    };
                     println!(
-                        "restored {} into {} ({accounts} accounts); the previous database is \
-                         kept beside it as .before-restore",
+                        "restored {} into {} ({} accounts, migrated and checked); {kept}",
                         file.display(),
-                        url.redacted()
+                        url.redacted(),
+                        restored.accounts,
                     );
                     ExitCode::SUCCESS
                 }

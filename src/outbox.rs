@@ -132,18 +132,21 @@ pub fn counts(conn: &mut DbConn) -> Result<OutboxCounts> {
     })
 }
 
-/// Deletes sent and given-up mail older than `keep` seconds.
-pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
+/// Deletes up to `limit` sent and given-up mails older than `keep` seconds; returns how
+/// many.
+pub fn prune(conn: &mut DbConn, now: i64, keep: i64, limit: i64) -> Result<usize> {
     let before = now - keep;
-    Ok(diesel::delete(
-        outbox::table.filter(
+    let ids: Vec<i64> = outbox::table
+        .filter(
             outbox::sent_at
                 .lt(before)
                 .or(outbox::failed_at.lt(before))
                 .or(outbox::created_at.lt(before - keep)),
-        ),
-    )
-    .execute(conn)?)
+        )
+        .select(outbox::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(outbox::table.filter(outbox::id.eq_any(&ids))).execute(conn)?)
 }
 
 /// An e-mail address as Gatehouse keeps it: `address` is where mail goes, `key` the form

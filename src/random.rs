@@ -19,6 +19,19 @@ pub fn token<const N: usize>() -> Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(bytes::<N>()?))
 }
 
+/// Bytes as unpadded base64url.
+pub fn encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The `N` bytes of a `token::<N>()`, if `s` is one.
+pub fn decode<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if !is_token::<N>(s) {
+        return None;
+    }
+    URL_SAFE_NO_PAD.decode(s).ok()?.try_into().ok()
+}
+
 /// True when `s` looks like a `token::<N>()`: the right length of base64url characters.
 pub fn is_token<const N: usize>(s: &str) -> bool {
     s.len() == (N * 4).div_ceil(3)
@@ -28,8 +41,13 @@ pub fn is_token<const N: usize>(s: &str) -> bool {
 
 /// The SHA-256 of a token, in hex: how tokens are stored (a leaked table holds no token).
 pub fn hash_token(token: &str) -> String {
+    hash_bytes(token.as_bytes())
+}
+
+/// The SHA-256 of some bytes, in hex.
+pub fn hash_bytes(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(token.as_bytes());
+    let digest = sha2::Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -180,20 +180,25 @@ pub fn clear(conn: &mut DbConn, key: &str) -> Result<i32> {
     Ok(before)
 }
 
-/// Deletes failure counts not touched for `keep` seconds that hold no wait; returns how
-/// many.
-pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<usize> {
-    let before = now - keep;
-    Ok(diesel::delete(
-        login_attempts::table
-            .filter(login_attempts::hour_start.lt(before))
-            .filter(
-                login_attempts::locked_until
-                    .is_null()
-                    .or(login_attempts::locked_until.lt(now)),
-            ),
+/// Deletes up to `limit` failure counts that no longer matter: their hour window is over
+/// (a failure now would start a new one) and so is any wait. Returns how many. (The run
+/// of failures in a row goes with them: a name left alone for an hour starts again at
+/// `lockout_after` free tries, still within `per_hour`.)
+pub fn prune(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
+    let keys: Vec<String> = login_attempts::table
+        .filter(login_attempts::hour_start.le(now - 3600))
+        .filter(
+            login_attempts::locked_until
+                .is_null()
+                .or(login_attempts::locked_until.le(now)),
+        )
+        .select(login_attempts::username_key)
+        .limit(limit)
+        .load(conn)?;
+    Ok(
+        diesel::delete(login_attempts::table.filter(login_attempts::username_key.eq_any(&keys)))
+            .execute(conn)?,
     )
-    .execute(conn)?)
 }
 
 /// Lock state for the admin pages: (failures in a row, locked until).

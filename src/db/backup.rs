@@ -147,15 +147,112 @@ pub fn backup(url: &DatabaseUrl, dest: &Path) -> Result<i64, String> {
     check(dest)
 }
 
-/// Replaces the database with the copy in `src` (the current file is kept beside it as
-/// `<db>.before-restore`); refuses while any process uses the database. Returns the
-/// accounts restored. Migrations are applied at the next start (or `gatehouse migrate`).
-pub fn restore(url: &DatabaseUrl, src: &Path) -> Result<i64, String> {
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub accounts: i64,
+    /// Where the database it replaced was kept (none when there was none).
+    pub kept: Option<PathBuf>,
+}
+
+/// A name beside `db` that is not taken yet: `<db><suffix>-<UTC time>`, then `-2`, `-3`…
+fn fresh_name(db: &Path, suffix: &str, stamp: &str) -> PathBuf {
+    let base = with_suffix(db, &format!("{suffix}-{stamp}"));
+    let mut name = base.clone();
+    let mut n = 1;
+    while name.exists() || with_suffix(&name, "-wal").exists() {
+        n += 1;
+        name = with_suffix(&base, &format!("-{n}"));
+    }
+    name
+}
+
+fn utc_stamp() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Removes a copy and its journal files (best effort: it was ours).
+fn remove_copy(path: &Path) {
+    for p in [
+        path.to_path_buf(),
+        with_suffix(path, "-wal"),
+        with_suffix(path, "-shm"),
+    ] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Brings the copy at `path` to this version's schema and checks it is one Gatehouse can
+/// serve: sound, every table and column of ours there, at least one active
+/// administrator. Returns its number of accounts. Leaves no journal beside it.
+fn prepare(path: &Path) -> Result<i64, String> {
+    use diesel_migrations::MigrationHarness;
+    let accounts = check(path)?;
+    let mut c = open(path)?;
+    c.run_pending_migrations(super::SQLITE_MIGRATIONS)
+        .map_err(|e| format!("it cannot be brought to this version's schema: {e}"))?;
+    schema_check(&mut c).map_err(|e| format!("it is not a Gatehouse database: {e}"))?;
+    let admins: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM accounts WHERE role = 'admin' AND NOT disabled",
+    )
+    .get_result(&mut c)
+    .map_err(|e| format!("cannot count its administrators: {e}"))?;
+    if admins.n == 0 {
+        return Err("it has no active administrator: nobody could manage the server".into());
+    }
+    c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    drop(c);
+    Ok(accounts)
+}
+
+/// Every table and column that the code reads, prepared against the file: a table or
+/// column missing fails here rather than in a request.
+fn schema_check(c: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+    use super::schema::*;
+    macro_rules! columns_of {
+        ($($t:ident),*) => {$(
+            $t::table.select($t::all_columns).limit(0).execute(c)?;
+        )*};
+    }
+    columns_of!(
+        accounts,
+        login_attempts,
+        sessions,
+        refresh_tokens,
+        audit_events,
+        recovery_codes,
+        pending_sign_ins,
+        groups,
+        group_members,
+        mail_tokens,
+        outbox,
+        changes,
+        write_probe
+    );
+    Ok(())
+}
+
+/// Replaces the database with a copy of `src`, refusing while any process uses the
+/// database. The copy is made beside the database, migrated and checked there
+/// (`prepare`); only a copy that passes is swapped in. The database it replaces is kept
+/// as `<db>.before-restore-<UTC time>` (never over an earlier one). Every failure says
+/// what was left where.
+pub fn restore(url: &DatabaseUrl, src: &Path) -> Result<Restored, String> {
     let db = sqlite_path(url, "restore")?;
     if !src.is_file() {
         return Err(format!("{} is not a file", src.display()));
     }
-    let accounts = check(src)?;
+    check(src)?;
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
@@ -175,32 +272,72 @@ pub fn restore(url: &DatabaseUrl, src: &Path) -> Result<i64, String> {
             return Err(format!("cannot lock {}: {e}", lock_path.display()))
         }
     }
-    let with = |suffix: &str| with_suffix(&db, suffix);
-    let incoming = with(".restoring");
-    std::fs::copy(src, &incoming)
-        .and_then(|_| File::open(&incoming)?.sync_all())
-        .map_err(|e| {
-            format!(
-                "cannot copy {} to {}: {e}",
-                src.display(),
-                incoming.display()
-            )
-        })?;
+    let untouched = format!("{} is unchanged", db.display());
+    let stamp = utc_stamp();
+    let incoming = fresh_name(&db, ".restoring", &stamp);
+    if let Err(e) = std::fs::copy(src, &incoming).and_then(|_| File::open(&incoming)?.sync_all()) {
+        remove_copy(&incoming);
+        return Err(format!(
+            "cannot copy {} to {}: {e}; {untouched}",
+            src.display(),
+            incoming.display()
+        ));
+    }
+    let accounts = match prepare(&incoming) {
+        Ok(n) => n,
+        Err(e) => {
+            remove_copy(&incoming);
+            return Err(format!(
+                "refusing to restore {}: {e}. Nothing was swapped: {untouched}, and the \
+                 copy made to check it was removed",
+                src.display()
+            ));
+        }
+    };
     // The current database and its write-ahead log are kept together, out of the way: a
     // stale log next to the restored file would be replayed into it.
-    for (from, to) in [
-        (db.clone(), with(".before-restore")),
-        (with("-wal"), with(".before-restore-wal")),
-        (with("-shm"), with(".before-restore-shm")),
-    ] {
-        let _ = std::fs::remove_file(&to);
-        if from.exists() {
-            std::fs::rename(&from, &to)
-                .map_err(|e| format!("cannot move {} aside: {e}", from.display()))?;
+    let kept = db
+        .exists()
+        .then(|| fresh_name(&db, ".before-restore", &stamp));
+    if let Some(kept) = &kept {
+        let mut moved = Vec::new();
+        for (from, to) in [
+            (db.clone(), kept.clone()),
+            (with_suffix(&db, "-wal"), with_suffix(kept, "-wal")),
+            (with_suffix(&db, "-shm"), with_suffix(kept, "-shm")),
+        ] {
+            if !from.exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::rename(&from, &to) {
+                // Put back what moved, so the database is whole where it was.
+                for (f, t) in moved.iter().rev() {
+                    let _ = std::fs::rename(t, f);
+                }
+                return Err(format!(
+                    "cannot move {} aside to {}: {e}; {untouched}, and the checked copy is \
+                 left at {}",
+                    from.display(),
+                    to.display(),
+                    incoming.display()
+                ));
+            }
+            moved.push((from, to));
         }
     }
-    std::fs::rename(&incoming, &db)
-        .map_err(|e| format!("cannot move {} into place: {e}", incoming.display()))?;
+    if let Err(e) = std::fs::rename(&incoming, &db) {
+        let kept = kept
+            .as_ref()
+            .map(|k| format!("the previous database is at {}", k.display()))
+            .unwrap_or_else(|| "there was no previous database".into());
+        return Err(format!(
+            "cannot move {} into place as {}: {e}; {kept}, and the checked copy is left at \
+                 {} (move it there by hand, with the server stopped)",
+            incoming.display(),
+            db.display(),
+            incoming.display()
+        ));
+    }
     drop(lock);
-    Ok(accounts)
+    Ok(Restored { accounts, kept })
 }

@@ -163,12 +163,65 @@ fn migrate(conn: &mut DbConn) -> Result<(), String> {
     }
 }
 
+/// Whether an error means the database did not take a write (read-only, full, failing
+/// disk, locked past the timeout, connection lost), as opposed to a refusal of this one
+/// change (a unique key, a missing row) or a domain answer.
+pub trait WriteFailure {
+    fn is_write_failure(&self) -> bool;
+}
+
+impl WriteFailure for diesel::result::Error {
+    fn is_write_failure(&self) -> bool {
+        use diesel::result::DatabaseErrorKind as Kind;
+        matches!(
+            self,
+            diesel::result::Error::DatabaseError(
+                Kind::Unknown
+                    | Kind::ReadOnlyTransaction
+                    | Kind::ClosedConnection
+                    | Kind::UnableToSendCommand,
+                _
+            )
+        )
+    }
+}
+
+impl WriteFailure for Error {
+    fn is_write_failure(&self) -> bool {
+        matches!(self, Error::Database(e) if e.is_write_failure())
+    }
+}
+
+std::thread_local! {
+    /// How the write transactions of the unit of work running on this thread went: `Db`
+    /// reads it when the unit ends (it runs on one blocking thread) and keeps count.
+    static WRITES: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+fn note_write(ok: bool) {
+    WRITES.with(|w| w.set(Some(ok && w.get() != Some(false))));
+}
+
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write
-/// never fails on lock upgrade), an ordinary transaction on PostgreSQL.
+/// never fails on lock upgrade), an ordinary transaction on PostgreSQL. Whether the
+/// database took the write is noted for readiness (`Db::writes_failing`).
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
 ) -> Result<T, E>
+where
+    E: From<diesel::result::Error> + WriteFailure,
+{
+    let outcome = write_tx_in(conn, f);
+    match &outcome {
+        Ok(_) => note_write(true),
+        Err(e) if e.is_write_failure() => note_write(false),
+        Err(_) => {}
+    }
+    outcome
+}
+
+fn write_tx_in<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -198,12 +251,27 @@ where
     }
 }
 
+/// SQLite: copies what the write-ahead log holds back into the database now, without
+/// waiting for readers or writers (`PASSIVE`); outside any transaction. Best effort: a
+/// checkpoint that cannot finish is done later by SQLite itself. Nothing on PostgreSQL.
+pub fn checkpoint(conn: &mut DbConn) {
+    if let DbConn::Sqlite(c) = conn {
+        let _ = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);");
+    }
+}
+
+/// Write transactions that failed in a row after which the instance says it is not
+/// ready (`/readyz`) until a write goes through again.
+pub const FAILED_WRITES_UNREADY: u32 = 3;
+
 pub struct Db {
     pool: Pool<Connector>,
     url: DatabaseUrl,
     /// How many units of database work have been started; tests use it to show that
     /// the hot path runs none.
     runs: AtomicU64,
+    /// Write transactions that failed since the last that went through.
+    failed_writes: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// SQLite: the shared lock that keeps a restore from swapping the file under us.
     _lock: Option<std::fs::File>,
 }
@@ -250,6 +318,7 @@ impl Db {
             pool,
             url: url.clone(),
             runs: AtomicU64::new(0),
+            failed_writes: Default::default(),
             _lock: lock,
         })
     }
@@ -275,9 +344,10 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let failed = self.failed_writes.clone();
         rocket::tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            counting_writes(&failed, || f(&mut conn))
         })
         .await
         .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
@@ -293,17 +363,57 @@ impl Db {
             .pool
             .get()
             .map_err(|e| Error::Unavailable(e.to_string()))?;
-        f(&mut conn)
+        counting_writes(&self.failed_writes, || f(&mut conn))
     }
 
     pub fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
     }
 
+    /// Whether the last `FAILED_WRITES_UNREADY` write transactions all failed.
+    pub fn writes_failing(&self) -> bool {
+        self.failed_writes.load(Ordering::Relaxed) >= FAILED_WRITES_UNREADY
+    }
+
+    /// Writes one row (`write_probe`), to see whether writes go through again.
+    pub async fn probe_write(&self, now: i64) -> Result<(), Error> {
+        use diesel::prelude::*;
+        use schema::write_probe;
+        self.run_background(move |c| {
+            write_tx(c, |c| {
+                let n = diesel::update(write_probe::table.find(1))
+                    .set(write_probe::at.eq(now))
+                    .execute(c)?;
+                if n == 0 {
+                    diesel::insert_into(write_probe::table)
+                        .values((write_probe::id.eq(1), write_probe::at.eq(now)))
+                        .execute(c)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     pub async fn ping(&self) -> Result<(), Error> {
         self.run(|c| c.batch_execute("SELECT 1").map_err(Error::from))
             .await
     }
+}
+
+/// Runs `f` and counts how its write transactions went: a write that went through clears
+/// the count of failures in a row, one the database did not take adds to it.
+fn counting_writes<T>(failed: &std::sync::atomic::AtomicU32, f: impl FnOnce() -> T) -> T {
+    WRITES.with(|w| w.set(None));
+    let out = f();
+    match WRITES.with(|w| w.take()) {
+        Some(true) => failed.store(0, Ordering::Relaxed),
+        Some(false) => {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+        None => {}
+    }
+    out
 }
 
 /// Keyset pagination: `rows` were loaded with `LIMIT limit + 1`; keeps `limit` of them and

@@ -47,6 +47,7 @@ diesel::table! {
         end_reason -> Nullable<Text>,
         account_version -> BigInt,
         reauth_at -> BigInt,
+        refresh_family -> Nullable<Text>,
     }
 }
 
@@ -61,6 +62,7 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
         used_by -> Nullable<Text>,
         grace_uses -> Integer,
+        in_family -> Bool,
     }
 }
 
@@ -145,6 +147,13 @@ diesel::table! {
         sent_at -> Nullable<BigInt>,
         failed_at -> Nullable<BigInt>,
         last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    write_probe (id) {
+        id -> BigInt,
+        at -> BigInt,
     }
 }
 

@@ -174,14 +174,19 @@ pub fn pending(conn: &mut DbConn, kind: &str, account_id: i64, now: i64) -> Resu
         .load(conn)?)
 }
 
-/// Deletes used and expired tokens.
-pub fn prune(conn: &mut DbConn, now: i64) -> Result<usize> {
-    Ok(diesel::delete(
-        mail_tokens::table.filter(
+/// Deletes up to `limit` used and expired tokens; returns how many.
+pub fn prune(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
+    let hashes: Vec<String> = mail_tokens::table
+        .filter(
             mail_tokens::used_at
                 .is_not_null()
                 .or(mail_tokens::expires_at.le(now)),
-        ),
+        )
+        .select(mail_tokens::token_hash)
+        .limit(limit)
+        .load(conn)?;
+    Ok(
+        diesel::delete(mail_tokens::table.filter(mail_tokens::token_hash.eq_any(&hashes)))
+            .execute(conn)?,
     )
-    .execute(conn)?)
 }

@@ -105,8 +105,14 @@ pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usi
     Ok(n)
 }
 
-pub fn prune(conn: &mut DbConn, now: i64) -> Result<usize> {
-    Ok(diesel::delete(changes::table.filter(changes::at.lt(now - KEEP))).execute(conn)?)
+/// Deletes up to `limit` rows older than the feed keeps; returns how many.
+pub fn prune(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
+    let ids: Vec<i64> = changes::table
+        .filter(changes::at.lt(now - KEEP))
+        .select(changes::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(changes::table.filter(changes::id.eq_any(&ids))).execute(conn)?)
 }
 
 /// Listens on the PostgreSQL channel from a thread of its own and wakes `wake` at each

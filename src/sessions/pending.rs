@@ -12,6 +12,9 @@ use crate::error::Result;
 pub const PENDING_TTL: i64 = 300;
 /// Wrong codes that end the pending sign-in.
 pub const MAX_CODE_FAILURES: i32 = 5;
+/// Pending sign-ins kept per account: a new one drops the oldest beyond this, so that
+/// correct passwords sent in a loop cannot pile up rows.
+pub const MAX_PER_ACCOUNT: usize = 5;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = pending_sign_ins)]
@@ -47,6 +50,25 @@ pub fn create(
             pending_sign_ins::expires_at.eq(now + PENDING_TTL),
         ))
         .execute(conn)?;
+    let hash = super::store::hash_token(&token);
+    let others: Vec<String> = pending_sign_ins::table
+        .filter(pending_sign_ins::account_id.eq(account_id))
+        .filter(pending_sign_ins::token_hash.ne(&hash))
+        .filter(pending_sign_ins::expires_at.gt(now))
+        .order(pending_sign_ins::created_at.desc())
+        .select(pending_sign_ins::token_hash)
+        .load(conn)?;
+    let dropped: Vec<&String> = others.iter().skip(MAX_PER_ACCOUNT - 1).collect();
+    diesel::delete(
+        pending_sign_ins::table
+            .filter(pending_sign_ins::account_id.eq(account_id))
+            .filter(
+                pending_sign_ins::token_hash
+                    .eq_any(dropped)
+                    .or(pending_sign_ins::expires_at.le(now)),
+            ),
+    )
+    .execute(conn)?;
     Ok(token)
 }
 
@@ -81,10 +103,17 @@ pub fn failed(conn: &mut DbConn, p: &Pending) -> Result<i32> {
     Ok(p.failures + 1)
 }
 
-/// Deletes pending sign-ins that expired; returns how many.
-pub fn prune(conn: &mut DbConn, now: i64) -> Result<usize> {
+/// Deletes up to `limit` pending sign-ins that expired; returns how many.
+pub fn prune(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
+    let hashes: Vec<String> = pending_sign_ins::table
+        .filter(pending_sign_ins::expires_at.le(now))
+        .select(pending_sign_ins::token_hash)
+        .limit(limit)
+        .load(conn)?;
     Ok(
-        diesel::delete(pending_sign_ins::table.filter(pending_sign_ins::expires_at.le(now)))
-            .execute(conn)?,
+        diesel::delete(
+            pending_sign_ins::table.filter(pending_sign_ins::token_hash.eq_any(&hashes)),
+        )
+        .execute(conn)?,
     )
 }

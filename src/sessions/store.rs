@@ -5,6 +5,13 @@
 //! tolerated only within the grace window and only for the newest used token (two tabs
 //! renewing at once); any other reuse means a copy of the token is loose, so the whole
 //! session ends.
+//!
+//! Every token starts with its session's family handle (16 random bytes, then 32 of its
+//! own); the session keeps the handle's hash. So only the newest used token and its child
+//! need a row: an older token, whose row is gone, is still known by its handle as one of
+//! this session's, and its coming back is reuse like any other. A session holds at most
+//! two rows however fast it rotates (plus, for a session started before families, the
+//! rows it had then, until the retention prune).
 
 use diesel::prelude::*;
 
@@ -62,6 +69,31 @@ pub struct IssuedRefresh {
 
 pub use crate::random::hash_token;
 
+/// Bytes of a session's family handle, at the start of each of its refresh tokens.
+const HANDLE: usize = 16;
+/// The random bytes of a refresh token after its handle.
+const SECRET: usize = 32;
+const TOKEN: usize = HANDLE + SECRET;
+
+/// Whether `s` looks like a refresh token: one with a family handle, or one issued before
+/// families (32 random bytes).
+pub fn is_refresh_token(s: &str) -> bool {
+    crate::random::is_token::<TOKEN>(s) || crate::random::is_token::<SECRET>(s)
+}
+
+/// The family handle a refresh token starts with (none for one issued before families).
+fn handle_of(token: &str) -> Option<[u8; HANDLE]> {
+    let bytes = crate::random::decode::<TOKEN>(token)?;
+    let mut handle = [0u8; HANDLE];
+    handle.copy_from_slice(&bytes[..HANDLE]);
+    Some(handle)
+}
+
+/// What the session row keeps of its family handle.
+fn family_hash(handle: &[u8; HANDLE]) -> String {
+    crate::random::hash_bytes(handle)
+}
+
 /// Who presents a refresh token, as far as the server can tell: the device cookie when
 /// there is one, else the address and user agent. Stored hashed with the token's use, so
 /// that the grace window answers only the client that used it.
@@ -77,28 +109,39 @@ fn refresh_expiry(remember: bool, session_expires_at: i64, now: i64) -> i64 {
     (now + ttl).min(session_expires_at)
 }
 
+/// Issues a token of the family `handle` in `session` (the child of `parent`); returns it
+/// with its row id.
 fn insert_refresh(
     conn: &mut DbConn,
     session: &Session,
+    handle: &[u8; HANDLE],
     parent: Option<i64>,
     now: i64,
-) -> Result<IssuedRefresh> {
-    let token = crate::random::token::<32>()?;
+) -> Result<(IssuedRefresh, i64)> {
+    let mut bytes = [0u8; TOKEN];
+    bytes[..HANDLE].copy_from_slice(handle);
+    bytes[HANDLE..].copy_from_slice(&crate::random::bytes::<SECRET>()?);
+    let token = crate::random::encode(&bytes);
     let expires_at = refresh_expiry(session.remember, session.expires_at, now);
-    diesel::insert_into(refresh_tokens::table)
+    let id = diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::session_id.eq(&session.id),
             refresh_tokens::token_hash.eq(hash_token(&token)),
             refresh_tokens::parent_id.eq(parent),
             refresh_tokens::created_at.eq(now),
             refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::in_family.eq(true),
         ))
-        .execute(conn)?;
-    Ok(IssuedRefresh {
-        token,
-        expires_at,
-        remember: session.remember,
-    })
+        .returning(refresh_tokens::id)
+        .get_result::<i64>(conn)?;
+    Ok((
+        IssuedRefresh {
+            token,
+            expires_at,
+            remember: session.remember,
+        },
+        id,
+    ))
 }
 
 pub struct NewSession<'a> {
@@ -115,6 +158,7 @@ pub fn create(
     new: &NewSession<'_>,
     now: i64,
 ) -> Result<(Session, IssuedRefresh)> {
+    let handle = crate::random::bytes::<HANDLE>()?;
     let session = Session {
         id: crate::random::token::<16>()?,
         account_id: new.account_id,
@@ -141,9 +185,10 @@ pub fn create(
             sessions::expires_at.eq(session.expires_at),
             sessions::account_version.eq(session.account_version),
             sessions::reauth_at.eq(now),
+            sessions::refresh_family.eq(family_hash(&handle)),
         ))
         .execute(conn)?;
-    let refresh = insert_refresh(conn, &session, None, now)?;
+    let (refresh, _) = insert_refresh(conn, &session, &handle, None, now)?;
     Ok((session, refresh))
 }
 
@@ -175,17 +220,30 @@ pub struct Presenter<'a> {
 
 /// Uses a refresh token. Must run in one write transaction (see `rotate`).
 fn rotate_in(conn: &mut DbConn, token: &str, by: &Presenter<'_>, now: i64) -> Result<Rotation> {
-    let Some(row) = refresh_tokens::table
+    let handle = handle_of(token);
+    let row = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash_token(token)))
         .select(RefreshRow::as_select())
         .first(conn)
-        .optional()?
-    else {
-        return Ok(Rotation::Invalid);
+        .optional()?;
+    let session_id = match (&row, &handle) {
+        (Some(row), _) => row.session_id.clone(),
+        // No row: an older token of a family (its row deleted at a later rotation), or
+        // nothing at all.
+        (None, Some(handle)) => match sessions::table
+            .filter(sessions::refresh_family.eq(family_hash(handle)))
+            .select(sessions::id)
+            .first::<String>(conn)
+            .optional()?
+        {
+            Some(id) => id,
+            None => return Ok(Rotation::Invalid),
+        },
+        (None, None) => return Ok(Rotation::Invalid),
     };
-    let session: Session = sessions::table
-        .find(&row.session_id)
-        .select(Session::as_select())
+    let (session, family): (Session, Option<String>) = sessions::table
+        .find(&session_id)
+        .select((Session::as_select(), sessions::refresh_family))
         .first(conn)?;
     if session.ended_at.is_some() {
         return Ok(Rotation::Invalid);
@@ -206,6 +264,16 @@ fn rotate_in(conn: &mut DbConn, token: &str, by: &Presenter<'_>, now: i64) -> Re
         end(conn, &session.id, "expired", now)?;
         return Ok(Rotation::Invalid);
     }
+    let Some(row) = row else {
+        return theft(
+            conn,
+            by,
+            &account,
+            session,
+            "an older refresh token came back",
+            now,
+        );
+    };
     let used = match row.used_at {
         Some(at) => Use {
             token_id: row.id,
@@ -228,10 +296,33 @@ fn rotate_in(conn: &mut DbConn, token: &str, by: &Presenter<'_>, now: i64) -> Re
             ))
             .execute(conn)?;
             if marked == 1 {
+                let handle = match (handle, family) {
+                    (Some(h), Some(f)) if family_hash(&h) == f => h,
+                    // A session started before families: it gets one now.
+                    (None, None) => {
+                        let h = crate::random::bytes::<HANDLE>()?;
+                        diesel::update(sessions::table.find(&session.id))
+                            .set(sessions::refresh_family.eq(family_hash(&h)))
+                            .execute(conn)?;
+                        h
+                    }
+                    _ => return Ok(Rotation::Invalid),
+                };
                 diesel::update(sessions::table.find(&session.id))
                     .set(sessions::last_seen_at.eq(now))
                     .execute(conn)?;
-                let refresh = insert_refresh(conn, &session, Some(row.id), now)?;
+                let (refresh, child) = insert_refresh(conn, &session, &handle, Some(row.id), now)?;
+                // Only the token just used (for the grace window) and its child are still
+                // needed: any other token of the family coming back is reuse, known by
+                // its handle.
+                diesel::delete(
+                    refresh_tokens::table
+                        .filter(refresh_tokens::session_id.eq(&session.id))
+                        .filter(refresh_tokens::in_family.eq(true))
+                        .filter(refresh_tokens::id.ne(row.id))
+                        .filter(refresh_tokens::id.ne(child)),
+                )
+                .execute(conn)?;
                 return Ok(Rotation::Rotated {
                     groups: crate::groups::of_account(conn, account.id)?,
                     account: Box::new(account),
@@ -293,26 +384,39 @@ fn grace_or_theft(
             refresh: None,
         });
     }
+    let detail = format!(
+        "refresh token {} reused {}s after its use{}",
+        used.token_id,
+        now - used_at,
+        if same_client {
+            ""
+        } else {
+            " by another client"
+        }
+    );
+    theft(conn, by, &account, session, &detail, now)
+}
+
+/// A copy of a token of this session is loose: the session ends, the reuse is audited and
+/// the owner told.
+fn theft(
+    conn: &mut DbConn,
+    by: &Presenter<'_>,
+    account: &Account,
+    session: Session,
+    what: &str,
+    now: i64,
+) -> Result<Rotation> {
     end(conn, &session.id, "refresh_token_reuse", now)?;
     audit::record(
         conn,
         &Event::new("refresh_token_reuse", by.ip, now)
             .subject(account.id, &account.username)
-            .detail(format!(
-                "session {} ended: refresh token {} reused {}s after its use{}",
-                session.id,
-                used.token_id,
-                now - used_at,
-                if same_client {
-                    ""
-                } else {
-                    " by another client"
-                }
-            )),
+            .detail(format!("session {} ended: {what}", session.id)),
     )?;
     crate::outbox::notify(
         conn,
-        &account,
+        account,
         crate::outbox::kind::REFRESH_REUSE,
         &serde_json::json!({ "name": account.username, "ip": by.ip }),
         now,
@@ -457,38 +561,54 @@ pub fn keep_at_version(
     Ok(())
 }
 
-/// What `prune` deleted.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Pruned {
-    pub sessions: usize,
-    pub refresh_tokens: usize,
+/// Deletes up to `limit` refresh tokens that are no longer kept: those used more than
+/// `keep` seconds ago, and those of sessions that ended (or expired) that long ago.
+/// Returns how many. (Two look-ups, each along its own index.)
+pub fn prune_tokens(conn: &mut DbConn, now: i64, keep: i64, limit: i64) -> Result<usize> {
+    let before = now - keep;
+    let mut ids: Vec<i64> = refresh_tokens::table
+        .filter(refresh_tokens::used_at.lt(before))
+        .select(refresh_tokens::id)
+        .limit(limit)
+        .load(conn)?;
+    let left = limit - ids.len() as i64;
+    if left > 0 {
+        let old = sessions::table
+            .filter(
+                sessions::ended_at
+                    .lt(before)
+                    .or(sessions::expires_at.lt(before)),
+            )
+            .select(sessions::id);
+        ids.extend(
+            refresh_tokens::table
+                .filter(refresh_tokens::session_id.eq_any(old))
+                .filter(refresh_tokens::id.ne_all(&ids))
+                .select(refresh_tokens::id)
+                .limit(left)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(&ids)))
+            .execute(conn)?,
+    )
 }
 
-/// Deletes sessions that ended (or expired) more than `keep` seconds ago, with their
-/// refresh tokens, and used refresh tokens of live sessions older than that.
-pub fn prune(conn: &mut DbConn, now: i64, keep: i64) -> Result<Pruned> {
+/// Deletes up to `limit` sessions that ended (or expired) more than `keep` seconds ago
+/// (their tokens go first, `prune_tokens`). Returns how many.
+pub fn prune_sessions(conn: &mut DbConn, now: i64, keep: i64, limit: i64) -> Result<usize> {
     let before = now - keep;
-    let old: Vec<String> = sessions::table
+    let ids: Vec<String> = sessions::table
         .filter(
             sessions::ended_at
                 .lt(before)
                 .or(sessions::expires_at.lt(before)),
         )
         .select(sessions::id)
-        .limit(10_000)
+        .limit(limit)
         .load(conn)?;
-    let mut pruned = Pruned::default();
-    if !old.is_empty() {
-        pruned.refresh_tokens +=
-            diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(&old)))
-                .execute(conn)?;
-        pruned.sessions +=
-            diesel::delete(sessions::table.filter(sessions::id.eq_any(&old))).execute(conn)?;
-    }
-    pruned.refresh_tokens +=
-        diesel::delete(refresh_tokens::table.filter(refresh_tokens::used_at.lt(before)))
-            .execute(conn)?;
-    Ok(pruned)
+    Ok(diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids))).execute(conn)?)
 }
 
 /// Records that the session confirmed who it is at `now` (a re-authentication).

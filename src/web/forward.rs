@@ -105,7 +105,7 @@ async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option
         .cookies()
         .get(refresh_name)
         .map(|c| c.value().to_string())
-        .filter(|t| crate::random::is_token::<32>(t))
+        .filter(|t| crate::sessions::store::is_refresh_token(t))
     else {
         return Ok(None);
     };

@@ -36,9 +36,16 @@ pub fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers, and, after writes have been failing in a row, when
+/// a write goes through again (a node whose database refuses writes cannot sign anyone
+/// in, however well it reads).
 #[get("/readyz")]
 pub async fn readyz(app: &State<App>) -> Result<&'static str> {
-    app.db.ping().await?;
+    if app.db.writes_failing() {
+        app.db.probe_write(app.now()).await?;
+    } else {
+        app.db.ping().await?;
+    }
     Ok("ready")
 }
 

@@ -312,7 +312,7 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
         }
     }
     let refresh = match jar.get(refresh_name) {
-        Some(c) if crate::random::is_token::<32>(c.value()) => c.value().to_string(),
+        Some(c) if crate::sessions::store::is_refresh_token(c.value()) => c.value().to_string(),
         Some(_) => {
             clear_cookies(jar, app);
             return Ok(None);

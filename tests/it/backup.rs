@@ -81,6 +81,8 @@ fn a_backup_taken_while_serving_restores_every_committed_account() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.sqlite").to_string_lossy().to_string();
+    // An administrator, as a server in use has (a restore checks there is one).
+    gatehouse_db(dir.path(), &db, &["root"]);
     let port = free_port();
     let _server = Killed(spawn_server(
         &db,
@@ -206,4 +208,128 @@ fn restore_refuses_what_is_not_a_gatehouse_database() {
     let (ok, out) = command(&db, dir.path(), &["restore", "/nonexistent"]);
     assert!(!ok && out.contains("not a file"), "{out}");
     assert!(!std::path::Path::new(&db).exists(), "nothing was created");
+}
+
+/// A Gatehouse database at `db` (in `dir`) with the accounts `names` (the first an
+/// administrator); closed again.
+fn gatehouse_db(dir: &std::path::Path, db: &str, names: &[&str]) {
+    let app = gatehouse::App::start(&figment_with_url(dir, db)).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let role = if i == 0 {
+            gatehouse::accounts::Role::Admin
+        } else {
+            gatehouse::accounts::Role::User
+        };
+        app.create_user(name, role, PASSWORD).unwrap();
+    }
+}
+
+/// The usernames in the SQLite file at `path`.
+fn names_in(path: &std::path::Path) -> Vec<String> {
+    use diesel::prelude::*;
+    let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    gatehouse::db::schema::accounts::table
+        .select(gatehouse::db::schema::accounts::username)
+        .order(gatehouse::db::schema::accounts::username)
+        .load(&mut c)
+        .unwrap()
+}
+
+/// Files in `dir` whose names start with `prefix`, sorted.
+fn files_starting(dir: &std::path::Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_file_with_an_accounts_table_that_is_not_gatehouse_is_refused_and_changes_nothing() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite").to_string_lossy().to_string();
+    gatehouse_db(dir.path(), &db, &["root", "alice"]);
+    let other = dir.path().join("other-app.sqlite");
+    diesel::SqliteConnection::establish(&other.to_string_lossy())
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, login TEXT, balance INTEGER);
+             INSERT INTO accounts (login, balance) VALUES ('bob', 10);",
+        )
+        .unwrap();
+    let (ok, out) = command(&db, dir.path(), &["restore", &other.to_string_lossy()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("refusing to restore"), "{out}");
+    assert!(
+        out.contains("is unchanged"),
+        "says what was left where: {out}"
+    );
+    assert_eq!(names_in(std::path::Path::new(&db)), ["alice", "root"]);
+    assert!(files_starting(dir.path(), "db.sqlite.restoring").is_empty());
+    assert!(files_starting(dir.path(), "db.sqlite.before-restore").is_empty());
+    // A Gatehouse database without an administrator is refused as well.
+    let fresh = tempfile::tempdir().unwrap();
+    let headless = fresh.path().join("headless.sqlite");
+    gatehouse_db(fresh.path(), &headless.to_string_lossy(), &[]);
+    let (ok, out) = command(&db, dir.path(), &["restore", &headless.to_string_lossy()]);
+    assert!(!ok && out.contains("no active administrator"), "{out}");
+    // And the server still starts on the database that was there.
+    let client = rocket::local::blocking::Client::untracked(gatehouse::rocket(figment_with_url(
+        dir.path(),
+        &db,
+    )))
+    .unwrap();
+    let b = Browser::new(&client);
+    assert_eq!(
+        b.login("alice", PASSWORD, false).status,
+        rocket::http::Status::SeeOther
+    );
+}
+
+#[test]
+fn a_second_restore_keeps_the_copy_the_first_one_kept() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db.sqlite").to_string_lossy().to_string();
+    gatehouse_db(dir.path(), &db, &["original"]);
+    let backups = tempfile::tempdir().unwrap();
+    let first = backups.path().join("first.sqlite");
+    let second = backups.path().join("second.sqlite");
+    gatehouse_db(backups.path(), &first.to_string_lossy(), &["first"]);
+    gatehouse_db(
+        &backups.path().join("b"),
+        &second.to_string_lossy(),
+        &["second"],
+    );
+    let (ok, out) = command(&db, dir.path(), &["restore", &first.to_string_lossy()]);
+    assert!(ok, "{out}");
+    let (ok, out) = command(&db, dir.path(), &["restore", &second.to_string_lossy()]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(".before-restore-"),
+        "names the copy it kept: {out}"
+    );
+    assert_eq!(names_in(std::path::Path::new(&db)), ["second"]);
+    let kept: Vec<_> = files_starting(dir.path(), "db.sqlite.before-restore")
+        .into_iter()
+        .filter(|p| {
+            !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let mut held: Vec<Vec<String>> = kept.iter().map(|p| names_in(p)).collect();
+    held.sort();
+    assert_eq!(
+        held,
+        [vec!["first".to_string()], vec!["original".to_string()]]
+    );
 }

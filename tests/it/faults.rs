@@ -1,9 +1,12 @@
 //! The database going away under a running instance: pages answer 503 (never 500),
 //! readiness fails while liveness holds, signed-in pages served from the access token
-//! keep working, and everything recovers by itself when the database is back.
+//! keep working, and everything recovers by itself when the database is back. And a
+//! database that reads but refuses writes: readiness fails after writes fail in a row,
+//! and comes back once a write goes through.
 //!
-//! It needs a server whose connections it can cut, so it runs in the PostgreSQL pass
-//! (`GATEHOUSE_TEST_DATABASE_URL`, which CI sets); the SQLite pass says so and returns.
+//! The outage needs a server whose connections it can cut, so it runs in the PostgreSQL
+//! pass (`GATEHOUSE_TEST_DATABASE_URL`, which CI sets); the SQLite pass says so and
+//! returns. Refused writes run in both.
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +89,78 @@ fn database_outage_gives_503_then_recovers_without_a_restart() {
         Status::Ok,
         "the kept refresh cookie works"
     );
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+}
+
+/// Tables a sign-in or the readiness probe writes to.
+const WRITTEN: [&str; 5] = [
+    "login_attempts",
+    "sessions",
+    "refresh_tokens",
+    "audit_events",
+    "write_probe",
+];
+
+/// Makes the test database refuse writes while it still reads: on PostgreSQL for real
+/// (`default_transaction_read_only`, the pool's connections cut so that new ones get
+/// it); on SQLite by triggers that fail every write of the tables a sign-in touches,
+/// with SQLite's own message (the server's open connections would keep writing to a
+/// file made read-only under them).
+fn refuse_writes(app: &TestApp, refuse: bool) {
+    use diesel::connection::SimpleConnection;
+    let url = database_url(&app.dir);
+    if on_postgres() {
+        let name = database_name(&url);
+        admin_connection()
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} SET default_transaction_read_only = {}; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';",
+                if refuse { "on" } else { "off" }
+            ))
+            .unwrap();
+        return;
+    }
+    let mut c = diesel::SqliteConnection::establish(&url).unwrap();
+    c.batch_execute("PRAGMA busy_timeout = 5000;").unwrap();
+    for table in WRITTEN {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            let sql = if refuse {
+                format!(
+                    "CREATE TRIGGER refuse_{table}_{event} BEFORE {event} ON {table} \
+                     BEGIN SELECT RAISE(ABORT, 'attempt to write a readonly database'); END;"
+                )
+            } else {
+                format!("DROP TRIGGER refuse_{table}_{event};")
+            };
+            c.batch_execute(&sql).unwrap();
+        }
+    }
+}
+
+#[test]
+fn readiness_fails_while_writes_fail_and_recovers_by_itself() {
+    let app = app();
+    let (_, alice) = app.signed_in("alice", Role::User);
+    assert_eq!(alice.get("/readyz").status, Status::Ok);
+    refuse_writes(&app, true);
+    for i in 0..3 {
+        let r = app.browser().login("alice", PASSWORD, false);
+        assert_eq!(r.status, Status::ServiceUnavailable, "sign-in {i}");
+    }
+    assert_eq!(alice.get("/healthz").status, Status::Ok, "liveness holds");
+    let ready = alice.get("/readyz");
+    assert_eq!(
+        ready.status,
+        Status::ServiceUnavailable,
+        "ready while no sign-in can be written"
+    );
+    assert_eq!(alice.get("/readyz").status, Status::ServiceUnavailable);
+    // Writable again: ready again without a restart, and sign-ins work.
+    refuse_writes(&app, false);
+    wait_until("ready again", || alice.get("/readyz").status == Status::Ok);
     assert_eq!(
         app.browser().login("alice", PASSWORD, false).status,
         Status::SeeOther

@@ -16,6 +16,7 @@ mod fail_closed;
 mod faults;
 mod forward;
 mod fuzz;
+mod growth;
 mod hardening;
 mod hostile;
 mod i18n;

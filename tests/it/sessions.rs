@@ -619,3 +619,119 @@ fn even_an_active_remembered_session_ends_at_its_absolute_cap() {
     assert!(b.get("/dashboard").is_login_redirect());
     assert_eq!(lifetimes(&app)[0].2.as_deref(), Some("expired"));
 }
+
+/// Refresh-token rows of the session `sid`.
+fn token_rows(app: &TestApp, sid: &str) -> i64 {
+    let sid = sid.to_string();
+    app.state()
+        .db
+        .run_blocking(move |c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::refresh_tokens::dsl::*;
+            Ok(refresh_tokens
+                .filter(session_id.eq(sid))
+                .count()
+                .get_result::<i64>(c)?)
+        })
+        .unwrap()
+}
+
+fn session_of(b: &Browser) -> String {
+    decode_part(&b.cookie(ACCESS).unwrap(), 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_session_keeps_two_token_rows_however_often_it_rotates() {
+    let app = app();
+    let (_, a) = app.signed_in("alice", Role::User);
+    let sid = session_of(&a);
+    let first = a.copy(); // holds token 0
+    for i in 0..50 {
+        a.drop_cookie(ACCESS);
+        let r = a.get("/dashboard");
+        assert_eq!(r.status, Status::Ok, "rotation {i}");
+        assert_eq!(r.set_cookies(REFRESH).len(), 1, "rotation {i}");
+    }
+    let rows = token_rows(&app, &sid);
+    assert!(rows <= 2, "{rows} refresh-token rows after 50 rotations");
+    // Token 0's row is long gone, yet it is still known as this session's: reuse.
+    app.state().clock.advance(60);
+    first.drop_cookie(ACCESS);
+    assert!(first.get("/dashboard").is_login_redirect());
+    let events = app.audit_kinds("refresh_token_reuse");
+    assert_eq!(events.len(), 1, "reuse of a pruned token is recorded");
+    assert!(events[0].detail.contains(&sid), "{}", events[0].detail);
+    a.drop_cookie(ACCESS);
+    assert!(
+        a.get("/dashboard").is_login_redirect(),
+        "the whole session ended"
+    );
+}
+
+#[test]
+fn a_forged_token_with_a_random_family_is_just_not_signed_in() {
+    let app = app();
+    let (_, a) = app.signed_in("alice", Role::User);
+    let b = app.browser();
+    b.set_cookie(REFRESH, &URL_SAFE_NO_PAD.encode([7u8; 48]));
+    let r = b.get("/dashboard");
+    assert!(r.is_login_redirect());
+    assert!(app.audit_kinds("refresh_token_reuse").is_empty());
+    a.drop_cookie(ACCESS);
+    assert_eq!(a.get("/dashboard").status, Status::Ok);
+}
+
+#[test]
+fn tokens_issued_before_families_still_rotate_and_their_reuse_still_ends_the_session() {
+    let app = app_with(|f| f.merge(("refresh_grace", 1)));
+    let (_, a) = app.signed_in("alice", Role::User);
+    let sid = session_of(&a);
+    // Make the session look as it did before the migration: no family, and a token of the
+    // old form (32 random bytes) as its live one.
+    let legacy = URL_SAFE_NO_PAD.encode([9u8; 32]);
+    let (s, hash) = (sid.clone(), gatehouse::sessions::store::hash_token(&legacy));
+    app.state()
+        .db
+        .run_blocking(move |c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::*;
+            diesel::update(sessions::table.find(&s))
+                .set(sessions::refresh_family.eq(None::<String>))
+                .execute(c)?;
+            diesel::update(refresh_tokens::table.filter(refresh_tokens::session_id.eq(&s)))
+                .set((
+                    refresh_tokens::token_hash.eq(&hash),
+                    refresh_tokens::in_family.eq(false),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    a.set_cookie(REFRESH, &legacy);
+    a.drop_cookie(ACCESS);
+    let old = a.copy();
+    let r = a.get("/dashboard");
+    assert_eq!(r.status, Status::Ok, "a token from before still works");
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(a.cookie(REFRESH).unwrap())
+            .unwrap()
+            .len(),
+        48
+    );
+    for _ in 0..3 {
+        a.drop_cookie(ACCESS);
+        assert_eq!(a.get("/dashboard").status, Status::Ok);
+    }
+    // The old token comes back after the grace window: reuse, as before.
+    app.state().clock.advance(5);
+    assert!(old.get("/dashboard").is_login_redirect());
+    assert_eq!(app.audit_kinds("refresh_token_reuse").len(), 1);
+    // An unknown token of the old form: sign in again, no 500.
+    let stranger = app.browser();
+    stranger.set_cookie(REFRESH, &URL_SAFE_NO_PAD.encode([3u8; 32]));
+    assert!(stranger.get("/dashboard").is_login_redirect());
+}
