@@ -74,6 +74,7 @@ impl App {
             name: &account.username,
             key: p.throttle_key.clone(),
             address: Some(ip),
+            owner: !new_device,
         };
         let check = |admitted: Admitted| async move {
             let (token, code, ip, user_agent) = (
@@ -150,12 +151,17 @@ impl App {
             name: &owner.name,
             key: session_key(owner),
             address: None,
+            owner: true,
         };
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(Error::NotFound)?;
             let password_ok = self
                 .hasher
-                .verify(password.to_string(), Some(account.password_hash.clone()))
+                .verify(
+                    admitted.priority,
+                    password.to_string(),
+                    Some(account.password_hash.clone()),
+                )
                 .await?;
             let (who, code, key, locked_for, limits, others, now) = (
                 owner.clone(),
