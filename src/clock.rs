@@ -2,6 +2,7 @@
 //! that tests move forward instead of sleeping.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The system time in Unix seconds (UTC).
 pub fn system_now() -> i64 {
@@ -20,6 +21,13 @@ impl Clock {
     /// Now, in Unix seconds.
     pub fn now(&self) -> i64 {
         system_now() + self.offset.load(Ordering::Relaxed)
+    }
+
+    /// A monotonic instant, moved forward by `advance` like `now` (for deadlines kept in
+    /// memory: how long something has waited).
+    pub fn instant(&self) -> Instant {
+        let offset = self.offset.load(Ordering::Relaxed).max(0) as u64;
+        Instant::now() + Duration::from_secs(offset)
     }
 
     /// Moves this clock `secs` seconds forward (tests: let time pass without waiting).

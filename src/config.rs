@@ -94,6 +94,12 @@ fn default_data_dir() -> String {
 fn default_hash_queue() -> usize {
     256
 }
+fn default_hash_wait() -> u64 {
+    2
+}
+fn default_address_in_flight() -> usize {
+    8
+}
 fn default_lockout_threshold() -> i32 {
     5
 }
@@ -208,6 +214,10 @@ struct RawSettings {
     hash_workers: usize,
     #[serde(default = "default_hash_queue")]
     hash_queue: usize,
+    #[serde(default = "default_hash_wait")]
+    hash_wait: u64,
+    #[serde(default = "default_address_in_flight")]
+    address_in_flight: usize,
     #[serde(default)]
     trusted_proxies: Vec<String>,
     #[serde(default)]
@@ -280,6 +290,12 @@ pub struct Settings {
     pub template_dir: Option<PathBuf>,
     pub hash_workers: usize,
     pub hash_queue: usize,
+    /// Seconds an attempt may wait for a hashing worker; after that it is answered 503
+    /// (with `Retry-After`) rather than checked late.
+    pub hash_wait: u64,
+    /// Sign-in attempts (and second steps) one client address (an IPv6 /64) may have in
+    /// flight at once.
+    pub address_in_flight: usize,
     pub trusted_proxies: TrustedProxies,
     pub throttle: crate::accounts::throttle::Limits,
     pub address_failures: u32,
@@ -469,6 +485,8 @@ impl Settings {
                 .map(PathBuf::from),
             hash_workers,
             hash_queue: raw.hash_queue.max(1),
+            hash_wait: raw.hash_wait.max(1),
+            address_in_flight: raw.address_in_flight.max(1),
             trusted_proxies,
             throttle: crate::accounts::throttle::Limits {
                 lockout_after: raw.lockout_threshold,

@@ -1,6 +1,8 @@
 # Shared by the paired before/after scripts: two servers (base, head) side by side, each
 # from its own folder (an older binary finds its templates there), signed in as alice.
 # Sourced; the caller sets BASE_BIN BASE_DIR HEAD_BIN HEAD_DIR and COST, PEOPLE (0..).
+# Every client here is 127.0.0.1: the per-address caps are raised (an older binary ignores
+# the settings it does not know).
 KEY="AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 PW='correct horse battery staple 42'
 W=$(mktemp -d)
@@ -13,8 +15,8 @@ port_of() { [ "$1" = base ] && echo 18101 || echo 18102; }
 start() {
   local d=$W/$1 port; port=$(port_of "$1"); mkdir -p "$d"
   local envs=(ROCKET_PROFILE=release ROCKET_DATABASE_URL=$d/db.sqlite ROCKET_DATA_DIR=$d ROCKET_PORT=$port
-    ROCKET_BCRYPT_COST=$COST ROCKET_ACCESS_TOKEN_TTL=3600 ROCKET_LOG_LEVEL=off ROCKET_ENCRYPTION_KEY=$KEY
-    ROCKET_ADDRESS_FAILURES=1000000 ROCKET_REQUIRE_2FA=none "ROCKET_JWT_KEYS=[{kid=\"k1\",secret=\"$KEY\"}]")
+    ROCKET_BCRYPT_COST=$COST ROCKET_ACCESS_TOKEN_TTL=3600 ROCKET_LOG_LEVEL=off ROCKET_ENCRYPTION_KEY=$KEY ${EXTRA_ENV:-}
+    ROCKET_ADDRESS_FAILURES=1000000 ROCKET_ADDRESS_IN_FLIGHT=64 ROCKET_REQUIRE_2FA=none "ROCKET_JWT_KEYS=[{kid=\"k1\",secret=\"$KEY\"}]")
   # alice first: her command migrates the new database; the others then run together.
   (cd "$3" && echo "$PW" | env "${envs[@]}" "$2" create-user alice --role user --password-stdin >/dev/null)
   local pids=() i

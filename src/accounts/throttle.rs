@@ -3,10 +3,12 @@
 //! nothing about whether an account exists.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
+use ipnet::Ipv6Net;
 
 use crate::db::schema::login_attempts;
 use crate::db::DbConn;
@@ -172,6 +174,18 @@ pub fn succeeded(conn: &mut DbConn, key: &str, others_in_flight: bool, now: i64)
     save(conn, &a)
 }
 
+/// Takes back the count of an admitted attempt that was never checked; the wait its own
+/// admission started (`started_wait`) ends too. Call inside a write transaction.
+pub fn refund(conn: &mut DbConn, key: &str, started_wait: bool, now: i64) -> Result<()> {
+    let mut a = load_locked(conn, &username_key(key), now)?;
+    a.hour_failures = (a.hour_failures - 1).max(0);
+    a.consecutive = (a.consecutive - 1).max(0);
+    if started_wait {
+        a.locked_until = None;
+    }
+    save(conn, &a)
+}
+
 /// Forgets all failures of a username (an administrator's unlock or password reset).
 /// Returns how many failures in a row there were.
 pub fn clear(conn: &mut DbConn, key: &str) -> Result<i32> {
@@ -225,10 +239,25 @@ pub fn locked_until_many(
         .collect())
 }
 
-/// Attempts per key (a client address) within a sliding window, in memory: a slot is
-/// taken before the password is checked and given back when it was right, so parallel
-/// attempts are all counted. (governor's buckets cannot give a token back; this keeps at
-/// most `max` instants per key.)
+/// The key every per-address limit counts a client address under: an IPv4 address as it
+/// is, an IPv6 address by its /64 (one subscriber's network: a client picks any address
+/// inside it for free, so counting them apart would make one client many). An
+/// IPv4-mapped IPv6 address counts as its IPv4 address; text that is no address (the
+/// "unknown" of a request without a peer) is its own key.
+pub fn address_limit_key(address: &str) -> String {
+    match address.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => Ipv6Net::new(v6, 64)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+        Err(_) => address.to_string(),
+    }
+}
+
+/// Attempts per client address (by `address_limit_key`) within a sliding window, in
+/// memory: a slot is taken before the password is checked and given back when it was
+/// right, so parallel attempts are all counted. (governor's buckets cannot give a token
+/// back; this keeps at most `max` instants per key.)
 pub struct WindowLimiter {
     max: usize,
     window: Duration,
@@ -288,19 +317,16 @@ impl WindowLimiter {
         Some(left.as_secs() as i64 + 1)
     }
 
-    /// Takes a slot for `key`, or says how many seconds to wait.
-    pub fn take(&self, key: &str) -> Result<Slot, i64> {
-        let now = Instant::now();
+    /// Takes a slot for `address`, or says how many seconds to wait.
+    pub fn take(&self, address: &str) -> Result<Slot, i64> {
+        let (key, now) = (address_limit_key(address), Instant::now());
         let mut keys = self.lock();
-        let q = self.current(&mut keys, key, now);
+        let q = self.current(&mut keys, &key, now);
         if let Some(wait) = self.wait_in(q, now) {
             return Err(wait);
         }
         q.push_back(now);
-        Ok(Slot {
-            key: key.to_string(),
-            at: now,
-        })
+        Ok(Slot { key, at: now })
     }
 
     /// Gives a slot back (the attempt was right).
@@ -313,20 +339,20 @@ impl WindowLimiter {
         }
     }
 
-    /// Seconds `key` must wait before its next attempt, if it must.
-    pub fn wait(&self, key: &str) -> Option<i64> {
-        let now = Instant::now();
+    /// Seconds `address` must wait before its next attempt, if it must.
+    pub fn wait(&self, address: &str) -> Option<i64> {
+        let (key, now) = (address_limit_key(address), Instant::now());
         let mut keys = self.lock();
-        let q = self.current(&mut keys, key, now);
+        let q = self.current(&mut keys, &key, now);
         self.wait_in(q, now)
     }
 
-    /// Counts a failure for `key` that did not take a slot first.
-    pub fn record(&self, key: &str) {
-        let now = Instant::now();
+    /// Counts a failure for `address` that did not take a slot first.
+    pub fn record(&self, address: &str) {
+        let (key, now) = (address_limit_key(address), Instant::now());
         let mut keys = self.lock();
         let max = self.max;
-        let q = self.current(&mut keys, key, now);
+        let q = self.current(&mut keys, &key, now);
         if q.len() >= max {
             q.pop_front();
         }
@@ -334,9 +360,15 @@ impl WindowLimiter {
     }
 }
 
-/// Sign-ins in progress per username on this instance, so that only a few run at once.
-#[derive(Default)]
-pub struct InFlight(Arc<Mutex<HashMap<String, usize>>>);
+/// Attempts in progress on this instance, per name or per client address, so that only
+/// a few run at once for each: a name's (`per_name`), so that guesses at one account do
+/// not run in parallel; an address's (`per_address`, by `address_limit_key`), so that one
+/// client (one IPv6 /64) cannot fill the hashing queue that everyone shares.
+pub struct InFlight {
+    places: Arc<Mutex<HashMap<String, usize>>>,
+    cap: usize,
+    key_of: fn(&str) -> String,
+}
 
 /// How many sign-ins (or password checks) for one name may run at once.
 pub const IN_FLIGHT_PER_NAME: usize = 2;
@@ -348,19 +380,37 @@ pub struct InFlightGuard {
 }
 
 impl InFlight {
-    /// A place for an attempt under `name` (a throttle key: the name, or the name with a
-    /// known device, a live session or a pending sign-in), unless `IN_FLIGHT_PER_NAME`
-    /// are running.
-    pub fn enter(&self, name: &str) -> Option<InFlightGuard> {
-        let key = username_key(name);
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    /// At most `IN_FLIGHT_PER_NAME` attempts per name (case folded).
+    pub fn per_name() -> InFlight {
+        InFlight {
+            places: Arc::default(),
+            cap: IN_FLIGHT_PER_NAME,
+            key_of: username_key,
+        }
+    }
+
+    /// At most `cap` attempts per client address (an IPv6 address by its /64).
+    pub fn per_address(cap: usize) -> InFlight {
+        InFlight {
+            places: Arc::default(),
+            cap: cap.max(1),
+            key_of: address_limit_key,
+        }
+    }
+
+    /// A place for an attempt by `who` (a throttle key: the name, or the name with a known
+    /// device, a live session or a pending sign-in; or a client address), unless as many
+    /// as allowed are running.
+    pub fn enter(&self, who: &str) -> Option<InFlightGuard> {
+        let key = (self.key_of)(who);
+        let mut map = self.places.lock().unwrap_or_else(|e| e.into_inner());
         let n = map.entry(key.clone()).or_insert(0);
-        if *n >= IN_FLIGHT_PER_NAME {
+        if *n >= self.cap {
             return None;
         }
         *n += 1;
         Some(InFlightGuard {
-            map: self.0.clone(),
+            map: self.places.clone(),
             key,
         })
     }
@@ -369,8 +419,8 @@ impl InFlight {
 impl InFlight {
     /// Whether any attempt under `key` is running now.
     pub fn running(&self, key: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.contains_key(&username_key(key))
+        let map = self.places.lock().unwrap_or_else(|e| e.into_inner());
+        map.contains_key(&(self.key_of)(key))
     }
 }
 
@@ -415,7 +465,7 @@ mod tests {
 
     #[test]
     fn only_a_few_attempts_per_name_run_at_once() {
-        let f = InFlight::default();
+        let f = InFlight::per_name();
         let a = f.enter("Alice");
         assert!(a.as_ref().is_some_and(|g| !g.others()));
         let b = f.enter("alice");
@@ -425,5 +475,24 @@ mod tests {
         assert!(f.enter("bob").is_some());
         drop(b);
         assert!(f.enter("alice").is_some());
+    }
+
+    #[test]
+    fn an_ipv6_address_counts_by_its_64() {
+        let key = address_limit_key;
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:3::1"), "2001:db8:1:3::/64");
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("unknown"), "unknown");
+        let w = WindowLimiter::new(1, 600);
+        assert!(w.take("2001:db8:1:2::1").is_ok());
+        assert!(w.take("2001:db8:1:2::99").is_err(), "the same /64");
+        assert!(w.take("2001:db8:1:3::1").is_ok(), "another /64");
+        let f = InFlight::per_address(1);
+        let _a = f.enter("2001:db8:1:2::1");
+        assert!(f.enter("2001:db8:1:2:abcd::7").is_none(), "the same /64");
+        assert!(f.enter("2001:db8:1:3::1").is_some(), "another /64");
     }
 }

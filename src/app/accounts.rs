@@ -120,13 +120,18 @@ impl App {
             name: &owner.name,
             key: session_key(owner),
             address: None,
+            owner: true,
         };
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(crate::error::Error::NotFound)?;
             let (key, locked_for, limits) = (admitted.key, admitted.locked_for, admitted.limits);
             if !self
                 .hasher
-                .verify(current.to_string(), Some(account.password_hash.clone()))
+                .verify(
+                    admitted.priority,
+                    current.to_string(),
+                    Some(account.password_hash.clone()),
+                )
                 .await?
             {
                 let (who, now) = (owner.clone(), self.now());

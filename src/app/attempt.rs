@@ -1,12 +1,16 @@
 //! The one shape of every attempt at a secret: the sign-in's password, its second step's
 //! code, "confirm it's you" and the current password on the password form.
 //!
-//! in-flight place (per throttle key) → address slot (the sign-in's steps) → admission (the
+//! in-flight place (per throttle key: strangers at a name share the name's; the owner's
+//! known device, live session and pending sign-in have their own) → in-flight place per
+//! client address and address slot (the sign-in's steps; an IPv6 address counts by its
+//! /64) → admission (the
 //! throttle key may try now, and this attempt is counted as a failure in the same
 //! transaction, so that parallel guesses are all counted) → the flow's check → its
 //! failure recorded, or its count refunded with what success does (one transaction, a
 //! domain function) → the effect applied (`App::change`) → the address slot given back
-//! when it was right.
+//! when it was right. The check hashes in the owner's lane of the hashing pool when the
+//! attempt is the owner's (a known device, the live session), ahead of strangers'.
 //!
 //! What differs between the flows is passed in: the name and the throttle key, whether an
 //! address slot is taken, and the check (what is verified, which audit kind a failure
@@ -17,9 +21,10 @@
 use std::future::Future;
 
 use super::App;
+use crate::accounts::password::Priority;
 use crate::accounts::throttle::{Admission, InFlightGuard, Limits};
 use crate::accounts::{username_key, Account};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sessions::{self, Owner};
 
 /// Who an attempt is for, and how it is counted.
@@ -32,6 +37,9 @@ pub struct Gate<'a> {
     pub key: String,
     /// The client address, for the steps counted per address too (before a session).
     pub address: Option<&'a str>,
+    /// The key is the account owner's own (a valid known-device cookie for the account, or
+    /// the live session): the attempt hashes in the owner's lane, ahead of strangers'.
+    pub owner: bool,
 }
 
 /// An attempt let through: already counted as a failure of `key`, until the flow's
@@ -46,6 +54,8 @@ pub struct Admitted {
     pub limits: Limits,
     /// This attempt's place among those in flight for the name, held until it is recorded.
     pub in_flight: InFlightGuard,
+    /// The hashing lane of its check: `Owner` or `SignIn`.
+    pub priority: Priority,
 }
 
 /// What the flow's check found; the flow has recorded it (the failure, or the refund).
@@ -75,6 +85,10 @@ impl App {
         let Some(in_flight) = self.in_flight.enter(&gate.key) else {
             return Ok(Attempted::Throttled(1));
         };
+        let address_place = match gate.address.map(|ip| self.in_flight_addresses.enter(ip)) {
+            Some(None) => return Ok(Attempted::Throttled(1)),
+            place => place.flatten(),
+        };
         let slot = match gate.address.map(|ip| self.addresses.take(ip)).transpose() {
             Ok(slot) => slot,
             Err(wait) => return Ok(Attempted::Throttled(wait)),
@@ -100,12 +114,33 @@ impl App {
         };
         let admitted = Admitted {
             account,
-            key: gate.key,
+            key: gate.key.clone(),
             locked_for,
             limits,
             in_flight,
+            priority: if gate.owner {
+                Priority::Owner
+            } else {
+                Priority::SignIn
+            },
         };
-        Ok(Attempted::Done(match check(admitted).await? {
+        let verdict = match check(admitted).await {
+            Ok(verdict) => verdict,
+            // Not checked (the hashing pool was too busy): counted for nobody.
+            Err(e @ Error::Busy(_)) => {
+                let (key, started_wait, now) = (gate.key, locked_for.is_some(), self.now());
+                self.db
+                    .run(move |c| sessions::refund_unchecked(c, &key, started_wait, now))
+                    .await?;
+                if let Some(slot) = slot {
+                    self.addresses.refund(slot);
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        drop(address_place);
+        Ok(Attempted::Done(match verdict {
             Verdict::Right(value) => {
                 if let Some(slot) = slot {
                     self.addresses.refund(slot);

@@ -51,6 +51,8 @@ pub struct App {
     pub forgots: WindowLimiter,
     /// Sign-ins and password checks running now, per name.
     pub in_flight: InFlight,
+    /// Sign-in attempts running now, per client address (an IPv6 /64).
+    pub in_flight_addresses: InFlight,
     pub device: DeviceKey,
     /// Seals second-factor secrets and hashes recovery codes (`encryption_key`).
     pub vault: Arc<crate::second_factor::vault::Vault>,
@@ -80,13 +82,17 @@ impl App {
             CsrfKey::derive(&settings.encryption_key),
             DeviceKey::derive(&settings.encryption_key),
         );
+        let clock = Arc::new(Clock::default());
         let hasher = PasswordHasher::new(
             settings.bcrypt_cost,
-            settings.hash_workers,
-            settings.hash_queue,
+            crate::accounts::password::Pool {
+                workers: settings.hash_workers,
+                max_waiting: settings.hash_queue,
+                max_wait: std::time::Duration::from_secs(settings.hash_wait),
+                clock: clock.clone(),
+            },
         )
         .map_err(|e| e.to_string())?;
-        let clock = Arc::new(Clock::default());
         let revocations = Revocations::new(settings.access_token_ttl);
         // Everything ended or changed recently enough to matter, from the change feed.
         let since = clock.now() - revocations.window();
@@ -112,7 +118,8 @@ impl App {
             addresses,
             signups,
             forgots: WindowLimiter::new(10, 3600),
-            in_flight: InFlight::default(),
+            in_flight: InFlight::per_name(),
+            in_flight_addresses: InFlight::per_address(settings.address_in_flight),
             device,
             vault: Arc::new(crate::second_factor::vault::Vault::new(
                 &settings.encryption_key,

@@ -74,6 +74,7 @@ impl App {
             name: &account.username,
             key: super::attempt::pending_key(&account.username, &p.token_hash),
             address: Some(ip),
+            owner: !new_device,
         };
         let name_key = p.throttle_key.clone();
         let check = |admitted: Admitted| async move {
@@ -155,12 +156,17 @@ impl App {
             name: &owner.name,
             key: session_key(owner),
             address: None,
+            owner: true,
         };
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(Error::NotFound)?;
             let password_ok = self
                 .hasher
-                .verify(password.to_string(), Some(account.password_hash.clone()))
+                .verify(
+                    admitted.priority,
+                    password.to_string(),
+                    Some(account.password_hash.clone()),
+                )
                 .await?;
             let (who, code, key, locked_for, limits, others, now) = (
                 owner.clone(),

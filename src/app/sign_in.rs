@@ -6,7 +6,6 @@
 
 use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
-use crate::accounts::password::Priority;
 use crate::accounts::username_key;
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::Result;
@@ -61,6 +60,7 @@ impl App {
             name: attempt.username,
             key,
             address: Some(attempt.ip),
+            owner: known_device,
         };
         match self
             .attempt(gate, |admitted| {
@@ -90,12 +90,13 @@ impl App {
             key,
             locked_for,
             in_flight,
+            priority,
             ..
         } = admitted;
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let password_ok = self
             .hasher
-            .verify(attempt.password.to_string(), hash)
+            .verify(priority, attempt.password.to_string(), hash)
             .await?;
         let account = match account {
             Some(a) if password_ok && !a.disabled => a,
@@ -131,7 +132,7 @@ impl App {
         let rehash = if self.hasher.needs_rehash(&account.password_hash) {
             Some(
                 self.hasher
-                    .hash_with(Priority::SignIn, attempt.password.to_string())
+                    .hash_with(priority, attempt.password.to_string())
                     .await?,
             )
         } else {

@@ -48,6 +48,19 @@ pub fn admit_sign_in(
     })
 }
 
+/// An admitted attempt that was never checked (no hashing worker took it in time, so it
+/// was answered "busy"): its count is taken back, and the wait its own admission started,
+/// if it did, with it. Load is not a failure of the person trying.
+pub fn refund_unchecked(
+    conn: &mut DbConn,
+    throttle_key: &str,
+    started_wait: bool,
+    now: i64,
+) -> Result<()> {
+    let key = crate::text::printable(throttle_key, 160);
+    write_tx(conn, |c| throttle::refund(c, &key, started_wait, now))
+}
+
 /// A sign-in (or a password check) that failed, for the audit log.
 pub struct FailedSignIn<'a> {
     /// The audit kind: `login_failure`, `password_change_failure`, …

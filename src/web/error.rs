@@ -98,6 +98,9 @@ pub fn error_page(status: Status, lang: &Lang, message: &str) -> Template {
     )
 }
 
+/// Seconds a 503 tells the client to wait before trying again.
+pub const RETRY_UNAVAILABLE: u64 = 2;
+
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         if let Error::Reauthenticate(next) = &self {
@@ -123,8 +126,16 @@ impl<'r> Responder<'r, 'static> for Error {
             error_page(status, &lang, &self.public_message(lang.code)).respond_to(req)?,
         );
         builder.status(status);
-        if let Error::TooManyRequests { retry_after } = self {
-            builder.header(Header::new("Retry-After", retry_after.to_string()));
+        match self {
+            Error::TooManyRequests { retry_after } => {
+                builder.header(Header::new("Retry-After", retry_after.to_string()));
+            }
+            // Busy (the hashing queue full, or an attempt that waited too long for it), or
+            // the database away: worth another try in a moment.
+            Error::Unavailable(_) => {
+                builder.header(Header::new("Retry-After", RETRY_UNAVAILABLE.to_string()));
+            }
+            _ => {}
         }
         builder.ok()
     }

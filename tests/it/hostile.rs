@@ -137,9 +137,10 @@ fn concurrent_sign_ins_all_succeed() {
     use rocket::local::asynchronous::Client;
     let dir = tempfile::tempdir().unwrap();
     rocket::execute(async move {
-        let client = Client::untracked(gatehouse::rocket(figment(&dir)))
-            .await
-            .unwrap();
+        // Sixteen people behind one address (the local client has none): the cap on
+        // attempts in flight per address is raised for them.
+        let figment = figment(&dir).merge(("address_in_flight", 16));
+        let client = Client::untracked(gatehouse::rocket(figment)).await.unwrap();
         let app = client.rocket().state::<gatehouse::App>().unwrap();
         for i in 0..8 {
             app.create_user(&format!("user{i}"), Role::User, PASSWORD)
@@ -181,7 +182,9 @@ fn a_full_hashing_queue_answers_503_at_once_instead_of_queueing() {
     let figment = figment(&dir)
         .merge(("bcrypt_cost", 10))
         .merge(("hash_workers", 1))
-        .merge(("hash_queue", 1));
+        .merge(("hash_queue", 1))
+        // Twelve clients, all without an address here: not capped per address.
+        .merge(("address_in_flight", 12));
     rocket::execute(async move {
         let client = Client::untracked(gatehouse::rocket(figment)).await.unwrap();
         let app = client.rocket().state::<gatehouse::App>().unwrap();

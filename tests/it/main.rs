@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod csrf;
 mod fail_closed;
+mod fair;
 mod faults;
 mod forward;
 mod fuzz;
