@@ -93,8 +93,14 @@ async function postInstead(page, url, body, expected) {
   await audit(page, url, expected);
   await page.unroute(target);
 }
-test('error page 422', async () => postInstead(await (await browser.newContext()).newPage(), '/login', 'username=only', 422));
-test('error page 413', async () => postInstead(await (await browser.newContext()).newPage(), '/login', 'x=' + 'a'.repeat(64 * 1024), 413));
+/** A browser that has been shown the sign-in form (a body from anyone else is refused unread, 403). */
+async function pageWithForm() {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${server.base}/login`);
+  return page;
+}
+test('error page 422', async () => postInstead(await pageWithForm(), '/login', 'username=only', 422));
+test('error page 413', async () => postInstead(await pageWithForm(), '/login', 'x=' + 'a'.repeat(64 * 1024), 413));
 
 test('error page 429', async () => {
   await anon.goto(`${server.base}/login`);

@@ -1,6 +1,6 @@
 //! Use cases on accounts that need the password hasher as well as the database.
 
-use super::attempt::{session_key, Admitted, Attempted, Gate, Verdict};
+use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
 use crate::accounts::throttle;
 use crate::accounts::{self, Account, CreatedBy, Creation, Role};
@@ -116,12 +116,7 @@ impl App {
         new: &str,
         confirm: &str,
     ) -> Result<PasswordChange> {
-        let gate = Gate {
-            name: &owner.name,
-            key: session_key(owner),
-            address: None,
-            owner: true,
-        };
+        let gate = Gate::in_session(owner);
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(crate::error::Error::NotFound)?;
             let (key, locked_for, limits) = (admitted.key, admitted.locked_for, admitted.limits);

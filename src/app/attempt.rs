@@ -42,6 +42,19 @@ pub struct Gate<'a> {
     pub owner: bool,
 }
 
+impl<'a> Gate<'a> {
+    /// A check in the owner's live session: under the session's own key, in the owner's
+    /// lane, with no address slot (the session is already signed in).
+    pub fn in_session(owner: &'a Owner) -> Gate<'a> {
+        Gate {
+            name: &owner.name,
+            key: session_key(owner),
+            address: None,
+            owner: true,
+        }
+    }
+}
+
 /// An attempt let through: already counted as a failure of `key`, until the flow's
 /// success refunds it.
 pub struct Admitted {

@@ -2,7 +2,7 @@
 //! of a sign-in, "confirm it's you" (a password and, where set, a code), enrolment, and
 //! the checks around them.
 
-use super::attempt::{session_key, Admitted, Attempted, Gate, Verdict};
+use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
 use crate::accounts::Account;
 use crate::error::{Error, Result};
@@ -152,12 +152,7 @@ impl App {
         password: &str,
         code: &str,
     ) -> Result<Reauth> {
-        let gate = Gate {
-            name: &owner.name,
-            key: session_key(owner),
-            address: None,
-            owner: true,
-        };
+        let gate = Gate::in_session(owner);
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(Error::NotFound)?;
             let password_ok = self

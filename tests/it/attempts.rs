@@ -41,6 +41,27 @@ fn throttle_status(app: &App, key: &str) -> (i32, Option<i64>) {
         .unwrap()
 }
 
+/// Signs `name` in with the right password in `b` and checks that the code is awaited.
+fn reaches_second_step(b: &Browser<'_>, name: &str) {
+    let r = b.login(name, PASSWORD, false);
+    assert!(
+        r.location().starts_with("/login/2fa"),
+        "{:?} {}",
+        r.status,
+        r.location()
+    );
+}
+
+/// An administrator `boss` with TOTP, locked out by a stranger whose wait is now over.
+/// Returns the TOTP secret and the wait that passed.
+fn boss_after_a_strangers_wait(app: &TestApp) -> (Vec<u8>, i64) {
+    let (_, owner) = app.signed_in("boss", Role::Admin);
+    let (secret, _) = enrol(app, &owner);
+    let wait = strangers_lockout(app, "boss");
+    app.state().clock.advance(wait + 1);
+    (secret, wait)
+}
+
 fn two_factor_app() -> TestApp {
     app_with(|f| {
         f.merge(("address_failures", 1000))
@@ -53,10 +74,7 @@ fn two_factor_app() -> TestApp {
 #[test]
 fn after_a_strangers_lockout_the_owner_signs_in_with_password_and_code_from_a_new_browser() {
     let app = two_factor_app();
-    let (_, owner) = app.signed_in("boss", Role::Admin);
-    let (secret, _) = enrol(&app, &owner);
-    let wait = strangers_lockout(&app, "boss");
-    app.state().clock.advance(wait + 1);
+    let (secret, _) = boss_after_a_strangers_wait(&app);
     let b = app.browser();
     let r = b.login("boss", PASSWORD, false);
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
@@ -68,10 +86,7 @@ fn after_a_strangers_lockout_the_owner_signs_in_with_password_and_code_from_a_ne
     assert_eq!(b.get("/admin/users").status, Status::Ok);
     // The run of failures is over: yet another new browser goes straight through too.
     let other = app.browser();
-    assert!(other
-        .login("boss", PASSWORD, false)
-        .location()
-        .starts_with("/login/2fa"));
+    reaches_second_step(&other, "boss");
     assert_eq!(
         code_step(&other, &fresh_code(&app, &secret)).status,
         Status::SeeOther
@@ -102,17 +117,11 @@ fn while_the_wait_runs_the_owner_waits_and_then_signs_in() {
 #[test]
 fn wrong_codes_after_the_wait_still_count_and_end_the_pending_sign_in() {
     let app = two_factor_app();
-    let (_, owner) = app.signed_in("boss", Role::Admin);
-    let (secret, _) = enrol(&app, &owner);
-    let wait = strangers_lockout(&app, "boss");
-    app.state().clock.advance(wait + 1);
+    let (secret, wait) = boss_after_a_strangers_wait(&app);
     // The stranger has the password but not the code: the run of five failures goes on,
     // so the first wrong code starts the next (longer) wait and ends the pending step.
     let thief = app.browser();
-    assert!(thief
-        .login("boss", PASSWORD, false)
-        .location()
-        .starts_with("/login/2fa"));
+    reaches_second_step(&thief, "boss");
     let r = code_step(&thief, "000000");
     assert!(r.is_login_redirect(), "{:?}", r.status);
     assert!(r.clears("__Host-pending"));
@@ -124,10 +133,7 @@ fn wrong_codes_after_the_wait_still_count_and_end_the_pending_sign_in() {
     // That wait ends too.
     app.state().clock.advance(second_wait);
     let b = app.browser();
-    assert!(b
-        .login("boss", PASSWORD, false)
-        .location()
-        .starts_with("/login/2fa"));
+    reaches_second_step(&b, "boss");
     assert_eq!(
         code_step(&b, &fresh_code(&app, &secret)).status,
         Status::SeeOther
@@ -137,16 +143,10 @@ fn wrong_codes_after_the_wait_still_count_and_end_the_pending_sign_in() {
 #[test]
 fn a_strangers_failure_between_the_owners_password_and_code_does_not_refuse_the_code() {
     let app = two_factor_app();
-    let (_, owner) = app.signed_in("boss", Role::Admin);
-    let (secret, _) = enrol(&app, &owner);
-    let wait = strangers_lockout(&app, "boss");
-    app.state().clock.advance(wait + 1);
+    let (secret, _) = boss_after_a_strangers_wait(&app);
     // The owner's password is right: the code is awaited.
     let b = app.browser();
-    assert!(b
-        .login("boss", PASSWORD, false)
-        .location()
-        .starts_with("/login/2fa"));
+    reaches_second_step(&b, "boss");
     // Meanwhile one more wrong password from the stranger starts a new wait for the name.
     let stranger = app.browser();
     assert_eq!(
