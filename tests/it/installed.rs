@@ -76,10 +76,19 @@ fn the_installed_package_runs_as_its_user_with_its_configuration() {
     // the keys made at install), in its working folder; only the port is ours.
     let env_file = std::fs::read_to_string("/etc/gatehouse/gatehouse.env").unwrap();
     let port = free_port();
-    let mut cmd = Command::new("runuser");
-    cmd.args(["-u", "gatehouse", "--", "env", "-i"])
-        .arg("ROCKET_CONFIG=/etc/gatehouse/Rocket.toml")
-        .arg(format!("ROCKET_PORT={port}"));
+    // setpriv execs the server in its own process (runuser would fork and wait, and
+    // killing it would leave the server running).
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=gatehouse",
+        "--regid=gatehouse",
+        "--init-groups",
+        "--",
+        "env",
+        "-i",
+    ])
+    .arg("ROCKET_CONFIG=/etc/gatehouse/Rocket.toml")
+    .arg(format!("ROCKET_PORT={port}"));
     for line in env_file
         .lines()
         .filter(|l| l.contains('=') && !l.starts_with('#'))
@@ -114,6 +123,8 @@ fn the_installed_package_runs_as_its_user_with_its_configuration() {
         setup.starts_with(&format!("http://127.0.0.1:{port}/setup?token=")),
         "{setup}"
     );
+    // The link is printed while the server starts, before it listens.
+    wait_for_port(port, "the installed server listens");
     let base = format!("http://127.0.0.1:{port}");
     let agent = http_agent(std::time::Duration::from_secs(10));
     assert_eq!(
