@@ -52,11 +52,7 @@ impl HostPattern {
     fn matches(&self, host: &str) -> bool {
         match self {
             HostPattern::Exact(h) => host == h,
-            HostPattern::Subdomains(suffix) => {
-                host.len() > suffix.len() + 1
-                    && host.ends_with(suffix.as_str())
-                    && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
-            }
+            HostPattern::Subdomains(suffix) => target::within_domain(host, suffix, false),
         }
     }
 }

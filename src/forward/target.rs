@@ -47,6 +47,10 @@ impl Scheme {
 pub enum BadTarget {
     #[error("no target was given")]
     Missing,
+    #[error("a header that names the target was sent more than once")]
+    Duplicate,
+    #[error("the method is not an HTTP method name")]
+    Method,
     #[error("the target is longer than {MAX_TARGET} bytes")]
     TooLong,
     #[error("the scheme is not http or https")]
@@ -143,6 +147,15 @@ pub fn origin_of(url: &str) -> Result<(Scheme, Authority), BadTarget> {
     let scheme = Scheme::parse(scheme).ok_or(BadTarget::Scheme)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     Ok((scheme, Authority::parse(scheme, authority)?))
+}
+
+/// Whether canonical `host` is a subdomain of `domain` (`a.example.com` of
+/// `example.com`, not `evilexample.com`), or, with `or_itself`, the domain itself.
+pub fn within_domain(host: &str, domain: &str, or_itself: bool) -> bool {
+    (or_itself && host == domain)
+        || host
+            .strip_suffix(domain)
+            .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.'))
 }
 
 /// A host name or IP literal in canonical form (lower case, IDNA, IPv4 in dotted

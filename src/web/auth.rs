@@ -79,11 +79,7 @@ pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
         crate::forward::Scheme::Https => true,
         crate::forward::Scheme::Http => !app.settings.cookie_secure,
     };
-    let host = target.host();
-    let inside = host == domain
-        || (host.len() > domain.len() + 1
-            && host.ends_with(domain)
-            && host.as_bytes()[host.len() - domain.len() - 1] == b'.');
+    let inside = crate::forward::target::within_domain(target.host(), domain, true);
     let url = target.url();
     (scheme_ok && inside && rocket::http::uri::Absolute::parse(&url).is_ok()).then_some(url)
 }

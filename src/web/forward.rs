@@ -25,7 +25,7 @@ fn header<'a>(req: &'a Request<'_>, name: &str) -> Result<Option<&'a str>, BadTa
     let mut values = req.headers().get(name);
     let first = values.next();
     if values.next().is_some() {
-        return Err(BadTarget::Missing);
+        return Err(BadTarget::Duplicate);
     }
     Ok(first.map(str::trim).filter(|v| !v.is_empty()))
 }
@@ -51,7 +51,7 @@ fn proxied_target(req: &Request<'_>) -> Result<ProxiedTarget, BadTarget> {
     };
     let method = method.unwrap_or("GET");
     if method.len() > 32 || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(BadTarget::Missing);
+        return Err(BadTarget::Method);
     }
     Ok(ProxiedTarget {
         method: method.to_ascii_uppercase(),
