@@ -64,7 +64,7 @@ fn main() {
     let seeded = Instant::now();
     let hash =
         gatehouse::accounts::password::hash_blocking("unused password for seeding", 4).unwrap();
-    app.db
+    app.db()
         .run_blocking(|c| {
             gatehouse::db::write_tx(c, |c| {
                 for chunk in (0..n).collect::<Vec<_>>().chunks(2_000) {
@@ -142,7 +142,7 @@ fn main() {
     println!("\nquery (median / worst of 50):");
     for (name, search) in &cases {
         let (med, worst) = time(50, || {
-            app.db
+            app.db()
                 .run_blocking(|c| accounts::search(c, search, 1_800_000_000))
                 .unwrap()
         });

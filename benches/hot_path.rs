@@ -73,7 +73,7 @@ fn main() {
     app.create_user("alice", Role::User, "correct horse battery staple")
         .unwrap();
     for i in 0..10_000 {
-        app.revocations
+        app.revocations()
             .end_session(&format!("ended-session-{i:08}"), t);
     }
     let access = common::sign_in(&client, "alice", "correct horse battery staple");

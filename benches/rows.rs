@@ -119,7 +119,7 @@ fn count(app: &gatehouse::App, sql: &'static str) -> i64 {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    app.db
+    app.db()
         .run_blocking(move |c| Ok(diesel::sql_query(sql).get_result::<N>(c)?.n))
         .unwrap()
 }
@@ -185,9 +185,9 @@ fn hostile_rows() {
         count(app, attempts),
         count(app, pending)
     );
-    app.clock.advance(3_601);
+    app.clock().advance(3_601);
     let (now, keep) = (app.now(), app.retention());
-    app.db
+    app.db()
         .run_blocking(move |c| gatehouse::retention::prune(c, now, &keep))
         .unwrap();
     println!(
@@ -235,7 +235,7 @@ fn prune_under_writes() {
     // One live session with a month of used tokens, all older than the retention when the
     // prune below runs (a month on), none yet for the server's own pass.
     let used = app.now() - 1_000;
-    app.db
+    app.db()
         .run_blocking(move |c| {
             c.batch_execute(&format!(
                 "BEGIN;
@@ -260,7 +260,7 @@ fn prune_under_writes() {
     let now = app.now() + 31 * 86_400;
     let keep = app.retention();
     let done = Arc::new(AtomicBool::new(false));
-    let db = app.db.clone();
+    let db = app.db().clone();
     let pruner = {
         let done = done.clone();
         std::thread::spawn(move || {
@@ -279,7 +279,7 @@ fn prune_under_writes() {
     let mut i = 0u64;
     while !done.load(Ordering::Relaxed) {
         let t = Instant::now();
-        let ok = app.db.run_blocking(move |c| {
+        let ok = app.db().run_blocking(move |c| {
             c.batch_execute("BEGIN IMMEDIATE")?;
             let locked = t.elapsed();
             let wrote = c.batch_execute(&format!(

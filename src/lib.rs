@@ -1,35 +1,20 @@
 //! Gatehouse: password sign-in with a JWT access cookie and rotating refresh tokens.
 //!
-//! Layers, each importing only those below it: `web` (HTTP) → `app` (the state and the
-//! use cases that need the hasher) → `config` → the domain (`admin` → `sessions` →
-//! `accounts`, `audit`, `effect`) → `db`, `error`, `i18n`, `clock`, `random`, `text`.
-//! See docs/architecture.md.
+//! This crate is the HTTP side: routes, guards, cookies, pages, the binary. The domain,
+//! the database and the use cases are the `gatehouse-core` crate (core/), which does not
+//! depend on rocket. See docs/architecture.md.
 
 #[macro_use]
 extern crate rocket;
 
-pub mod accounts;
-pub mod admin;
-pub mod app;
-pub mod audit;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod effect;
-pub mod error;
-pub mod forward;
-pub mod groups;
-pub mod i18n;
-pub mod mail;
-pub mod metrics;
-pub mod outbox;
-pub mod random;
-pub mod retention;
-pub mod second_factor;
-pub mod sessions;
-pub mod signer;
-pub mod text;
+// The core crate's modules under their old names, so that `crate::app::App` and
+// `gatehouse::accounts::…` read as before.
+pub use gatehouse_core::{
+    accounts, admin, app, audit, clock, config, db, effect, error, forward, groups, i18n, mail,
+    metrics, outbox, random, retention, second_factor, sessions, signer, text,
+};
 pub mod web;
+pub use gatehouse_core::on_backend;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -95,25 +80,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             |rocket| {
                 Box::pin(async move {
                     if let Some(app) = rocket.state::<App>() {
-                        rocket::tokio::spawn(sessions::feed::follow(
-                            app.db.clone(),
-                            app.revocations.clone(),
-                            app.clock.clone(),
-                        ));
-                        rocket::tokio::spawn(retention::run(
-                            app.db.clone(),
-                            app.clock.clone(),
-                            app.retention(),
-                        ));
-                        if let Some(mailer) = &app.mailer {
-                            rocket::tokio::spawn(mail::sender::run(
-                                app.db.clone(),
-                                mailer.clone(),
-                                app.clock.clone(),
-                                app.metrics.mail.clone(),
-                                app.mail_wake.clone(),
-                            ));
-                        }
+                        app.start_background();
                     }
                 })
             },

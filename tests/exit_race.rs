@@ -61,7 +61,7 @@ fn child(dir: &std::path::Path) -> ! {
     let figment = common::figment_with_url(dir, &url);
     let app = gatehouse::App::start(&figment).expect("the app starts");
     for _ in 0..3 {
-        let db = app.db.clone();
+        let db = app.db().clone();
         std::thread::spawn(move || loop {
             let _ = db.run_blocking(|c| {
                 c.batch_execute("SELECT pg_sleep(0.001)")

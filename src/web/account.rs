@@ -1,16 +1,16 @@
 //! Self-service: your sessions, your password, and sign-up when it is open.
 
+use crate::audit::Kind;
 use crate::context;
 use crate::web::engine::Template;
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{Either, State};
 
-use crate::accounts::{self, CreatedBy, Role};
+use crate::accounts::{CreatedBy, Role};
 use crate::app::{AccountRequest, App, NewAccount, PasswordChange};
 use crate::config::Signup;
 use crate::i18n::Message;
-use crate::sessions::{self, store};
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
@@ -26,18 +26,13 @@ pub async fn account_page(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
-    let (id, now) = (user.id, app.now());
-    let (account, sessions) = app
-        .db
-        .run(move |c| Ok((accounts::find(c, id)?, store::live_for_account(c, id, now)?)))
-        .await?;
-    let account = account.ok_or(Error::NotFound)?;
+    let (account, sessions) = app.account_and_sessions(user.id).await?;
     Ok(page(
         "account/index",
         &lang,
         context! {
             title_key: "title-account",
-            csrf_token: app.csrf.for_session(&user.sid),
+            csrf_token: app.csrf().for_session(&user.sid),
             last_login_at: account.last_login_at,
             created_at: account.created_at,
             mail_on: app.mail_on(),
@@ -80,8 +75,7 @@ pub async fn set_language(
     if crate::i18n::supported(&form.lang).is_none() {
         return Err(Error::BadRequest(Message::new("msg-choose-language")));
     }
-    let (owner, now) = (user.owner(&client), app.now());
-    app.change(move |c| sessions::set_mail_language(c, &owner, &form.lang, now))
+    app.set_mail_language(user.owner(&client), form.lang)
         .await?;
     Ok(Redirect::to("/account?notice=language_saved"))
 }
@@ -95,8 +89,7 @@ pub async fn revoke_session(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> Result<Redirect> {
-    let (owner, target, now) = (user.owner(&client), sid.to_string(), app.now());
-    app.change(move |c| sessions::revoke_own(c, &owner, &target, now))
+    app.revoke_own_session(user.owner(&client), sid.to_string())
         .await?;
     if sid == user.sid {
         session::clear_cookies(jar, app);
@@ -112,9 +105,7 @@ pub async fn revoke_others(
     client: ClientInfo,
     app: &State<App>,
 ) -> Result<Redirect> {
-    let (owner, now) = (user.owner(&client), app.now());
-    app.change(move |c| sessions::revoke_others(c, &owner, now))
-        .await?;
+    app.revoke_other_sessions(user.owner(&client)).await?;
     Ok(Redirect::to("/account?notice=others_revoked"))
 }
 
@@ -130,9 +121,9 @@ fn password_form(
         lang,
         context! {
             title_key: "title-password",
-            csrf_token: app.csrf.for_session(&user.sid),
+            csrf_token: app.csrf().for_session(&user.sid),
             forced: user.must_change_password,
-            min_length: app.policy.min_length,
+            min_length: app.policy().min_length,
             error,
             notice,
             user,
@@ -204,7 +195,7 @@ pub async fn change_password(
 }
 
 fn signup_open(app: &App) -> Result<()> {
-    match app.settings.signup {
+    match app.settings().signup {
         Signup::Open => Ok(()),
         Signup::Closed => Err(Error::NotFound),
     }
@@ -227,7 +218,13 @@ fn signup_form(
 #[get("/signup")]
 pub fn signup_page(app: &State<App>, csrf: PreSessionToken, lang: Lang) -> Result<Template> {
     signup_open(app)?;
-    Ok(signup_form(&lang, &csrf.0, "", None, app.policy.min_length))
+    Ok(signup_form(
+        &lang,
+        &csrf.0,
+        "",
+        None,
+        app.policy().min_length,
+    ))
 }
 
 /// Only these fields are read: anything else sent (a `role`, say) is ignored.
@@ -257,18 +254,6 @@ pub async fn signup(
 ) -> Result<Either<Redirect, (Status, Template)>> {
     signup_open(app)?;
     let form = form.into_inner();
-    // An address that has failed too often (sign-ins, or names found taken) waits, and
-    // each address makes only so many accounts an hour; both before any hashing.
-    if let Some(wait) = app.addresses.wait(&client.ip) {
-        return Err(Error::TooManyRequests {
-            retry_after: wait as u64,
-        });
-    }
-    if let Err(wait) = app.signups.take(&client.ip) {
-        return Err(Error::TooManyRequests {
-            retry_after: wait as u64,
-        });
-    }
     let refuse = |msg: Message| {
         Ok(Either::Right((
             Status::UnprocessableEntity,
@@ -277,30 +262,29 @@ pub async fn signup(
                 &csrf.0,
                 &form.username,
                 Some(&msg.text(lang.code)),
-                app.policy.min_length,
+                app.policy().min_length,
             ),
         )))
     };
     let created = app
-        .create_account(AccountRequest {
+        .sign_up(AccountRequest {
             username: &form.username,
             password: &form.password,
             confirm: Some(&form.confirm),
             role: Role::User,
             must_change_password: false,
-            event: "signup",
+            event: Kind::Signup,
             by: CreatedBy::Itself,
             ip: &client.ip,
             detail: String::new(),
         })
-        .await?;
+        .await?
+        .map_err(|wait| Error::TooManyRequests {
+            retry_after: wait as u64,
+        })?;
     match created {
         NewAccount::Created(_) => Ok(Either::Left(Redirect::to("/login?notice=signed_up"))),
         NewAccount::Invalid(msg) => refuse(msg),
-        NewAccount::Taken => {
-            // The one thing sign-up tells about other accounts: counted like a failure.
-            app.addresses.record(&client.ip);
-            refuse(Message::new("msg-username-unavailable"))
-        }
+        NewAccount::Taken => refuse(Message::new("msg-username-unavailable")),
     }
 }

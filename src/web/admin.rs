@@ -1,21 +1,18 @@
 //! Administrators' pages: find accounts, act on them, read the audit log. Every route
 //! takes `AdminUser`, so anyone else gets 403 (or the sign-in page).
 
+use crate::audit::Kind;
 use crate::context;
 use crate::web::engine::Template;
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State};
 
-use crate::accounts::{self, throttle, CreatedBy, Role, Search, StatusFilter};
-use crate::admin::{self as actions, Actor, Refusal};
-use crate::app::{AccountRequest, App, NewAccount};
-use crate::audit::{self as audit_log, SubjectFilter, AUDIT_PAGE};
-use crate::db::DbConn;
-use crate::effect::Effect;
-use crate::error::Error as DomainError;
+use crate::accounts::{self, CreatedBy, Role, Search, StatusFilter};
+use crate::admin::{Actor, Refusal};
+use crate::app::{AccountOverview, AccountPage, AccountRequest, AdminAction, App, NewAccount};
+use crate::audit::AUDIT_PAGE;
 use crate::i18n::Message;
-use crate::sessions::store;
 use crate::text::printable;
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
@@ -86,17 +83,7 @@ pub async fn users(
         status: status.and_then(StatusFilter::parse),
         after: after.filter(|a| !a.is_empty()).map(|a| printable(a, 64)),
     };
-    let now = app.now();
-    let s = search.clone();
-    let (rows, next, locks) = app
-        .db
-        .run(move |c| {
-            let (rows, next) = accounts::search(c, &s, now)?;
-            let keys: Vec<String> = rows.iter().map(|a| a.username_key.clone()).collect();
-            let locks = throttle::locked_until_many(c, &keys, now)?;
-            Ok((rows, next, locks))
-        })
-        .await?;
+    let AccountPage { rows, next, locks } = app.search_accounts(search.clone()).await?;
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|a| {
@@ -137,8 +124,8 @@ fn new_user_form(
         lang,
         context! {
             title_key: "title-new-account",
-            csrf_token: app.csrf.for_session(&admin.0.sid),
-            min_length: app.policy.min_length,
+            csrf_token: app.csrf().for_session(&admin.0.sid),
+            min_length: app.policy().min_length,
             mail_on: app.mail_on(),
             user: &admin.0,
             username,
@@ -220,29 +207,15 @@ pub async fn new_user(
             id: admin.0.id,
             ip: client.ip.clone(),
         };
-        let (username, code, now) = (form.username.clone(), lang.code, app.now());
-        let outcome = app
-            .change(move |c| {
-                let inv = actions::Invitation {
-                    username: &username,
-                    email: &address,
-                    role,
-                    lang: code,
-                };
-                match actions::invite(c, &actor, &inv, now) {
-                    Ok((id, effect)) => Ok((Ok(id), effect)),
-                    Err(Refusal::Db(e)) => Err(e),
-                    Err(refusal) => Ok((Err(refusal), Effect::none())),
-                }
-            })
-            .await?;
-        return match outcome {
+        return match app
+            .invite(actor, form.username.clone(), address, role, lang.code)
+            .await?
+        {
             Ok(id) => Ok(Either::Left(Redirect::to(format!(
                 "/admin/users/{id}?notice=invited"
             )))),
             Err(Refusal::Taken) => refuse(Message::new("msg-name-or-email-taken")),
-            Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
-            Err(_) => Err(Error::NotFound),
+            Err(refusal) => Err(refusal.into()),
         };
     }
     let created = app
@@ -252,7 +225,7 @@ pub async fn new_user(
             confirm: None,
             role,
             must_change_password: true,
-            event: "admin_account_created",
+            event: Kind::AdminAccountCreated,
             by: CreatedBy::Account(admin.0.id),
             ip: &client.ip,
             detail: format!("role {}", role.as_str()),
@@ -277,43 +250,25 @@ pub async fn user_page(
     lang: Lang,
 ) -> Result<Template> {
     let id = parse_id(id)?;
-    let now = app.now();
-    let (
+    let _now = app.now();
+    let AccountOverview {
         account,
         sessions,
-        (events, _),
-        (failed_logins, locked_until),
+        events,
+        failed_logins,
+        locked_until,
         codes_left,
-        membership,
+        member_of,
+        other_groups,
         invited_until,
-    ) = app
-        .db
-        .run(move |c| {
-            let account = accounts::find(c, id)?.ok_or(DomainError::NotFound)?;
-            let lock = throttle::status(c, &account.username_key, now)?;
-            let invited_until =
-                crate::mail::tokens::pending(c, crate::mail::tokens::INVITATION, id, now)?
-                    .first()
-                    .map(|t| t.expires_at);
-            Ok((
-                account,
-                store::live_for_account(c, id, now)?,
-                audit_log::search(c, Some(SubjectFilter::Id(id)), None, None, 20)?,
-                lock,
-                crate::second_factor::codes_left(c, id)?,
-                crate::groups::membership(c, id)?,
-                invited_until,
-            ))
-        })
-        .await?;
-    let (member_of, other_groups) = membership;
+    } = app.account_overview(id).await?;
     Ok(page(
         "admin/user",
         &lang,
         context! {
-            csrf_token: app.csrf.for_session(&admin.0.sid),
+            csrf_token: app.csrf().for_session(&admin.0.sid),
             is_self: account.id == admin.0.id,
-            min_length: app.policy.min_length,
+            min_length: app.policy().min_length,
             account: Row::of(account.clone(), locked_until),
             must_change_password: account.must_change_password,
             second_factor: account.has_second_factor(),
@@ -335,16 +290,24 @@ pub async fn user_page(
     ))
 }
 
-/// Runs one admin action and answers with a redirect to the account, or the refusal.
+/// Where the administrator lands after an action that went through.
+enum Landing {
+    /// The account's page (it still exists).
+    Account,
+    /// The account list (the account is gone).
+    List,
+}
+
+/// Runs one admin action and answers with a redirect (to the account, or to the list for
+/// an account that is gone), or the refusal.
 async fn act(
     app: &App,
     admin: &AdminUser,
     client: &ClientInfo,
     id: &str,
     done: &str,
-    action: impl FnOnce(&mut DbConn, &Actor, i64, i64) -> std::result::Result<Effect, Refusal>
-        + Send
-        + 'static,
+    landing: Landing,
+    action: AdminAction,
 ) -> Result<Redirect> {
     let id = parse_id(id)?;
     require_recent_confirmation(app, &admin.0, &format!("/admin/users/{id}")).await?;
@@ -352,31 +315,11 @@ async fn act(
         id: admin.0.id,
         ip: client.ip.clone(),
     };
-    let now = app.now();
-    // A refusal changes nothing: it comes back as the value, with no effect.
-    let outcome = app
-        .change(move |c| match action(c, &actor, id, now) {
-            Ok(effect) => Ok((Ok(()), effect)),
-            Err(Refusal::Db(e)) => Err(e),
-            Err(refusal) => Ok((Err(refusal), Effect::none())),
-        })
-        .await?;
-    match outcome {
-        Ok(()) => {}
-        Err(Refusal::NotFound) => return Err(Error::NotFound),
-        Err(Refusal::NotAdmin) => return Err(Error::Forbidden(Message::new("msg-not-admin"))),
-        Err(Refusal::SelfAction) => return Err(Error::Forbidden(Message::new("msg-self-action"))),
-        Err(Refusal::LastAdmin) => return Err(Error::Forbidden(Message::new("msg-last-admin"))),
-        Err(Refusal::Taken) => return Err(Error::Conflict),
-        Err(Refusal::ConfirmationMismatch) => {
-            return Err(Error::Unprocessable(Message::new("msg-delete-confirm")))
-        }
-        Err(Refusal::Db(e)) => return Err(e.into()),
-    }
-    if done == "deleted" || done == "invitation_cancelled" {
-        return Ok(Redirect::to(format!("/admin/users?notice={done}")));
-    }
-    Ok(Redirect::to(format!("/admin/users/{id}?notice={done}")))
+    app.administer(actor, id, action).await??;
+    Ok(Redirect::to(match landing {
+        Landing::List => format!("/admin/users?notice={done}"),
+        Landing::Account => format!("/admin/users/{id}?notice={done}"),
+    }))
 }
 
 #[derive(FromForm)]
@@ -408,7 +351,8 @@ pub async fn set_role(
         &client,
         id,
         "role_changed",
-        move |c, a, id, now| actions::set_role(c, a, id, role, now),
+        Landing::Account,
+        AdminAction::SetRole(role),
     )
     .await
 }
@@ -424,15 +368,14 @@ pub async fn simple_action(
     client: ClientInfo,
     app: &State<App>,
 ) -> Result<Redirect> {
-    type Action = fn(&mut DbConn, &Actor, i64, i64) -> std::result::Result<Effect, Refusal>;
-    let (done, f): (&str, Action) = match action {
-        "disable" => ("disabled", actions::disable),
-        "enable" => ("enabled", actions::enable),
-        "unlock" => ("unlocked", actions::unlock),
-        "revoke-sessions" => ("sessions_revoked", actions::revoke_sessions),
+    let (done, action) = match action {
+        "disable" => ("disabled", AdminAction::Disable),
+        "enable" => ("enabled", AdminAction::Enable),
+        "unlock" => ("unlocked", AdminAction::Unlock),
+        "revoke-sessions" => ("sessions_revoked", AdminAction::RevokeSessions),
         _ => return Err(Error::NotFound),
     };
-    act(app, &admin, &client, id, done, f).await
+    act(app, &admin, &client, id, done, Landing::Account, action).await
 }
 
 #[post("/admin/users/<id>/sessions/<sid>/revoke", data = "<_form>")]
@@ -451,7 +394,8 @@ pub async fn revoke_session(
         &client,
         id,
         "sessions_revoked",
-        move |c, a, id, now| actions::revoke_session(c, a, id, &sid, now),
+        Landing::Account,
+        AdminAction::RevokeSession(sid),
     )
     .await
 }
@@ -479,25 +423,17 @@ pub async fn reset_password(
 ) -> Result<Redirect> {
     let account_id = parse_id(id)?;
     require_recent_confirmation(app, &admin.0, &format!("/admin/users/{account_id}")).await?;
-    let account = app
-        .db
-        .run(move |c| accounts::find(c, account_id))
-        .await?
-        .ok_or(Error::NotFound)?;
+    let actor = Actor {
+        id: admin.0.id,
+        ip: client.ip.clone(),
+    };
     let password = form.into_inner().password;
-    app.policy
-        .check(&password, &account.username)
-        .map_err(Error::Unprocessable)?;
-    let hash = app.hasher.hash(password).await?;
-    act(
-        app,
-        &admin,
-        &client,
-        id,
-        "password_reset",
-        move |c, a, id, now| actions::reset_password(c, a, id, &hash, now),
-    )
-    .await
+    app.admin_set_password(actor, account_id, password)
+        .await?
+        .map_err(Error::Unprocessable)??;
+    Ok(Redirect::to(format!(
+        "/admin/users/{account_id}?notice=password_reset"
+    )))
 }
 
 #[derive(FromForm)]
@@ -523,9 +459,15 @@ pub async fn delete(
     app: &State<App>,
 ) -> Result<Redirect> {
     let confirm = form.into_inner().confirm;
-    act(app, &admin, &client, id, "deleted", move |c, a, id, now| {
-        actions::delete(c, a, id, &confirm, now)
-    })
+    act(
+        app,
+        &admin,
+        &client,
+        id,
+        "deleted",
+        Landing::List,
+        AdminAction::Delete(confirm),
+    )
     .await
 }
 
@@ -545,7 +487,8 @@ pub async fn reset_second_factor(
         &client,
         id,
         "2fa_reset",
-        actions::reset_second_factor,
+        Landing::Account,
+        AdminAction::ResetSecondFactor,
     )
     .await
 }
@@ -564,7 +507,8 @@ pub async fn resend_invitation(
         &client,
         id,
         "invitation_resent",
-        actions::resend_invitation,
+        Landing::Account,
+        AdminAction::ResendInvitation,
     )
     .await
 }
@@ -583,7 +527,8 @@ pub async fn cancel_invitation(
         &client,
         id,
         "invitation_cancelled",
-        actions::cancel_invitation,
+        Landing::List,
+        AdminAction::CancelInvitation,
     )
     .await
 }
@@ -617,7 +562,8 @@ pub async fn add_to_group(
         &client,
         id,
         "groups_changed",
-        move |c, a, id, now| actions::set_membership(c, a, id, group, true, now),
+        Landing::Account,
+        AdminAction::AddToGroup(group),
     )
     .await
 }
@@ -638,7 +584,8 @@ pub async fn remove_from_group(
         &client,
         id,
         "groups_changed",
-        move |c, a, id, now| actions::set_membership(c, a, id, group, false, now),
+        Landing::Account,
+        AdminAction::RemoveFromGroup(group),
     )
     .await
 }
@@ -661,7 +608,7 @@ fn groups_page(
         lang,
         context! {
             title_key: "title-groups",
-            csrf_token: app.csrf.for_session(&admin.0.sid),
+            csrf_token: app.csrf().for_session(&admin.0.sid),
             user: &admin.0,
             groups: rows,
             name,
@@ -678,7 +625,7 @@ pub async fn groups(
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
-    let all = app.db.run(crate::groups::list).await?;
+    let all = app.groups().await?;
     Ok(groups_page(
         &admin,
         app,
@@ -729,33 +676,22 @@ pub async fn create_group(
         )))
     };
     if let Err(msg) = crate::groups::validate_name(&name) {
-        let all = app.db.run(crate::groups::list).await?;
+        let all = app.groups().await?;
         return refuse(msg, all);
     }
     let actor = Actor {
         id: admin.0.id,
         ip: client.ip.clone(),
     };
-    let (created, now) = (name.clone(), app.now());
-    let outcome = app
-        .change(
-            move |c| match actions::create_group(c, &actor, &created, now) {
-                Ok(effect) => Ok((Ok(()), effect)),
-                Err(Refusal::Db(e)) => Err(e),
-                Err(refusal) => Ok((Err(refusal), Effect::none())),
-            },
-        )
-        .await?;
-    match outcome {
+    match app.create_group(actor, name.clone()).await? {
         Ok(()) => Ok(Either::Left(Redirect::to(
             "/admin/groups?notice=group_created",
         ))),
         Err(Refusal::Taken) => {
-            let all = app.db.run(crate::groups::list).await?;
+            let all = app.groups().await?;
             refuse(Message::new("msg-group-taken"), all)
         }
-        Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
-        Err(_) => Err(Error::NotFound),
+        Err(refusal) => Err(refusal.into()),
     }
 }
 
@@ -773,19 +709,8 @@ pub async fn delete_group(
         id: admin.0.id,
         ip: client.ip.clone(),
     };
-    let now = app.now();
-    let outcome = app
-        .change(move |c| match actions::delete_group(c, &actor, id, now) {
-            Ok(effect) => Ok((Ok(()), effect)),
-            Err(Refusal::Db(e)) => Err(e),
-            Err(refusal) => Ok((Err(refusal), Effect::none())),
-        })
-        .await?;
-    match outcome {
-        Ok(()) => Ok(Redirect::to("/admin/groups?notice=group_deleted")),
-        Err(Refusal::NotAdmin) => Err(Error::Forbidden(Message::new("msg-not-admin"))),
-        Err(_) => Err(Error::NotFound),
-    }
+    app.delete_group(actor, id).await??;
+    Ok(Redirect::to("/admin/groups?notice=group_deleted"))
 }
 
 #[get("/admin/audit?<user>&<kind>&<before>")]
@@ -808,17 +733,7 @@ pub async fn audit(
     let before_id = before.and_then(|b| b.parse::<i64>().ok());
     let (name, kind_q) = (user_filter.clone(), kind_filter.clone());
     let (events, next) = app
-        .db
-        .run(move |c| {
-            let subject = match name {
-                Some(n) => Some(match accounts::find_by_username(c, &n)? {
-                    Some(a) => SubjectFilter::Id(a.id),
-                    None => SubjectFilter::Name(n),
-                }),
-                None => None,
-            };
-            audit_log::search(c, subject, kind_q.as_deref(), before_id, AUDIT_PAGE)
-        })
+        .search_audit(name, kind_q, before_id, AUDIT_PAGE)
         .await?;
     Ok(page(
         "admin/audit",

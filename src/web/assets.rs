@@ -11,5 +11,5 @@ use crate::web::engine::Asset;
 /// folders are not listed.
 #[get("/static/<path..>")]
 pub async fn asset(path: PathBuf, app: &State<App>) -> Option<Asset> {
-    Asset::find(app.settings.static_dir.as_deref(), &path).await
+    Asset::find(app.settings().static_dir.as_deref(), &path).await
 }

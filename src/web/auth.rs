@@ -9,7 +9,7 @@ use rocket::Either;
 use rocket::State;
 
 use crate::app::{App, SignIn, SignInAttempt};
-use crate::sessions::{self, SIGN_IN_FAILED};
+use crate::sessions::SIGN_IN_FAILED;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 use crate::web::error::{Error, Result};
@@ -73,11 +73,11 @@ impl Destination {
 /// auth parses its targets and written back canonically (so that it is a valid
 /// `Location`); anything else is ignored.
 pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
-    let domain = app.settings.cookie_domain.as_deref()?;
+    let domain = app.settings().cookie_domain.as_deref()?;
     let target = crate::forward::Target::from_url(rd).ok()?;
     let scheme_ok = match target.scheme() {
         crate::forward::Scheme::Https => true,
-        crate::forward::Scheme::Http => !app.settings.cookie_secure,
+        crate::forward::Scheme::Http => !app.settings().cookie_secure,
     };
     let inside = crate::forward::target::within_domain(target.host(), domain, true);
     let url = target.url();
@@ -216,7 +216,7 @@ pub async fn login(
 #[get("/logout")]
 pub fn logout_page(user: AnySession, app: &State<App>, lang: Lang) -> Template {
     let user = user.0;
-    let csrf_token = app.csrf.for_session(&user.sid);
+    let csrf_token = app.csrf().for_session(&user.sid);
     page(
         "auth/logout",
         &lang,
@@ -244,9 +244,7 @@ pub async fn logout(
     app: &State<App>,
     jar: &CookieJar<'_>,
 ) -> Result<Redirect> {
-    let (owner, now) = (user.0.owner(&client), app.now());
-    app.change(move |c| sessions::sign_out(c, &owner, now))
-        .await?;
+    app.sign_out(user.0.owner(&client)).await?;
     session::clear_cookies(jar, app);
     Ok(Redirect::to("/login?notice=signed_out"))
 }

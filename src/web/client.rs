@@ -67,7 +67,7 @@ impl<'r> FromRequest<'r> for ClientInfo {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         match req.rocket().state::<App>() {
-            Some(app) => Outcome::Success(ClientInfo::of(req, &app.settings)),
+            Some(app) => Outcome::Success(ClientInfo::of(req, app.settings())),
             None => Outcome::Error((rocket::http::Status::InternalServerError, ())),
         }
     }

@@ -35,7 +35,7 @@ impl<'r> FromRequest<'r> for PreSessionToken {
                 value
             }
         };
-        Outcome::Success(PreSessionToken(app.csrf.for_presession(&value)))
+        Outcome::Success(PreSessionToken(app.csrf().for_presession(&value)))
     }
 }
 
@@ -50,7 +50,7 @@ pub trait CsrfProtected {
 fn presession_cookie(value: String, app: &App) -> Cookie<'static> {
     Cookie::build((crate::web::session::names(app).presession, value))
         .path("/")
-        .secure(app.settings.cookie_secure)
+        .secure(app.settings().cookie_secure)
         .http_only(true)
         .same_site(SameSite::Lax)
         .build()
@@ -117,7 +117,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
         if req.content_type().is_some_and(|ct| ct.top() == "multipart") {
             return Outcome::Error((Status::UnsupportedMediaType, ()));
         }
-        if !same_origin(req, app.settings.cookie_secure) {
+        if !same_origin(req, app.settings().cookie_secure) {
             return Outcome::Error((Status::Forbidden, ()));
         }
         // Before the body is read: without the pre-session cookie (forms shown before
@@ -140,10 +140,10 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
             && req
                 .cookies()
                 .get(crate::web::session::names(app).presession)
-                .is_some_and(|c| app.csrf.verify_presession(c.value(), token));
+                .is_some_and(|c| app.csrf().verify_presession(c.value(), token));
         let ok = presession_ok
             || match req.guard::<AnySession>().await {
-                Outcome::Success(AnySession(user)) => app.csrf.verify_session(&user.sid, token),
+                Outcome::Success(AnySession(user)) => app.csrf().verify_session(&user.sid, token),
                 _ => false,
             };
         if ok {

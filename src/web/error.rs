@@ -37,14 +37,32 @@ pub enum Error {
 
 impl From<crate::error::Error> for Error {
     fn from(e: crate::error::Error) -> Self {
-        use crate::error::Error as Domain;
         match e {
-            Domain::NotFound | Domain::Database(diesel::result::Error::NotFound) => Error::NotFound,
+            e if e.is_not_found() => Error::NotFound,
             e if e.is_conflict() => Error::Conflict,
-            e @ (Domain::Database(_) | Domain::Unavailable(_) | Domain::Busy(_)) => {
-                Error::Unavailable(e)
-            }
+            // Away, busy, full or read-only: 503 with Retry-After. A statement that is
+            // wrong (a constraint bug, say) is not an outage: 500, its chain logged.
+            e if e.is_unavailable() => Error::Unavailable(e),
             e => Error::Internal(e),
+        }
+    }
+}
+
+/// What an administrator's refused action looks like: the one mapping (a form that can
+/// say more, such as "name taken" next to its field, handles that refusal itself first).
+impl From<crate::admin::Refusal> for Error {
+    fn from(r: crate::admin::Refusal) -> Self {
+        use crate::admin::Refusal;
+        match r {
+            Refusal::NotFound => Error::NotFound,
+            Refusal::NotAdmin => Error::Forbidden(Message::new("msg-not-admin")),
+            Refusal::SelfAction => Error::Forbidden(Message::new("msg-self-action")),
+            Refusal::LastAdmin => Error::Forbidden(Message::new("msg-last-admin")),
+            Refusal::Taken => Error::Conflict,
+            Refusal::ConfirmationMismatch => {
+                Error::Unprocessable(Message::new("msg-delete-confirm"))
+            }
+            Refusal::Db(e) => e.into(),
         }
     }
 }
@@ -142,3 +160,105 @@ impl<'r> Responder<'r, 'static> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::Refusal;
+    use crate::error::Error as Domain;
+    use diesel::result::{DatabaseErrorKind as Kind, Error as Diesel};
+
+    fn db_error(kind: Kind, message: &str) -> Domain {
+        Domain::Database(Diesel::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    fn status(e: Domain) -> u16 {
+        Error::from(e).status().code
+    }
+
+    #[test]
+    fn not_found_is_404() {
+        assert_eq!(status(Domain::NotFound), 404);
+        assert_eq!(status(Domain::Database(Diesel::NotFound)), 404);
+    }
+
+    #[test]
+    fn a_database_that_is_away_busy_full_or_read_only_is_503() {
+        assert_eq!(status(Domain::Unavailable("timed out".into())), 503);
+        assert_eq!(status(Domain::Busy("hashing queue")), 503);
+        for message in [
+            "database is locked",
+            "database or disk is full",
+            "attempt to write a readonly database",
+            "disk I/O error",
+            "terminating connection due to administrator command",
+            "server closed the connection unexpectedly",
+        ] {
+            assert_eq!(status(db_error(Kind::Unknown, message)), 503, "{message}");
+        }
+        assert_eq!(status(db_error(Kind::ClosedConnection, "gone")), 503);
+        assert_eq!(
+            status(db_error(Kind::ReadOnlyTransaction, "read-only")),
+            503
+        );
+        assert_eq!(status(db_error(Kind::SerializationFailure, "retry")), 503);
+    }
+
+    #[test]
+    fn a_statement_that_is_wrong_is_500_not_an_outage() {
+        assert_eq!(
+            status(db_error(
+                Kind::ForeignKeyViolation,
+                "FOREIGN KEY constraint failed"
+            )),
+            500
+        );
+        assert_eq!(
+            status(db_error(Kind::CheckViolation, "CHECK constraint failed")),
+            500
+        );
+        assert_eq!(
+            status(db_error(Kind::NotNullViolation, "NOT NULL constraint")),
+            500
+        );
+        assert_eq!(status(db_error(Kind::Unknown, "no such column: x")), 500);
+        assert_eq!(status(Domain::Internal("a bug".into())), 500);
+    }
+
+    #[test]
+    fn a_name_taken_is_a_conflict() {
+        assert_eq!(
+            status(db_error(Kind::UniqueViolation, "UNIQUE constraint failed")),
+            409
+        );
+        assert_eq!(status(Domain::Conflict("taken")), 409);
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_answer_and_the_last_administrator_is_never_a_404() {
+        let cases = [
+            (Refusal::NotFound, 404, None),
+            (Refusal::NotAdmin, 403, Some("msg-not-admin")),
+            (Refusal::SelfAction, 403, Some("msg-self-action")),
+            (Refusal::LastAdmin, 403, Some("msg-last-admin")),
+            (Refusal::Taken, 409, None),
+            (
+                Refusal::ConfirmationMismatch,
+                422,
+                Some("msg-delete-confirm"),
+            ),
+            (Refusal::Db(Domain::Busy("x")), 503, None),
+        ];
+        for (refusal, code, key) in cases {
+            let e = Error::from(refusal);
+            assert_eq!(e.status().code, code, "{e}");
+            if let Some(key) = key {
+                assert_eq!(
+                    e.public_message("en"),
+                    crate::i18n::text("en", key, &[]),
+                    "{e}"
+                );
+            }
+        }
+    }
+}

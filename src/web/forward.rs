@@ -9,7 +9,7 @@ use rocket::http::{Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
 
-use crate::app::App;
+use crate::app::{App, Asker};
 use crate::forward::{BadTarget, Decision, Identity, Target};
 use crate::web::session::{self, cookie_names, Duty};
 
@@ -33,7 +33,7 @@ fn header<'a>(req: &'a Request<'_>, name: &str) -> Result<Option<&'a str>, BadTa
 fn from_proxy(req: &Request<'_>, app: &App) -> bool {
     req.remote()
         .map(|r| r.ip())
-        .is_some_and(|ip| app.settings.trusted_proxies.contains(&ip))
+        .is_some_and(|ip| app.settings().trusted_proxies.contains(&ip))
 }
 
 fn proxied_target(req: &Request<'_>) -> Result<ProxiedTarget, BadTarget> {
@@ -82,50 +82,15 @@ impl<'r> FromRequest<'r> for ProxiedTarget {
 
 /// Who is asking, for a proxy: the access cookie (no query), else the refresh cookie
 /// checked in the database without rotating it, with a fresh access cookie to hand back.
-struct Asker {
-    claims: std::sync::Arc<crate::sessions::tokens::Claims>,
-    fresh_access: Option<String>,
-}
-
 async fn asker(req: &Request<'_>, app: &App) -> crate::web::error::Result<Option<Asker>> {
     let (access_name, refresh_name) = cookie_names(app);
-    let now = app.now();
-    if let Some(claims) = req
-        .cookies()
-        .get(access_name)
-        .and_then(|c| app.keys.verify(c.value(), now))
-        .filter(|c| !app.revocations.refuses(c))
-    {
-        return Ok(Some(Asker {
-            claims,
-            fresh_access: None,
-        }));
-    }
-    let Some(refresh) = req
-        .cookies()
-        .get(refresh_name)
-        .map(|c| c.value().to_string())
-        .filter(|t| crate::sessions::store::is_refresh_token(t))
-    else {
-        return Ok(None);
-    };
-    let found = app
-        .db
-        .run(move |c| crate::sessions::store::check_refresh(c, &refresh, now))
-        .await?;
-    let Some((account, session, groups)) = found else {
-        return Ok(None);
-    };
-    let claims = app.claims(&account, &groups, &session.id, now)?;
-    // Not done signing in: no access cookie for the apps; the person finishes first.
-    let fresh_access = match claims.has_duty() {
-        true => None,
-        false => Some(app.keys.sign(&claims)?),
-    };
-    Ok(Some(Asker {
-        claims: std::sync::Arc::new(claims),
-        fresh_access,
-    }))
+    let cookies = req.cookies();
+    Ok(app
+        .forward_asker(
+            cookies.get(access_name).map(|c| c.value()),
+            cookies.get(refresh_name).map(|c| c.value()),
+        )
+        .await?)
 }
 
 /// The answer to a proxy.
@@ -182,7 +147,7 @@ impl<'r> Responder<'r, 'static> for Answer {
 }
 
 fn sign_in_url(app: &App, target: &Target) -> Option<String> {
-    let base = app.settings.public_url.as_ref()?;
+    let base = app.settings().public_url.as_ref()?;
     Some(format!(
         "{base}/login?rd={}",
         crate::text::query_value(&target.url())
@@ -210,7 +175,7 @@ async fn decide(req: &Request<'_>, app: &App, proxied: &ProxiedTarget, nginx: bo
     let identity = who.as_ref().map(|a| Identity {
         groups: &a.claims.groups,
     });
-    match app.settings.rules.decide(target, identity) {
+    match app.settings().rules.decide(target, identity) {
         Decision::Allow => Answer::Allowed {
             cookie: who
                 .as_ref()
@@ -222,7 +187,7 @@ async fn decide(req: &Request<'_>, app: &App, proxied: &ProxiedTarget, nginx: bo
         Decision::SignIn => {
             let to = match duty {
                 Some(duty) => app
-                    .settings
+                    .settings()
                     .public_url
                     .as_ref()
                     .map(|base| format!("{base}{}", duty.page())),

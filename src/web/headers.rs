@@ -16,8 +16,8 @@ pub struct SecurityHeaders {
 fn content_security_policy(app: Option<&crate::app::App>) -> String {
     let mut form_action = String::from("'self'");
     if let Some(app) = app {
-        if let Some(domain) = &app.settings.cookie_domain {
-            let scheme = if app.settings.cookie_secure {
+        if let Some(domain) = &app.settings().cookie_domain {
+            let scheme = if app.settings().cookie_secure {
                 "https"
             } else {
                 "http"
@@ -60,7 +60,7 @@ impl Fairing for SecurityHeaders {
         let hsts = req
             .rocket()
             .state::<crate::app::App>()
-            .is_none_or(|app| app.settings.cookie_secure);
+            .is_none_or(|app| app.settings().cookie_secure);
         if hsts {
             res.set_header(Header::new(
                 "Strict-Transport-Security",

@@ -31,7 +31,7 @@ impl Lang {
                 let secure = req
                     .rocket()
                     .state::<App>()
-                    .is_none_or(|a| a.settings.cookie_secure);
+                    .is_none_or(|a| a.settings().cookie_secure);
                 req.cookies().add(
                     Cookie::build((COOKIE, code))
                         .path("/")

@@ -8,11 +8,9 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{Either, State};
 
-use crate::accounts::password::Priority;
-use crate::accounts::throttle::{self, Admission};
 use crate::app::App;
 use crate::i18n::Message;
-use crate::mail::{flows, tokens, AddressError};
+use crate::mail::{tokens, AddressError};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 use crate::web::error::{Error, Result};
@@ -43,7 +41,7 @@ fn email_page(
         lang,
         context! {
             title_key: "title-email",
-            csrf_token: app.csrf.for_session(&user.sid),
+            csrf_token: app.csrf().for_session(&user.sid),
             email: &account.email,
             verified: account.email_verified_at.is_some(),
             value,
@@ -55,10 +53,7 @@ fn email_page(
 }
 
 async fn account_of(app: &App, id: i64) -> Result<crate::accounts::Account> {
-    app.db
-        .run(move |c| crate::accounts::find(c, id))
-        .await?
-        .ok_or(Error::NotFound)
+    app.account(id).await?.ok_or(Error::NotFound)
 }
 
 #[get("/account/email?<notice>")]
@@ -131,11 +126,7 @@ pub async fn set_email(
     };
     // The same answer whether the address is free, claimed or another account's: its
     // owner is told by mail instead.
-    let (owner, now) = (user.owner(&client), app.now());
-    match app
-        .change(move |c| flows::set_email(c, &owner, &address, now))
-        .await?
-    {
+    match app.set_email(user.owner(&client), address).await? {
         None => Ok(Either::Left(Redirect::to(
             "/account/email?notice=email_sent",
         ))),
@@ -169,9 +160,7 @@ pub async fn verify_page(
     lang: Lang,
 ) -> Result<Template> {
     mail_on(app)?;
-    let (t, now) = (token.unwrap_or_default().to_string(), app.now());
-    app.db
-        .run(move |c| tokens::peek(c, tokens::VERIFY_EMAIL, &t, now))
+    app.link_account(tokens::VERIFY_EMAIL, token.unwrap_or_default())
         .await?
         .ok_or(Error::NotFound)?;
     Ok(confirm_page(
@@ -206,10 +195,8 @@ pub async fn verify(
     app: &State<App>,
 ) -> Result<Redirect> {
     mail_on(app)?;
-    let (token, ip, now) = (form.into_inner().token, client.ip.clone(), app.now());
     match app
-        .db
-        .run(move |c| flows::verify_email(c, &token, &ip, now))
+        .verify_email(form.into_inner().token, client.ip.clone())
         .await?
     {
         Some(_) if signed_in.is_some() => Ok(Redirect::to("/account/email?notice=email_verified")),
@@ -260,39 +247,11 @@ pub async fn forgot(
 ) -> Result<(Status, Template)> {
     mail_on(app)?;
     let login = crate::text::printable(form.into_inner().login.trim(), 254);
-    if let Err(wait) = app.forgots.take(&client.ip) {
+    if let Err(wait) = app.request_password_reset(login, client.ip.clone()).await? {
         return Err(Error::TooManyRequests {
             retry_after: wait as u64,
         });
     }
-    // An address counts in its folded form, so that spellings of one address share a count.
-    let folded = crate::mail::address_key(&login).unwrap_or_else(|| login.to_lowercase());
-    let (key, now) = (format!("reset:{folded}"), app.now());
-    let admission = app
-        .db
-        .run(move |c| {
-            crate::db::write_tx(c, |c| throttle::admit(c, &key, &flows::RESET_LIMITS, now))
-        })
-        .await?;
-    if let Admission::Wait(wait) = admission {
-        return Err(Error::TooManyRequests {
-            retry_after: wait as u64,
-        });
-    }
-    // The look-up and the mail happen after the answer, so that its time cannot tell
-    // whether an account matched.
-    let (who, ip) = (login, client.ip.clone());
-    let (db, wake) = (app.db.clone(), app.mail_wake.clone());
-    rocket::tokio::spawn(async move {
-        match db
-            .run(move |c| flows::request_reset(c, &who, &ip, now))
-            .await
-        {
-            Ok(effect) if effect.mail => wake.notify_one(),
-            Ok(_) => {}
-            Err(e) => log::warn!("password reset request: {e}"),
-        }
-    });
     Ok((Status::Ok, forgot_page(&lang, &csrf.0, "", true)))
 }
 
@@ -333,7 +292,7 @@ fn password_page(
             token,
             csrf_token: csrf,
             username,
-            min_length: app.policy.min_length,
+            min_length: app.policy().min_length,
             error,
         },
     )
@@ -345,11 +304,7 @@ async fn link_account(
     kind: &'static str,
     token: &str,
 ) -> Result<crate::accounts::Account> {
-    let (t, now) = (token.to_string(), app.now());
-    app.db
-        .run(move |c| Ok(tokens::peek(c, kind, &t, now)?.map(|(_, account)| account)))
-        .await?
-        .ok_or(Error::NotFound)
+    app.link_account(kind, token).await?.ok_or(Error::NotFound)
 }
 
 /// The page a link opens: the account it is for, and the new-password form.
@@ -410,7 +365,7 @@ fn check_new_password(
     username: &str,
     lang: &Lang,
 ) -> Option<String> {
-    if let Err(msg) = app.policy.check(&form.password, username) {
+    if let Err(msg) = app.policy().check(&form.password, username) {
         return Some(msg.text(lang.code));
     }
     (form.password != form.confirm).then(|| Message::new("msg-password-mismatch").text(lang.code))
@@ -442,9 +397,7 @@ async fn new_password(
         )));
     }
     Ok(Either::Left(
-        app.hasher
-            .hash_with(Priority::Other, form.password.clone())
-            .await?,
+        app.hash_new_password(form.password.clone()).await?,
     ))
 }
 
@@ -461,14 +414,8 @@ pub async fn reset(
         Either::Left(hash) => hash,
         Either::Right(refused) => return Ok(Either::Right(refused)),
     };
-    let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
     let done = app
-        .change(move |c| {
-            Ok(match flows::reset_password(c, &token, &hash, &ip, now)? {
-                Some(effect) => (true, effect),
-                None => (false, crate::effect::Effect::none()),
-            })
-        })
+        .reset_password_with_link(form.token.clone(), hash, client.ip.clone())
         .await?;
     if !done {
         return Err(Error::NotFound);
@@ -501,10 +448,8 @@ pub async fn accept_invitation(
         Either::Left(hash) => hash,
         Either::Right(refused) => return Ok(Either::Right(refused)),
     };
-    let (token, ip, now) = (form.token.clone(), client.ip.clone(), app.now());
     let accepted = app
-        .db
-        .run(move |c| flows::accept_invitation(c, &token, &hash, &ip, now))
+        .accept_invitation(form.token.clone(), hash, client.ip.clone())
         .await?;
     match accepted {
         Some(_) => Ok(Either::Left(Redirect::to(

@@ -34,7 +34,7 @@ impl Fairing for RequestTimer {
     async fn on_response<'r>(&self, req: &'r Request<'_>, _: &mut Response<'r>) {
         if let Some(app) = req.rocket().state::<App>() {
             let started = req.local_cache(|| Started(Instant::now()));
-            app.metrics
+            app.metrics()
                 .latency
                 .observe(started.0.elapsed().as_secs_f64());
         }
@@ -52,7 +52,7 @@ impl<'r> FromRequest<'r> for MetricsReader {
         let Some(app) = req.rocket().state::<App>() else {
             return Outcome::Error((Status::InternalServerError, ()));
         };
-        let s = &app.settings;
+        let s = &app.settings();
         // The client's address, not the peer's: behind a trusted proxy every request
         // would otherwise come from an allowed loopback address.
         let by_address = crate::web::client::client_ip(req, &s.trusted_proxies)
@@ -80,7 +80,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[get("/metrics")]
 pub fn metrics(_reader: MetricsReader, app: &State<App>) -> Result<(ContentType, String)> {
     let text = app
-        .metrics
+        .metrics()
         .render()
         .map_err(crate::web::error::Error::from)?;
     Ok((

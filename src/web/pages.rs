@@ -41,11 +41,7 @@ pub fn healthz() -> &'static str {
 /// in, however well it reads).
 #[get("/readyz")]
 pub async fn readyz(app: &State<App>) -> Result<&'static str> {
-    if app.db.writes_failing() {
-        app.db.probe_write(app.now()).await?;
-    } else {
-        app.db.ping().await?;
-    }
+    app.ready().await?;
     Ok("ready")
 }
 
@@ -58,7 +54,7 @@ pub fn jwks(
     rocket::http::ContentType,
     rocket::response::content::RawJson<String>,
 ) {
-    let body = serde_json::json!({ "keys": app.keys.jwks() }).to_string();
+    let body = serde_json::json!({ "keys": app.jwks() }).to_string();
     (
         rocket::http::ContentType::JSON,
         rocket::response::content::RawJson(body),

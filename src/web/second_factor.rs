@@ -7,10 +7,9 @@ use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{Either, State};
 
-use crate::accounts::{self, Account};
+use crate::accounts::Account;
 use crate::app::{App, Reauth};
 use crate::i18n::Message;
-use crate::second_factor;
 use crate::web::auth::{safe_next, TokenOnly};
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected};
@@ -35,14 +34,7 @@ pub async fn require_recent_confirmation(
 }
 
 async fn load(app: &App, id: i64) -> Result<(Account, i64)> {
-    Ok(app
-        .db
-        .run(move |c| {
-            let account = accounts::find(c, id)?.ok_or(crate::error::Error::NotFound)?;
-            let left = second_factor::codes_left(c, id)?;
-            Ok((account, left))
-        })
-        .await?)
+    Ok(app.second_factor_status(id).await?)
 }
 
 fn status_page(
@@ -54,7 +46,7 @@ fn status_page(
     error: Option<&str>,
     lang: &Lang,
 ) -> Result<Template> {
-    let required = app.settings.require_2fa.covers(account.role());
+    let required = app.settings().require_2fa.covers(account.role());
     let offer = if account.has_second_factor() {
         None
     } else {
@@ -65,7 +57,7 @@ fn status_page(
         lang,
         context! {
             title_key: "title-second-factor",
-            csrf_token: app.csrf.for_session(&user.sid),
+            csrf_token: app.csrf().for_session(&user.sid),
             enabled: account.has_second_factor(),
             enabled_at: account.totp_enabled_at,
             recovery_used_at: account.recovery_used_at,
@@ -168,13 +160,8 @@ pub async fn enrol(
     match app.enrol(&owner, &form.enrolment, &code).await {
         Ok(Some(codes)) => {
             // This session goes on, with a token that no longer asks for enrolment.
-            let (id, now) = (user.id, app.now());
-            let (account, groups) = app
-                .db
-                .run(move |c| Ok((accounts::find(c, id)?, crate::groups::of_account(c, id)?)))
-                .await?;
-            let account = account.ok_or(Error::NotFound)?;
-            let access = app.access_token(&account, &groups, &user.sid, now)?;
+            let now = app.now();
+            let access = app.fresh_access_token(user.id, &user.sid).await?;
             session::set_cookies(jar, app, access, None, now);
             let user = AuthenticatedUser {
                 must_enrol: false,
@@ -217,12 +204,10 @@ pub async fn disable(
     app: &State<App>,
 ) -> Result<Redirect> {
     require_recent_confirmation(app, &user, "/account/2fa").await?;
-    if app.settings.require_2fa.covers(user.role) {
+    if app.settings().require_2fa.covers(user.role) {
         return Err(Error::Forbidden(Message::new("msg-2fa-required")));
     }
-    let (owner, now) = (user.owner(&client), app.now());
-    app.change(move |c| second_factor::disable(c, &owner, now))
-        .await?;
+    app.disable_second_factor(user.owner(&client)).await?;
     Ok(Redirect::to("/account/2fa?notice=2fa_disabled"))
 }
 
@@ -239,7 +224,7 @@ fn reauth_form(
         lang,
         context! {
             title_key: "title-reauth",
-            csrf_token: app.csrf.for_session(&user.sid),
+            csrf_token: app.csrf().for_session(&user.sid),
             next,
             needs_code,
             error,
@@ -250,8 +235,7 @@ fn reauth_form(
 
 async fn has_second_factor(app: &App, id: i64) -> Result<bool> {
     Ok(app
-        .db
-        .run(move |c| accounts::find(c, id))
+        .account(id)
         .await?
         .is_some_and(|a| a.has_second_factor()))
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::accounts::{Account, Role};
 use crate::app::App;
-use crate::sessions::store::{self, IssuedRefresh, Presenter, Rotation};
+use crate::sessions::store::{self, IssuedRefresh, Rotation};
 use crate::sessions::tokens::Claims;
 use crate::web::client::ClientInfo;
 use crate::web::error::{Error, Result};
@@ -65,9 +65,9 @@ const PLAIN_NAMES: CookieNames = CookieNames {
 
 /// The cookie names under these settings.
 pub fn names(app: &App) -> &'static CookieNames {
-    if !app.settings.cookie_secure {
+    if !app.settings().cookie_secure {
         &PLAIN_NAMES
-    } else if app.settings.cookie_domain.is_some() {
+    } else if app.settings().cookie_domain.is_some() {
         &DOMAIN_NAMES
     } else {
         &HOST_NAMES
@@ -155,8 +155,8 @@ fn auth_cookie(name: &'static str, value: String, secure: bool) -> Cookie<'stati
 /// An access or refresh cookie: `__Host-` for this host, or `__Secure-` with `Domain=`
 /// when `cookie_domain` is set.
 fn session_cookie(app: &App, name: &'static str, value: String) -> Cookie<'static> {
-    let mut c = auth_cookie(name, value, app.settings.cookie_secure);
-    if let Some(domain) = &app.settings.cookie_domain {
+    let mut c = auth_cookie(name, value, app.settings().cookie_secure);
+    if let Some(domain) = &app.settings().cookie_domain {
         c.set_domain(domain.clone());
     }
     c
@@ -165,7 +165,7 @@ fn session_cookie(app: &App, name: &'static str, value: String) -> Cookie<'stati
 /// Just the access cookie (forward auth hands one to the proxy).
 pub fn access_cookie(app: &App, access: String) -> Cookie<'static> {
     let mut c = session_cookie(app, cookie_names(app).0, access);
-    c.set_max_age(time::Duration::seconds(app.settings.access_token_ttl));
+    c.set_max_age(time::Duration::seconds(app.settings().access_token_ttl));
     c
 }
 
@@ -233,7 +233,7 @@ pub fn refused_duty(req: &Request<'_>) -> Duty {
 
 /// Sets the pending cookie of a sign-in awaiting its second factor (five minutes).
 pub fn set_pending_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
-    let mut c = auth_cookie(names(app).pending, token, app.settings.cookie_secure);
+    let mut c = auth_cookie(names(app).pending, token, app.settings().cookie_secure);
     c.set_max_age(time::Duration::seconds(
         crate::sessions::pending::PENDING_TTL,
     ));
@@ -244,7 +244,7 @@ pub fn clear_pending_cookie(jar: &CookieJar<'_>, app: &App) {
     let mut c = auth_cookie(
         names(app).pending,
         String::new(),
-        app.settings.cookie_secure,
+        app.settings().cookie_secure,
     );
     c.set_max_age(time::Duration::ZERO);
     c.set_expires(time::OffsetDateTime::UNIX_EPOCH);
@@ -253,7 +253,7 @@ pub fn clear_pending_cookie(jar: &CookieJar<'_>, app: &App) {
 
 /// Marks this browser as a known device of the account it just signed in to.
 pub fn set_device_cookie(jar: &CookieJar<'_>, app: &App, token: String) {
-    let mut c = auth_cookie(names(app).device, token, app.settings.cookie_secure);
+    let mut c = auth_cookie(names(app).device, token, app.settings().cookie_secure);
     c.set_max_age(time::Duration::days(DEVICE_MAX_AGE_DAYS));
     jar.add(c);
 }
@@ -303,9 +303,7 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
     let now = app.now();
     if let Some(cookie) = jar.get(access_name) {
         let user = app
-            .keys
-            .verify(cookie.value(), now)
-            .filter(|c| !app.revocations.refuses(c))
+            .verify_access(cookie.value())
             .and_then(|c| AuthenticatedUser::from_claims(&c));
         if user.is_some() {
             return Ok(user);
@@ -324,24 +322,14 @@ async fn resolve(req: &Request<'_>) -> Result<Option<AuthenticatedUser>> {
             return Ok(None);
         }
     };
-    let client = ClientInfo::of(req, &app.settings);
+    let client = ClientInfo::of(req, app.settings());
     let device = device_cookie(req, app);
     let fingerprint = store::client_fingerprint(
         crate::app::device_nonce(device.as_deref()),
         &client.ip,
         &client.user_agent,
     );
-    let grace = app.settings.refresh_grace;
-    let rotation = app
-        .change(move |c| {
-            let by = Presenter {
-                ip: &client.ip,
-                fingerprint: &fingerprint,
-                grace,
-            };
-            store::rotate(c, &refresh, &by, now)
-        })
-        .await?;
+    let rotation = app.rotate(refresh, client.ip, fingerprint).await?;
     match rotation {
         Rotation::Rotated {
             account,

@@ -1,5 +1,6 @@
 //! First run: the holder of the one-time setup link creates the first administrator.
 
+use crate::audit::Kind;
 use crate::context;
 use crate::web::engine::Template;
 use rocket::http::Status;
@@ -26,7 +27,7 @@ fn setup_form(
     page(
         "auth/setup",
         lang,
-        context! { token, csrf_token: csrf, username, error, min_length: app.policy.min_length, title_key: "title-setup" },
+        context! { token, csrf_token: csrf, username, error, min_length: app.policy().min_length, title_key: "title-setup" },
     )
 }
 
@@ -38,7 +39,7 @@ pub fn setup_page(
     lang: Lang,
 ) -> Result<Template> {
     let token = token.unwrap_or_default();
-    if !app.setup.is_valid(token, app.now()) {
+    if !app.setup_token_valid(token) {
         return Err(Error::NotFound);
     }
     Ok(setup_form(app, &lang, token, &csrf.0, "", None))
@@ -71,8 +72,8 @@ pub async fn setup(
     lang: Lang,
 ) -> Result<Either<Redirect, (Status, Template)>> {
     let form = form.into_inner();
-    let now = app.now();
-    if !app.setup.is_valid(&form.token, now) {
+    let _now = app.now();
+    if !app.setup_token_valid(&form.token) {
         return Err(Error::NotFound);
     }
     let refuse = |msg: Message| {
@@ -89,7 +90,7 @@ pub async fn setup(
         )))
     };
     if let Err(msg) = crate::accounts::check_new(
-        &app.policy,
+        app.policy(),
         &form.username,
         &form.password,
         Some(&form.confirm),
@@ -97,7 +98,7 @@ pub async fn setup(
         return refuse(msg);
     }
     // Used up before the slow part, so that two submissions cannot both pass.
-    if !app.setup.consume(&form.token, now) {
+    if !app.consume_setup_token(&form.token) {
         return Err(Error::NotFound);
     }
     let created = app
@@ -107,7 +108,7 @@ pub async fn setup(
             confirm: Some(&form.confirm),
             role: Role::Admin,
             must_change_password: false,
-            event: "setup_admin_created",
+            event: Kind::SetupAdminCreated,
             by: CreatedBy::Setup,
             ip: &client.ip,
             detail: "first administrator created through /setup".into(),

@@ -127,7 +127,7 @@ impl TestApp {
     pub fn audit_kinds(&self, kind: &str) -> Vec<gatehouse::audit::AuditRow> {
         let kind = kind.to_string();
         self.state()
-            .db
+            .db()
             .run_blocking(move |c| gatehouse::audit::search(c, None, Some(&kind), None, 100))
             .expect("audit query")
             .0
@@ -758,7 +758,7 @@ pub fn cookie_header(set_cookies: &[String]) -> String {
 pub fn force_password_change(app: &App, id: i64) {
     use diesel::prelude::*;
     use gatehouse::db::schema::accounts;
-    app.db
+    app.db()
         .run_blocking(move |c| {
             diesel::update(accounts::table.find(id))
                 .set(accounts::must_change_password.eq(true))
@@ -772,7 +772,7 @@ pub fn force_password_change(app: &App, id: i64) {
 pub fn set_stored_language(app: &App, id: i64, lang: &'static str) {
     use diesel::prelude::*;
     use gatehouse::db::schema::accounts;
-    app.db
+    app.db()
         .run_blocking(move |c| {
             diesel::update(accounts::table.find(id))
                 .set(accounts::lang.eq(lang))

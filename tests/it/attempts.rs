@@ -36,7 +36,7 @@ fn strangers_lockout(app: &TestApp, name: &str) -> i64 {
 /// Failures in a row and the lock end of a throttle key.
 fn throttle_status(app: &App, key: &str) -> (i32, Option<i64>) {
     let (key, now) = (key.to_string(), app.now());
-    app.db
+    app.db()
         .run_blocking(move |c| throttle::status(c, &key, now))
         .unwrap()
 }
@@ -58,7 +58,7 @@ fn boss_after_a_strangers_wait(app: &TestApp) -> (Vec<u8>, i64) {
     let (_, owner) = app.signed_in("boss", Role::Admin);
     let (secret, _) = enrol(app, &owner);
     let wait = strangers_lockout(app, "boss");
-    app.state().clock.advance(wait + 1);
+    app.state().clock().advance(wait + 1);
     (secret, wait)
 }
 
@@ -106,7 +106,7 @@ fn while_the_wait_runs_the_owner_waits_and_then_signs_in() {
     assert!(r.set_cookies("__Host-pending").is_empty());
     let wait = retry_after(&r);
     assert!((1..=60).contains(&wait), "{wait}");
-    app.state().clock.advance(wait);
+    app.state().clock().advance(wait);
     let r = b.login("boss", PASSWORD, false);
     assert!(r.location().starts_with("/login/2fa"), "{:?}", r.status);
     let r = code_step(&b, &fresh_code(&app, &secret));
@@ -131,7 +131,7 @@ fn wrong_codes_after_the_wait_still_count_and_end_the_pending_sign_in() {
     let second_wait = retry_after(&r);
     assert!(second_wait > wait, "{second_wait} after {wait}");
     // That wait ends too.
-    app.state().clock.advance(second_wait);
+    app.state().clock().advance(second_wait);
     let b = app.browser();
     reaches_second_step(&b, "boss");
     assert_eq!(
@@ -171,9 +171,9 @@ fn strangers_at_the_name_take_no_place_of_the_owners_session_known_device_or_sec
     let (secret, _) = enrol(&app, &owner);
     // Strangers' attempts at the name fill every place it has (as a flood would).
     let held: Vec<_> = (0..8)
-        .filter_map(|_| app.state().in_flight.enter("alice"))
+        .filter_map(|_| app.state().in_flight().enter("alice"))
         .collect();
-    assert!(!held.is_empty() && app.state().in_flight.enter("alice").is_none());
+    assert!(!held.is_empty() && app.state().in_flight().enter("alice").is_none());
     // The owner's live session still confirms.
     let page = owner.get("/reauth?next=%2Faccount");
     let csrf = hidden(&page.body, "csrf_token");
@@ -191,7 +191,7 @@ fn strangers_at_the_name_take_no_place_of_the_owners_session_known_device_or_sec
     owner.post("/logout", &format!("csrf_token={token}"));
     let r = owner.login("alice", PASSWORD, false);
     assert!(r.location().starts_with("/login/2fa"), "{:?}", r.status);
-    app.state().clock.advance(30); // the next TOTP step: the last one was used above
+    app.state().clock().advance(30); // the next TOTP step: the last one was used above
     let r = code_step(&owner, &fresh_code(&app, &secret));
     assert_eq!(r.status, Status::SeeOther, "{:?} {}", r.status, r.body);
     // A new browser is one of the strangers: it waits for a place.
@@ -299,12 +299,12 @@ fn a_correct_password_never_extends_a_wait() {
     let first = app.browser().login("boss", PASSWORD, false);
     assert_eq!(first.status, Status::TooManyRequests);
     let w1 = retry_after(&first);
-    app.state().clock.advance(10);
+    app.state().clock().advance(10);
     let second = app.browser().login("boss", PASSWORD, false);
     assert_eq!(second.status, Status::TooManyRequests);
     let w2 = retry_after(&second);
     assert!(w2 <= w1 - 10, "the wait grew from {w1} to {w2}");
-    app.state().clock.advance(w2);
+    app.state().clock().advance(w2);
     // Right passwords from two new browsers, one after the other: neither starts a wait
     // for the other, nor for its own code step.
     let (a, b) = (app.browser(), app.browser());
@@ -331,7 +331,7 @@ fn a_correct_password_without_a_second_factor_ends_the_run_after_the_wait() {
     let r = app.browser().login("alice", PASSWORD, false);
     assert_eq!(r.status, Status::TooManyRequests);
     assert!(retry_after(&r) <= wait);
-    app.state().clock.advance(wait);
+    app.state().clock().advance(wait);
     let r = app.browser().login("alice", PASSWORD, false);
     assert_eq!(r.status, Status::SeeOther);
     assert_eq!(r.location(), "/dashboard");
@@ -344,10 +344,10 @@ fn a_correct_password_without_a_second_factor_ends_the_run_after_the_wait() {
 fn give_second_factor(app: &App, id: i64) -> Vec<u8> {
     let secret = gatehouse::second_factor::totp::new_secret().unwrap();
     let sealed = app
-        .vault
+        .vault()
         .seal(&secret, &gatehouse::second_factor::secret_context(id))
         .unwrap();
-    app.db
+    app.db()
         .run_blocking(move |c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::accounts::dsl::*;
@@ -362,7 +362,7 @@ fn give_second_factor(app: &App, id: i64) -> Vec<u8> {
 
 fn audit_count(app: &App, kind: &str) -> usize {
     let kind = kind.to_string();
-    app.db
+    app.db()
         .run_blocking(move |c| gatehouse::audit::search(c, None, Some(&kind), None, 100))
         .unwrap()
         .0
@@ -393,7 +393,7 @@ fn parallel_wrong_passwords_are_all_counted() {
             assert!(answers
                 .iter()
                 .all(|a| [Status::Unauthorized, Status::TooManyRequests].contains(&a.status)));
-            let (_, wrong) = app.hasher.verifications();
+            let (_, wrong) = app.hasher().verifications();
             assert_eq!(wrong as usize, refused, "every checked password answered");
             assert!(refused <= 5, "{refused} wrong passwords checked");
             assert_eq!(audit_count(app, "login_failure"), refused);
@@ -501,9 +501,9 @@ fn parallel_wrong_confirmations_are_all_counted() {
             let app = async_state(&client);
             app.create_user("alice", Role::User, PASSWORD).unwrap();
             let cookies = async_sign_in(&client, "alice").await;
-            let before = app.hasher.verifications().1;
+            let before = app.hasher().verifications().1;
             let answers = parallel_reauths(&client, &cookies, WRONG, "").await;
-            let wrong = (app.hasher.verifications().1 - before) as usize;
+            let wrong = (app.hasher().verifications().1 - before) as usize;
             let failures = audit_count(app, "reauth_failure");
             assert!(wrong <= 5, "{wrong} wrong passwords checked");
             assert_eq!(failures, wrong);

@@ -167,7 +167,7 @@ fn a_backup_taken_while_serving_restores_every_committed_account() {
     for name in &before {
         let n = name.to_string();
         let found = app
-            .db
+            .db()
             .run_blocking(move |c| gatehouse::accounts::find_by_username(c, &n))
             .unwrap();
         assert!(

@@ -100,7 +100,12 @@ fn kill_9_under_load_loses_no_committed_account() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Load first (a loaded machine may take a while to acknowledge five sign-ups), and a
+    // moment more so that the kill lands among requests in flight.
+    wait_until("five acknowledged sign-ups before the kill", || {
+        acknowledged.lock().unwrap().len() >= 5
+    });
+    std::thread::sleep(Duration::from_millis(300));
     // SIGKILL: no shutdown, no flush.
     server.kill().unwrap();
     server.wait().unwrap();
@@ -138,7 +143,7 @@ fn kill_9_under_load_loses_no_committed_account() {
         rocket::local::blocking::Client::untracked(gatehouse::rocket(figment(&dir))).unwrap();
     let app = client.rocket().state::<gatehouse::App>().unwrap();
     let orphans: i64 = app
-        .db
+        .db()
         .run_blocking(|c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::{accounts, refresh_tokens, sessions};
@@ -160,7 +165,7 @@ fn kill_9_under_load_loses_no_committed_account() {
     assert_eq!(orphans, 0);
     if !on_postgres() {
         let check: String = app
-            .db
+            .db()
             .run_blocking(|c| {
                 use diesel::prelude::*;
                 #[derive(QueryableByName)]

@@ -178,7 +178,7 @@ fn one_prefix_has_only_so_many_attempts_in_flight() {
                 app.create_user(&format!("user{i}"), Role::User, PASSWORD)
                     .unwrap();
             }
-            app.hasher.pause();
+            app.hasher().pause();
             let answered = Mutex::new(Vec::new());
             // Four from one /64 (each at its own name), one from the next /64, together.
             let ips = [
@@ -196,10 +196,10 @@ fn one_prefix_has_only_so_many_attempts_in_flight() {
             let control = async {
                 // Every attempt is either queued for hashing or answered already.
                 until("all queued or answered", || {
-                    app.hasher.waiting() + answered.lock().unwrap().len() == ips.len()
+                    app.hasher().waiting() + answered.lock().unwrap().len() == ips.len()
                 })
                 .await;
-                app.hasher.resume();
+                app.hasher().resume();
             };
             let (results, ()) = futures::join!(futures::future::join_all(attempts), control);
             let statuses: Vec<Status> = results.iter().map(|r| r.status).collect();
@@ -235,8 +235,8 @@ fn an_attempt_that_waited_too_long_for_a_hashing_worker_is_answered_503_not_veri
         |client, _dir| async move {
             let app: &App = async_state(&client);
             app.create_user("alice", Role::User, PASSWORD).unwrap();
-            let before = app.hasher.verifications().0;
-            app.hasher.pause();
+            let before = app.hasher().verifications().0;
+            app.hasher().pause();
             let answered = Mutex::new(Vec::new());
             let attempt = sign_in_from(
                 &client,
@@ -247,10 +247,10 @@ fn an_attempt_that_waited_too_long_for_a_hashing_worker_is_answered_503_not_veri
                 &answered,
             );
             let control = async {
-                until("queued", || app.hasher.waiting() == 1).await;
+                until("queued", || app.hasher().waiting() == 1).await;
                 // Three seconds pass (on the app's clock) before a worker is free.
-                app.clock.advance(3);
-                app.hasher.resume();
+                app.clock().advance(3);
+                app.hasher().resume();
             };
             let (r, ()) = futures::join!(attempt, control);
             assert_eq!(r.status, Status::ServiceUnavailable, "{}", r.body);
@@ -260,11 +260,11 @@ fn an_attempt_that_waited_too_long_for_a_hashing_worker_is_answered_503_not_veri
                 r.cookies.iter().all(|c| c.name() != "__Host-access"),
                 "not signed in"
             );
-            assert_eq!(app.hasher.verifications().0, before, "not verified late");
-            assert_eq!(app.hasher.too_late(), 1);
+            assert_eq!(app.hasher().verifications().0, before, "not verified late");
+            assert_eq!(app.hasher().too_late(), 1);
             let now = app.now();
             let counted = app
-                .db
+                .db()
                 .run(move |c| throttle::status(c, "alice", now))
                 .await
                 .unwrap();
@@ -306,7 +306,7 @@ fn the_owners_browser_is_verified_ahead_of_a_queued_flood_of_strangers() {
                 .collect();
             assert_eq!(device.len(), 1, "a device cookie");
 
-            app.hasher.pause();
+            app.hasher().pause();
             let answered = Arc::new(Mutex::new(Vec::new()));
             // Strangers, each from its own address: two guess at alice (all the places
             // her name has), six at other names.
@@ -325,7 +325,7 @@ fn the_owners_browser_is_verified_ahead_of_a_queued_flood_of_strangers() {
                 .zip(&ips)
                 .map(|(name, ip)| sign_in_from(&client, ip, name, WRONG, vec![], &answered));
             let owner = async {
-                until("the strangers queued", || app.hasher.waiting() == 8).await;
+                until("the strangers queued", || app.hasher().waiting() == 8).await;
                 sign_in_from(
                     &client,
                     "192.0.2.1",
@@ -337,12 +337,12 @@ fn the_owners_browser_is_verified_ahead_of_a_queued_flood_of_strangers() {
                 .await
             };
             let control = async {
-                until("everyone queued", || app.hasher.waiting() == 9).await;
+                until("everyone queued", || app.hasher().waiting() == 9).await;
                 // One worker turn: whoever the pool serves first is answered first.
-                app.hasher.let_one_through();
+                app.hasher().let_one_through();
                 until("one answer", || !answered.lock().unwrap().is_empty()).await;
                 let first = answered.lock().unwrap()[0].clone();
-                app.hasher.resume();
+                app.hasher().resume();
                 first
             };
             let (strangers, owner, first) =

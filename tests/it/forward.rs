@@ -147,7 +147,7 @@ fn strangers_are_sent_to_sign_in_as_each_proxy_expects() {
 fn a_signed_in_person_passes_with_their_name_and_groups_and_no_query() {
     let app = guarding_app();
     let (_, b) = app.signed_in("alice", Role::User);
-    let runs = app.state().db.runs();
+    let runs = app.state().db().runs();
     let r = ask_page(&b, "https://app.example.com/");
     assert_eq!(r.status, Status::Ok);
     assert_eq!(r.header("Remote-User"), Some("alice"));
@@ -155,7 +155,7 @@ fn a_signed_in_person_passes_with_their_name_and_groups_and_no_query() {
     assert_eq!(r.header("Remote-Role"), Some("user"));
     assert!(r.set_cookies(ACCESS).is_empty());
     assert_eq!(
-        app.state().db.runs(),
+        app.state().db().runs(),
         runs,
         "decided from the access cookie alone"
     );
@@ -606,14 +606,14 @@ fn rotating_from_an_hmac_key_to_eddsa_keeps_people_signed_in() {
     .unwrap();
     let b = Browser::new(&new);
     *b.jar.borrow_mut() = jar;
-    let runs = new.rocket().state::<gatehouse::App>().unwrap().db.runs();
+    let runs = new.rocket().state::<gatehouse::App>().unwrap().db().runs();
     assert_eq!(
         b.get("/dashboard").status,
         Status::Ok,
         "the HS256 token still verifies"
     );
     assert_eq!(
-        new.rocket().state::<gatehouse::App>().unwrap().db.runs(),
+        new.rocket().state::<gatehouse::App>().unwrap().db().runs(),
         runs
     );
     b.drop_cookie("__Host-access");

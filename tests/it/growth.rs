@@ -12,7 +12,7 @@ const WRONG: &str = "not the password at all";
 
 fn rows(app: &TestApp, table: &'static str) -> i64 {
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::*;
@@ -31,7 +31,7 @@ fn rows(app: &TestApp, table: &'static str) -> i64 {
 fn prune(app: &TestApp, batches: Batches) -> gatehouse::retention::Pruned {
     let (now, keep) = (app.state().now(), app.state().retention());
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| gatehouse::retention::prune_in(c, now, &keep, batches))
         .unwrap()
 }
@@ -56,10 +56,10 @@ fn failure_counts_go_once_their_hour_and_their_wait_are_over() {
         app.browser().login("victim", WRONG, false);
     }
     assert_eq!(rows(&app, "login_attempts"), 21);
-    app.state().clock.advance(3_000);
+    app.state().clock().advance(3_000);
     prune(&app, small(500));
     assert_eq!(rows(&app, "login_attempts"), 21, "inside their hour: kept");
-    app.state().clock.advance(600);
+    app.state().clock().advance(600);
     let pruned = prune(&app, small(500));
     assert_eq!(pruned.failure_counts, 21);
     assert_eq!(
@@ -85,14 +85,14 @@ fn a_wait_that_outlasts_the_hour_keeps_its_row() {
     for _ in 0..5 {
         app.browser().login("victim", WRONG, false);
     }
-    app.state().clock.advance(3_700);
+    app.state().clock().advance(3_700);
     prune(&app, small(500));
     assert_eq!(rows(&app, "login_attempts"), 1, "its wait still runs");
     assert_eq!(
         app.browser().login("victim", PASSWORD, false).status,
         Status::TooManyRequests
     );
-    app.state().clock.advance(3_600);
+    app.state().clock().advance(3_600);
     prune(&app, small(500));
     assert_eq!(rows(&app, "login_attempts"), 0);
 }
@@ -104,7 +104,7 @@ fn an_account_keeps_at_most_five_pending_second_steps() {
     let (secret, _) = enrol(&app, &b);
     let steps: Vec<_> = (0..8)
         .map(|_| {
-            app.state().clock.advance(1); // "oldest" is to the second
+            app.state().clock().advance(1); // "oldest" is to the second
             let other = app.browser();
             let r = other.login("alice", PASSWORD, false);
             assert!(r.location().starts_with("/login/2fa"), "{}", r.location());
@@ -142,7 +142,7 @@ fn a_prune_deletes_everything_due_over_several_batches() {
     }
     let audit = rows(&app, "audit_events");
     assert!(rows(&app, "refresh_tokens") >= 8);
-    app.state().clock.advance(31 * 86_400);
+    app.state().clock().advance(31 * 86_400);
     let pruned = prune(&app, small(3));
     assert_eq!(pruned.sessions, 4);
     assert_eq!(pruned.failure_counts, 14, "ten strangers and four owners");
@@ -155,7 +155,7 @@ fn a_prune_deletes_everything_due_over_several_batches() {
         audit,
         "the audit log is kept longer"
     );
-    app.state().clock.advance(335 * 86_400);
+    app.state().clock().advance(335 * 86_400);
     assert_eq!(prune(&app, small(3)).audit_events as i64, audit);
     assert_eq!(rows(&app, "audit_events"), 0);
 }

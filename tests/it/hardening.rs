@@ -39,8 +39,8 @@ fn sixty_parallel_guesses_verify_at_most_the_lockout_threshold() {
                 )
             });
             let answers = futures::future::join_all(attempts).await;
-            let (_, wrong) = app.hasher.verifications();
-            let threshold = app.settings.throttle.lockout_after as u64;
+            let (_, wrong) = app.hasher().verifications();
+            let threshold = app.settings().throttle.lockout_after as u64;
             assert!(
                 wrong <= threshold,
                 "{wrong} wrong passwords verified (threshold {threshold})"
@@ -101,14 +101,14 @@ fn parallel_guesses_through_several_instances_are_counted_once_in_the_database()
         futures::future::join_all(attempts).await;
         let wrong: u64 = clients
             .iter()
-            .map(|c| async_state(c).hasher.verifications().1)
+            .map(|c| async_state(c).hasher().verifications().1)
             .sum();
         assert!(
             wrong <= 5,
             "{wrong} wrong passwords verified across instances"
         );
         let locked = async_state(&clients[0])
-            .db
+            .db()
             .run_blocking(|c| {
                 accounts::throttle::status(c, "alice", gatehouse::clock::system_now())
             })
@@ -133,7 +133,7 @@ fn the_address_slot_is_taken_before_the_password_is_checked() {
                 )
             });
             let answers = futures::future::join_all(attempts).await;
-            let (verified, _) = async_state(&client).hasher.verifications();
+            let (verified, _) = async_state(&client).hasher().verifications();
             assert!(
                 verified <= 4,
                 "{verified} passwords verified for one address"
@@ -155,7 +155,7 @@ fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
     let checked = checked.clone();
     let now = state.now();
     let started = state
-        .db
+        .db()
         .run_blocking(move |c| {
             let new = gatehouse::sessions::NewSignIn {
                 checked: &checked,
@@ -178,7 +178,7 @@ fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
 fn live_sessions(app: &TestApp, id: i64) -> usize {
     let now = app.state().now();
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| gatehouse::sessions::store::live_for_account(c, id, now))
         .unwrap()
         .len()
@@ -186,7 +186,7 @@ fn live_sessions(app: &TestApp, id: i64) -> usize {
 
 fn account(app: &TestApp, id: i64) -> accounts::Account {
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| accounts::find(c, id))
         .unwrap()
         .unwrap()
@@ -253,7 +253,7 @@ fn a_session_of_an_older_account_version_cannot_refresh() {
     // A change that ends sessions but did not see this one (it was being created at
     // the time): only the version moves.
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| accounts::bump_version(c, id))
         .unwrap();
     alice.drop_cookie("__Host-access");
@@ -325,7 +325,7 @@ fn parallel_wrong_current_passwords_are_all_counted() {
                 .dispatch()
                 .await;
             let token = csrf_token(&page.into_string().await.unwrap());
-            let before = app.hasher.verifications().1;
+            let before = app.hasher().verifications().1;
             let attempts = (0..30).map(|_| {
                 async_post(
                     &client,
@@ -338,7 +338,7 @@ fn parallel_wrong_current_passwords_are_all_counted() {
                 )
             });
             futures::future::join_all(attempts).await;
-            let wrong = app.hasher.verifications().1 - before;
+            let wrong = app.hasher().verifications().1 - before;
             assert!(wrong <= 5, "{wrong} wrong current passwords verified");
         },
     );
@@ -449,7 +449,7 @@ fn a_known_browser_guessing_is_throttled_on_its_own() {
 fn hashes_made_at_another_cost_are_renewed_at_the_next_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let cost_of = |app: &gatehouse::App| {
-        app.db
+        app.db()
             .run_blocking(|c| accounts::find_by_username(c, "alice"))
             .unwrap()
             .map(|a| accounts::password::cost_of(&a.password_hash))
@@ -669,7 +669,7 @@ fn twenty_tabs_restored_together_all_stay_signed_in_and_nothing_is_called_theft(
             );
             let app = async_state(&client);
             let reuse = app
-                .db
+                .db()
                 .run_blocking(|c| {
                     gatehouse::audit::search(c, None, Some("refresh_token_reuse"), None, 10)
                 })
@@ -677,7 +677,7 @@ fn twenty_tabs_restored_together_all_stay_signed_in_and_nothing_is_called_theft(
                 .0;
             assert!(reuse.is_empty(), "recorded as theft: {reuse:?}");
             let notices: i64 = app
-                .db
+                .db()
                 .run_blocking(|c| {
                     use diesel::prelude::*;
                     use gatehouse::db::schema::outbox;
@@ -724,7 +724,7 @@ async fn async_session_token(
 }
 
 fn active_admins(app: &gatehouse::App) -> Vec<i64> {
-    app.db
+    app.db()
         .run_blocking(|c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::accounts::dsl::*;
@@ -761,7 +761,7 @@ fn two_admins_removing_each_other_at_once_leave_one_admin() {
             for other in active_admins(state) {
                 if other != ida && other != idb {
                     state
-                        .db
+                        .db()
                         .run_blocking(move |c| {
                             use diesel::prelude::*;
                             use gatehouse::db::schema::accounts::dsl::*;
@@ -880,7 +880,7 @@ fn ended_sessions_old_tokens_and_counts_are_pruned_and_the_audit_log_later() {
     app.browser().login("nobody", WRONG, false); // a failure count
     let count = |app: &TestApp| {
         app.state()
-            .db
+            .db()
             .run_blocking(|c| {
                 use diesel::prelude::*;
                 use gatehouse::db::schema::*;
@@ -898,19 +898,19 @@ fn ended_sessions_old_tokens_and_counts_are_pruned_and_the_audit_log_later() {
     let prune = |app: &TestApp| {
         let (now, keep) = (app.state().now(), app.state().retention());
         app.state()
-            .db
+            .db()
             .run_blocking(move |c| gatehouse::retention::prune(c, now, &keep))
             .unwrap()
     };
     // Nothing is old enough yet.
     assert_eq!(prune(&app).sessions, 0);
-    app.state().clock.advance(31 * 86_400);
+    app.state().clock().advance(31 * 86_400);
     let pruned = prune(&app);
     assert!(pruned.sessions >= 1 && pruned.refresh_tokens >= 2 && pruned.failure_counts >= 1);
     let after = count(&app);
     assert_eq!((after.0, after.1, after.2), (0, 0, 0));
     assert_eq!(after.3, before.3, "the audit log is kept longer");
-    app.state().clock.advance(335 * 86_400);
+    app.state().clock().advance(335 * 86_400);
     assert!(prune(&app).audit_events >= 3);
     assert_eq!(count(&app).3, 0);
     let _ = id;
@@ -923,7 +923,7 @@ fn an_account_keeps_at_most_max_sessions_and_the_oldest_end() {
     let browsers: Vec<_> = (0..4)
         .map(|i| {
             let b = app.browser();
-            app.state().clock.advance(1); // each a second younger
+            app.state().clock().advance(1); // each a second younger
             assert_eq!(
                 b.login("alice", PASSWORD, false).status,
                 Status::SeeOther,
@@ -934,7 +934,7 @@ fn an_account_keeps_at_most_max_sessions_and_the_oldest_end() {
         .collect();
     let id = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| accounts::find_by_username(c, "alice"))
         .unwrap()
         .unwrap()
@@ -961,7 +961,7 @@ fn access_tokens_living_longer_than_the_configured_lifetime_are_refused() {
     let sid = {
         let now = app.state().now();
         app.state()
-            .db
+            .db()
             .run_blocking(move |c| gatehouse::sessions::store::live_for_account(c, id, now))
             .unwrap()[0]
             .id

@@ -126,7 +126,7 @@ fn every_page_renders_in_korean_and_in_english() {
     let app = app_with(|f| f.merge(("signup", "open")));
     let (target, _) = app.signed_in("alice", Role::User);
     let (_, admin) = app.signed_in("boss", Role::Admin);
-    let token = app.state().setup.issue(app.state().now()).unwrap();
+    let token = app.state().setup().issue(app.state().now()).unwrap();
     let mut admin_ko = admin.copy();
     korean(&mut admin_ko);
     let mut anon_ko = app.browser();

@@ -72,7 +72,7 @@ fn refresh_reuse_across_instances_is_detected() {
     println!("reuse on A refused on B after {took:?}");
     assert_eq!(
         state(&b)
-            .db
+            .db()
             .run_blocking(|c| gatehouse::audit::search(
                 c,
                 None,
@@ -226,7 +226,7 @@ fn forms_and_device_cookies_outlive_a_rolling_signing_key_rotation() {
     crate::mail::give_verified_email_on(state(&a), alice, "alice@example.com");
     let new_devices = || {
         state(&a)
-            .db
+            .db()
             .run_blocking(|c| {
                 use diesel::prelude::*;
                 use gatehouse::db::schema::outbox;

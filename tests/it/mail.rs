@@ -41,7 +41,7 @@ impl Queued {
 /// Every mail queued so far, oldest first.
 pub fn queued(app: &TestApp) -> Vec<Queued> {
     app.state()
-        .db
+        .db()
         .run_blocking(|c| {
             Ok(outbox::table
                 .order(outbox::id.asc())
@@ -71,7 +71,7 @@ pub fn give_verified_email(app: &TestApp, id: i64, email: &str) {
 /// As `give_verified_email`, on any instance. (`email` is ASCII: its key is its lowercase.)
 pub fn give_verified_email_on(app: &gatehouse::App, id: i64, email: &str) {
     let (email, key) = (email.to_string(), email.to_ascii_lowercase());
-    app.db
+    app.db()
         .run_blocking(move |c| {
             diesel::update(accounts::table.find(id))
                 .set((
@@ -88,7 +88,7 @@ pub fn give_verified_email_on(app: &gatehouse::App, id: i64, email: &str) {
 pub fn email_of(app: &TestApp, id: i64) -> (Option<String>, bool) {
     let a = app
         .state()
-        .db
+        .db()
         .run_blocking(move |c| gatehouse::accounts::find(c, id))
         .unwrap()
         .unwrap();
@@ -290,7 +290,7 @@ fn reset_links_expire_after_thirty_minutes_and_junk_tokens_are_404() {
     forgot(&app, "alice");
     let token = queued_of(&app, "reset_link")[0].token();
     assert!(token.len() >= 43, "at least 256 bits: {token}");
-    app.state().clock.advance(30 * 60 + 1);
+    app.state().clock().advance(30 * 60 + 1);
     let b = app.browser();
     for t in [
         token.as_str(),
@@ -341,7 +341,7 @@ fn many_reset_requests_at_once_send_at_most_three_links() {
         |client, _dir| async move {
             let app = async_state(&client);
             let alice = app.create_user("alice", Role::User, PASSWORD).unwrap().id;
-            app.db
+            app.db()
                 .run(move |c| {
                     diesel::update(accounts::table.find(alice))
                         .set((
@@ -379,7 +379,7 @@ fn many_reset_requests_at_once_send_at_most_three_links() {
             let start = std::time::Instant::now();
             loop {
                 let n = app
-                    .db
+                    .db()
                     .run(|c| {
                         Ok(gatehouse::audit::search(
                             c,
@@ -400,7 +400,7 @@ fn many_reset_requests_at_once_send_at_most_three_links() {
                 rocket::tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             let links: i64 = app
-                .db
+                .db()
                 .run(|c| {
                     Ok(outbox::table
                         .filter(outbox::kind.eq("reset_link"))
@@ -427,7 +427,7 @@ fn the_same_reset_link_posted_many_times_at_once_works_once() {
             let alice = app.create_user("alice", Role::User, PASSWORD).unwrap().id;
             let now = app.now();
             let token = app
-                .db
+                .db()
                 .run(move |c| {
                     gatehouse::mail::tokens::issue(
                         c,
@@ -550,7 +550,7 @@ fn changing_the_address_needs_a_recent_confirmation() {
     let app = mail_app();
     let (_, b) = app.signed_in("alice", Role::User);
     let csrf = b.token("/account/email");
-    app.state().clock.advance(3 * 3600);
+    app.state().clock().advance(3 * 3600);
     // Still signed in (the refresh token renews the access token), but not recently.
     let r = b.post(
         "/account/email",
@@ -605,7 +605,7 @@ fn an_invitation_lets_the_person_choose_a_password_once() {
     assert_eq!(r.status, Status::UnprocessableEntity);
     let root = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| gatehouse::accounts::find_by_username(c, "root"))
         .unwrap()
         .unwrap();
@@ -635,7 +635,7 @@ fn an_invitation_lets_the_person_choose_a_password_once() {
     );
     let carol = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| gatehouse::accounts::find_by_username(c, "carol"))
         .unwrap()
         .unwrap();
@@ -711,7 +711,7 @@ fn invitations_can_be_resent_and_cancelled_and_expire_after_seven_days() {
     assert_eq!(r.status, Status::SeeOther);
     let token = queued_of(&app, "invitation").last().unwrap().token();
     assert_eq!(b.get(&format!("/invite?token={token}")).status, Status::Ok);
-    app.state().clock.advance(7 * 86_400 + 1);
+    app.state().clock().advance(7 * 86_400 + 1);
     assert_eq!(
         b.get(&format!("/invite?token={token}")).status,
         Status::NotFound
@@ -815,7 +815,7 @@ fn a_caught_refresh_reuse_and_a_disabled_account_are_told() {
     b.drop_cookie("__Host-access");
     let stolen = b.copy();
     assert_eq!(b.get("/dashboard").status, Status::Ok); // rotated
-    app.state().clock.advance(300); // past the grace period
+    app.state().clock().advance(300); // past the grace period
     let r = stolen.get("/dashboard");
     assert!(r.is_login_redirect(), "{:?}", r.status);
     let told = queued_of(&app, "refresh_reuse");
@@ -947,26 +947,27 @@ fn two_instances_never_claim_the_same_mail() {
     let open = || gatehouse::App::start(&figment_with_url(dir.path(), &url)).unwrap();
     let (a, b) = (open(), open());
     let now = app_now();
-    a.db.run_blocking(move |c| {
-        for i in 0..200 {
-            gatehouse::mail::queue(
-                c,
-                &format!("p{i}@example.com"),
-                "en",
-                gatehouse::mail::kind::ACCOUNT_DISABLED,
-                None,
-                &serde_json::json!({}),
-                now,
-            )?;
-        }
-        Ok(())
-    })
-    .unwrap();
+    a.db()
+        .run_blocking(move |c| {
+            for i in 0..200 {
+                gatehouse::mail::queue(
+                    c,
+                    &format!("p{i}@example.com"),
+                    "en",
+                    gatehouse::mail::kind::ACCOUNT_DISABLED,
+                    None,
+                    &serde_json::json!({}),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
     let claim = |app: &gatehouse::App| {
         let mut got = Vec::new();
         loop {
             let rows = app
-                .db
+                .db()
                 .run_blocking(move |c| gatehouse::mail::sender::claim(c, 7, now))
                 .unwrap();
             if rows.is_empty() {
@@ -987,8 +988,9 @@ fn two_instances_never_claim_the_same_mail() {
     assert_eq!(n, 200, "every row claimed");
     assert_eq!(all.len(), 200, "no row claimed twice");
     // A claim lasts its lease; after it, an unsent row is claimed again (a crash loses nothing).
-    let again =
-        a.db.run_blocking(move |c| {
+    let again = a
+        .db()
+        .run_blocking(move |c| {
             gatehouse::mail::sender::claim(c, 500, now + gatehouse::mail::sender::LEASE + 1)
         })
         .unwrap();

@@ -81,7 +81,7 @@ fn a_reset_mail_arrives_with_its_headers_and_parts_and_its_link_works() {
     });
     let data = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| Ok(outbox::table.select(outbox::data).first::<String>(c)?))
         .unwrap();
     assert_eq!(data, "{}");
@@ -185,7 +185,7 @@ fn an_invitation_arrives_and_its_link_sets_the_password() {
 /// The outbox row's attempts and whether it was sent.
 fn outbox_state(app: &TestApp) -> Vec<(i32, bool)> {
     app.state()
-        .db
+        .db()
         .run_blocking(|c| {
             Ok(outbox::table
                 .order(outbox::id.asc())
@@ -219,14 +219,14 @@ fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back() {
         smtp.messages().is_empty(),
         "not before its next attempt is due"
     );
-    app.state().clock.advance(31);
+    app.state().clock().advance(31);
     let got = smtp.wait_for(1);
     assert_eq!(to_of(&parse(&got[0])), "alice@example.com");
     wait_until("the mail is marked sent", || {
         outbox_state(&app) == vec![(2, true)]
     });
     // Nothing more, however long we wait.
-    app.state().clock.advance(3600);
+    app.state().clock().advance(3600);
     std::thread::sleep(std::time::Duration::from_millis(2500));
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(outbox_state(&app), vec![(2, true)]);
@@ -263,7 +263,7 @@ fn two_instances_on_one_database_send_each_mail_once() {
     let state = a.rocket().state::<gatehouse::App>().unwrap();
     let now = state.now();
     state
-        .db
+        .db()
         .run_blocking(move |c| {
             for i in 0..40 {
                 gatehouse::mail::queue(
@@ -285,7 +285,7 @@ fn two_instances_on_one_database_send_each_mail_once() {
         c.rocket()
             .state::<gatehouse::App>()
             .unwrap()
-            .mail_wake
+            .mail_wake()
             .notify_one();
     }
     let got = smtp.wait_for(40);
@@ -300,7 +300,7 @@ fn two_instances_on_one_database_send_each_mail_once() {
         c.rocket()
             .state::<gatehouse::App>()
             .unwrap()
-            .metrics
+            .metrics()
             .mail
             .sent
             .get()

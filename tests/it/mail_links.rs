@@ -78,7 +78,7 @@ fn admin_post(admin: &Browser, path: &str, extra: &str) -> Resp {
 
 fn stored_lang(app: &TestApp, id: i64) -> String {
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| gatehouse::accounts::find(c, id))
         .unwrap()
         .unwrap()
@@ -245,7 +245,7 @@ fn the_same_mailed_reset_link_released_many_times_at_once_works_at_most_once() {
             let app = async_state(&client);
             let alice = app.create_user("alice", Role::User, PASSWORD).unwrap().id;
             let now = app.now();
-            app.db
+            app.db()
                 .run(move |c| {
                     diesel::update(accounts::table.find(alice))
                         .set((
@@ -261,7 +261,7 @@ fn the_same_mailed_reset_link_released_many_times_at_once_works_at_most_once() {
                 .await
                 .unwrap();
             let token = app
-                .db
+                .db()
                 .run(|c| {
                     Ok(outbox::table
                         .filter(outbox::kind.eq("reset_link"))
@@ -298,7 +298,7 @@ fn the_same_mailed_reset_link_released_many_times_at_once_works_at_most_once() {
                 "{statuses:?}"
             );
             let resets = app
-                .db
+                .db()
                 .run(|c| {
                     Ok(
                         gatehouse::audit::search(c, None, Some("password_reset"), None, 100)?
@@ -505,7 +505,7 @@ fn mail_for_a_deleted_account_is_dropped_with_it() {
     let (_, admin) = app.signed_in("root", Role::Admin);
     let rows_of = |id: i64| {
         app.state()
-            .db
+            .db()
             .run_blocking(move |c| {
                 Ok(outbox::table
                     .filter(outbox::account_id.eq(id))

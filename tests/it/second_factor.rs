@@ -34,7 +34,7 @@ fn recovery_codes(body: &str) -> Vec<String> {
 
 /// The code of the current step, after moving the clock to a step not used yet.
 pub(crate) fn fresh_code(app: &TestApp, secret: &[u8]) -> String {
-    app.state().clock.advance(totp::STEP_SECONDS);
+    app.state().clock().advance(totp::STEP_SECONDS);
     totp::code_at(secret, app.state().now()).unwrap()
 }
 
@@ -85,7 +85,7 @@ fn live_sessions(app: &TestApp, name: &str) -> usize {
     let now = app.state().now();
     let name = name.to_string();
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| {
             let a = gatehouse::accounts::find_by_username(c, &name)?.unwrap();
             gatehouse::sessions::store::live_for_account(c, a.id, now)
@@ -130,7 +130,7 @@ fn enrolment_shows_the_secret_as_text_uri_and_qr_and_needs_a_right_code() {
     // Stored sealed: neither the key nor its base32 is in the database.
     let stored = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| gatehouse::accounts::find_by_username(c, "alice"))
         .unwrap()
         .unwrap()
@@ -213,10 +213,10 @@ fn parallel_sign_ins_with_one_code_start_one_session() {
             app.create_user("alice", Role::User, PASSWORD).unwrap();
             let secret = totp::new_secret().unwrap();
             let sealed = app
-                .vault
+                .vault()
                 .seal(&secret, &gatehouse::second_factor::secret_context(1))
                 .unwrap();
-            app.db
+            app.db()
                 .run_blocking(move |c| {
                     use diesel::prelude::*;
                     use gatehouse::db::schema::accounts::dsl::*;
@@ -334,7 +334,7 @@ fn the_pending_sign_in_lasts_five_minutes() {
     let (secret, _) = enrol(&app, &b);
     let other = app.browser();
     password_step(&other, "alice");
-    app.state().clock.advance(301);
+    app.state().clock().advance(301);
     let r = code_step(&other, &totp::code_at(&secret, app.state().now()).unwrap());
     assert!(r.is_login_redirect());
     assert_eq!(live_sessions(&app, "alice"), 1);
@@ -394,7 +394,7 @@ fn the_all_policy_asks_everyone() {
 #[test]
 fn the_first_administrator_from_the_setup_link_enrols_right_away() {
     let app = app_with(|f| f.merge(("require_2fa", "admins")));
-    let token = app.state().setup.issue(app.state().now()).unwrap();
+    let token = app.state().setup().issue(app.state().now()).unwrap();
     let b = app.browser();
     let csrf = b.token(&format!("/setup?token={token}"));
     let r = b.post(
@@ -414,7 +414,7 @@ fn the_first_administrator_from_the_setup_link_enrols_right_away() {
 
 /// Moves the clock past the confirmation window of every session.
 fn let_confirmation_lapse(app: &TestApp) {
-    app.state().clock.advance(601);
+    app.state().clock().advance(601);
 }
 
 #[test]
@@ -602,7 +602,7 @@ fn an_admin_resets_a_lost_second_factor_and_the_account_signs_in_again() {
     // Not through the admin page for one's own account.
     let (boss_id, _) = (
         app.state()
-            .db
+            .db()
             .run_blocking(|c| gatehouse::accounts::find_by_username(c, "boss"))
             .unwrap()
             .unwrap()

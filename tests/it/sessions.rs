@@ -123,7 +123,7 @@ fn refresh_tokens_are_stored_only_as_hashes() {
     let token = b.cookie(REFRESH).unwrap();
     let stored: Vec<String> = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::refresh_tokens::dsl::*;
@@ -398,7 +398,7 @@ fn reuse_after_the_grace_window_ends_the_whole_session() {
     a.drop_cookie(ACCESS);
     let thief = a.copy();
     assert_eq!(a.get("/dashboard").status, Status::Ok);
-    app.state().clock.advance(2);
+    app.state().clock().advance(2);
     let r = thief.get("/dashboard");
     assert!(r.is_login_redirect());
     assert!(r.clears(REFRESH) && r.clears(ACCESS));
@@ -494,14 +494,14 @@ fn get_logout_changes_nothing() {
 fn dashboard_with_a_valid_access_cookie_runs_no_database_query() {
     let app = app();
     let (_, b) = app.signed_in("alice", Role::User);
-    let before = app.state().db.runs();
+    let before = app.state().db().runs();
     for _ in 0..20 {
         let r = b.get("/dashboard");
         assert_eq!(r.status, Status::Ok);
         assert!(r.body.contains("alice"));
     }
     assert_eq!(
-        app.state().db.runs(),
+        app.state().db().runs(),
         before,
         "the hot path touched the database"
     );
@@ -533,7 +533,7 @@ fn lifetimes(app: &TestApp) -> Vec<(i64, i64, Option<String>)> {
     use diesel::prelude::*;
     use gatehouse::db::schema::{refresh_tokens, sessions};
     app.state()
-        .db
+        .db()
         .run_blocking(|c| {
             let rows: Vec<(String, i64, Option<String>)> = sessions::table
                 .select((sessions::id, sessions::expires_at, sessions::end_reason))
@@ -557,7 +557,7 @@ fn age(app: &TestApp, tokens_by: i64, sessions_by: i64) {
     use diesel::prelude::*;
     use gatehouse::db::schema::{refresh_tokens, sessions};
     app.state()
-        .db
+        .db()
         .run_blocking(|c| {
             diesel::update(refresh_tokens::table)
                 .set(refresh_tokens::expires_at.eq(refresh_tokens::expires_at - tokens_by))
@@ -624,7 +624,7 @@ fn even_an_active_remembered_session_ends_at_its_absolute_cap() {
 fn token_rows(app: &TestApp, sid: &str) -> i64 {
     let sid = sid.to_string();
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::refresh_tokens::dsl::*;
@@ -658,7 +658,7 @@ fn a_session_keeps_two_token_rows_however_often_it_rotates() {
     let rows = token_rows(&app, &sid);
     assert!(rows <= 2, "{rows} refresh-token rows after 50 rotations");
     // Token 0's row is long gone, yet it is still known as this session's: reuse.
-    app.state().clock.advance(60);
+    app.state().clock().advance(60);
     first.drop_cookie(ACCESS);
     assert!(first.get("/dashboard").is_login_redirect());
     let events = app.audit_kinds("refresh_token_reuse");
@@ -694,7 +694,7 @@ fn tokens_issued_before_families_still_rotate_and_their_reuse_still_ends_the_ses
     let legacy = URL_SAFE_NO_PAD.encode([9u8; 32]);
     let (s, hash) = (sid.clone(), gatehouse::sessions::store::hash_token(&legacy));
     app.state()
-        .db
+        .db()
         .run_blocking(move |c| {
             use diesel::prelude::*;
             use gatehouse::db::schema::*;
@@ -727,7 +727,7 @@ fn tokens_issued_before_families_still_rotate_and_their_reuse_still_ends_the_ses
         assert_eq!(a.get("/dashboard").status, Status::Ok);
     }
     // The old token comes back after the grace window: reuse, as before.
-    app.state().clock.advance(5);
+    app.state().clock().advance(5);
     assert!(old.get("/dashboard").is_login_redirect());
     assert_eq!(app.audit_kinds("refresh_token_reuse").len(), 1);
     // An unknown token of the old form: sign in again, no 500.

@@ -6,7 +6,7 @@ use rocket::http::Status;
 
 fn setup_token(app: &TestApp) -> String {
     // The server printed it at start; tests take a new one the same way.
-    app.state().setup.issue(app.state().now()).unwrap()
+    app.state().setup().issue(app.state().now()).unwrap()
 }
 
 fn post_setup(b: &Browser<'_>, token: &str, name: &str, pw: &str, confirm: &str) -> Resp {
@@ -124,14 +124,14 @@ fn no_setup_link_once_an_administrator_exists() {
         let client =
             rocket::local::blocking::Client::untracked(gatehouse::rocket(figment(&dir))).unwrap();
         let app = client.rocket().state::<gatehouse::App>().unwrap();
-        assert!(app.setup.is_offered(), "a fresh install offers setup");
+        assert!(app.setup().is_offered(), "a fresh install offers setup");
         app.create_user("admin", Role::Admin, PASSWORD).unwrap();
     }
     let client =
         rocket::local::blocking::Client::untracked(gatehouse::rocket(figment(&dir))).unwrap();
     let app = client.rocket().state::<gatehouse::App>().unwrap();
     assert!(
-        !app.setup.is_offered(),
+        !app.setup().is_offered(),
         "no setup link with an administrator present"
     );
 }

@@ -342,7 +342,7 @@ fn multipart_forms_get_415_and_change_nothing() {
     assert!(page.contains("multipart"), "{page}");
     let found = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| gatehouse::accounts::find_by_username(c, "mallory"))
         .unwrap();
     assert!(found.is_none(), "no account was made");

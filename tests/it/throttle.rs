@@ -71,7 +71,7 @@ fn waits_grow_and_are_capped() {
     for _ in 0..12 {
         let admission = app
             .state()
-            .db
+            .db()
             .run_blocking(|c| {
                 gatehouse::db::write_tx(c, |c| throttle::admit(c, "Growing", &limits, t))
             })
@@ -98,7 +98,7 @@ fn waits_grow_and_are_capped() {
     // While a wait runs, the name is refused before anything is counted.
     let refused = app
         .state()
-        .db
+        .db()
         .run_blocking(|c| {
             gatehouse::db::write_tx(c, |c| throttle::admit(c, "growing", &limits, t - 1))
         })
@@ -117,7 +117,7 @@ fn the_hourly_cap_holds_whatever_the_waits() {
         max_wait: 1,
         per_hour: 100,
     };
-    let db = &app.state().db;
+    let db = &app.state().db();
     let admit = |t| {
         db.run_blocking(|c| {
             gatehouse::db::write_tx(c, |c| throttle::admit(c, "capped", &limits, t))

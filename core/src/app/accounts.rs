@@ -4,6 +4,7 @@ use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
 use crate::accounts::throttle;
 use crate::accounts::{self, Account, CreatedBy, Creation, Role};
+use crate::audit::Kind;
 use crate::error::Result;
 use crate::i18n::Message;
 use crate::sessions::{self, Owner};
@@ -17,7 +18,7 @@ pub struct AccountRequest<'a> {
     pub role: Role,
     /// Someone else chose the password: the owner must replace it first.
     pub must_change_password: bool,
-    pub event: &'static str,
+    pub event: crate::audit::Kind,
     pub by: CreatedBy,
     pub ip: &'a str,
     pub detail: String,
@@ -73,6 +74,28 @@ impl App {
         Ok(created.map_or(NewAccount::Taken, |a| NewAccount::Created(Box::new(a))))
     }
 
+    /// A sign-up from the public page. An address that has failed too often (sign-ins, or
+    /// names found taken) waits, and each address makes only so many accounts an hour,
+    /// both before any hashing (the `Err` is the wait in seconds); a name found taken, the
+    /// one thing sign-up tells about other accounts, counts like a failed sign-in.
+    pub async fn sign_up(
+        &self,
+        r: AccountRequest<'_>,
+    ) -> Result<std::result::Result<NewAccount, i64>> {
+        if let Some(wait) = self.addresses.wait(r.ip) {
+            return Ok(Err(wait));
+        }
+        if let Err(wait) = self.signups.take(r.ip) {
+            return Ok(Err(wait));
+        }
+        let ip = r.ip.to_string();
+        let created = self.create_account(r).await?;
+        if matches!(created, NewAccount::Taken) {
+            self.addresses.record(&ip);
+        }
+        Ok(Ok(created))
+    }
+
     /// Creates an account from the command line (blocking).
     pub fn create_user(
         &self,
@@ -92,7 +115,7 @@ impl App {
                         password_hash: &hash,
                         role,
                         must_change_password: false,
-                        event: "account_created",
+                        event: Kind::AccountCreated,
                         by: CreatedBy::Nobody,
                         ip: "command-line",
                         detail: format!("role {} (gatehouse create-user)", role.as_str()),
@@ -133,7 +156,7 @@ impl App {
                 self.change(move |c| {
                     let failed = sessions::SessionFailure {
                         owner: &who,
-                        kind: "password_change_failure",
+                        kind: crate::audit::Kind::PasswordChangeFailure,
                         reason: "wrong current password",
                         locked_for,
                         limits: &limits,

@@ -13,6 +13,7 @@
 //! two rows however fast it rotates (plus, for a session started before families, the
 //! rows it had then, until the retention prune).
 
+use crate::audit::Kind;
 use diesel::prelude::*;
 
 use crate::accounts::{self, Account};
@@ -410,7 +411,7 @@ fn theft(
     end(conn, &session.id, "refresh_token_reuse", now)?;
     audit::record(
         conn,
-        &Event::new("refresh_token_reuse", by.ip, now)
+        &Event::new(Kind::RefreshTokenReuse, by.ip, now)
             .subject(account.id, &account.username)
             .detail(format!("session {} ended: {what}", session.id)),
     )?;
@@ -487,7 +488,7 @@ pub fn live_for_account(conn: &mut DbConn, account_id: i64, now: i64) -> Result<
 }
 
 /// Ends every live session of an account except `keep`; returns the ids it ended.
-pub fn end_all_for_account(
+pub(crate) fn end_all_for_account(
     conn: &mut DbConn,
     account_id: i64,
     keep: Option<&str>,

@@ -320,9 +320,8 @@ pub async fn run(
     mailer: Arc<Mailer>,
     clock: Arc<crate::clock::Clock>,
     counters: MailCounters,
-    wake: Arc<rocket::tokio::sync::Notify>,
+    wake: Arc<tokio::sync::Notify>,
 ) {
-    use rocket::tokio;
     loop {
         let next_due = match deliver_due(&db, &mailer, &clock, &counters).await {
             Ok(next) => next,
@@ -398,7 +397,7 @@ async fn deliver_due(
         }
         for row in rows {
             let m = mailer.clone();
-            let (r, outcome) = rocket::tokio::task::spawn_blocking(move || {
+            let (r, outcome) = tokio::task::spawn_blocking(move || {
                 let outcome = m.send(&row);
                 (row, outcome)
             })

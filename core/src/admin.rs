@@ -2,6 +2,7 @@
 //! disables, demotes or deletes themself, and the last active administrator stays.
 //! Each action runs in one transaction with its audit row.
 
+use crate::audit::Kind;
 use diesel::prelude::*;
 
 use crate::accounts::{bump_version, find_for_update, throttle, Account, Role};
@@ -88,7 +89,7 @@ fn load(conn: &mut DbConn, id: i64) -> Result<Account, Refusal> {
 fn record(
     conn: &mut DbConn,
     actor: &Actor,
-    kind: &str,
+    kind: Kind,
     target: &Account,
     detail: String,
     now: i64,
@@ -142,7 +143,7 @@ pub fn set_role(
         let version = bump_version(c, id)?;
         store::keep_at_version(c, id, None, version)?;
         let detail = format!("role {} → {}", target.role().as_str(), role.as_str());
-        record(c, actor, "admin_role_changed", &target, detail, now)?;
+        record(c, actor, Kind::AdminRoleChanged, &target, detail, now)?;
         claims_changed(c, id, now)
     })
 }
@@ -154,12 +155,11 @@ pub fn disable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Ef
         diesel::update(accounts::table.find(id))
             .set(accounts::disabled.eq(true))
             .execute(c)?;
-        bump_version(c, id)?;
-        let ended = store::end_all_for_account(c, id, None, "account_disabled", now)?;
+        let ended = crate::sessions::end_every_session(c, id, None, "account_disabled", now)?;
         record(
             c,
             actor,
-            "admin_account_disabled",
+            Kind::AdminAccountDisabled,
             &target,
             format!("{} sessions ended", ended.len()),
             now,
@@ -185,7 +185,7 @@ pub fn enable(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
         record(
             c,
             actor,
-            "admin_account_enabled",
+            Kind::AdminAccountEnabled,
             &target,
             String::new(),
             now,
@@ -199,7 +199,7 @@ pub fn unlock(conn: &mut DbConn, actor: &Actor, id: i64, now: i64) -> Result<Eff
         let target = load(c, id)?;
         let cleared = throttle::clear(c, &target.username_key)?;
         let detail = format!("{cleared} failures cleared");
-        record(c, actor, "admin_account_unlocked", &target, detail, now)?;
+        record(c, actor, Kind::AdminAccountUnlocked, &target, detail, now)?;
         Ok(Effect::none())
     })
 }
@@ -225,14 +225,13 @@ pub fn reset_password(
                 accounts::must_change_password.eq(true),
             ))
             .execute(c)?;
-        bump_version(c, id)?;
         throttle::clear(c, &target.username_key)?;
-        let ended = store::end_all_for_account(c, id, None, "password_reset", now)?;
+        let ended = crate::sessions::end_every_session(c, id, None, "password_reset", now)?;
         let detail = format!(
             "must change at next sign-in; {} sessions ended",
             ended.len()
         );
-        record(c, actor, "admin_password_reset", &target, detail, now)?;
+        record(c, actor, Kind::AdminPasswordReset, &target, detail, now)?;
         let mut effect = Effect::ended(ended);
         effect.mail = crate::mail::notify(
             c,
@@ -253,12 +252,11 @@ pub fn revoke_sessions(
 ) -> Result<Effect, Refusal> {
     in_tx(conn, actor, |c, _| {
         let target = load(c, id)?;
-        bump_version(c, id)?;
-        let ended = store::end_all_for_account(c, id, None, "admin_revoked", now)?;
+        let ended = crate::sessions::end_every_session(c, id, None, "admin_revoked", now)?;
         record(
             c,
             actor,
-            "admin_sessions_revoked",
+            Kind::AdminSessionsRevoked,
             &target,
             format!("{} sessions ended", ended.len()),
             now,
@@ -284,7 +282,7 @@ pub fn revoke_session(
         record(
             c,
             actor,
-            "admin_session_revoked",
+            Kind::AdminSessionRevoked,
             &target,
             format!("session {sid}"),
             now,
@@ -315,12 +313,12 @@ pub fn delete(
         if confirm != target.username {
             return Err(Refusal::ConfirmationMismatch);
         }
-        let ended = store::end_all_for_account(c, id, None, "account_deleted", now)?;
+        let ended = crate::sessions::end_every_session(c, id, None, "account_deleted", now)?;
         delete_account(c, id)?;
         record(
             c,
             actor,
-            "admin_account_deleted",
+            Kind::AdminAccountDeleted,
             &target,
             format!("role {}", target.role().as_str()),
             now,
@@ -345,12 +343,11 @@ pub fn reset_second_factor(
         if !crate::second_factor::remove(c, id)? {
             return Err(Refusal::NotFound);
         }
-        bump_version(c, id)?;
-        let ended = store::end_all_for_account(c, id, None, "2fa_reset", now)?;
+        let ended = crate::sessions::end_every_session(c, id, None, "2fa_reset", now)?;
         record(
             c,
             actor,
-            "2fa_reset",
+            Kind::TwoFactorReset,
             &target,
             format!("second factor removed; {} sessions ended", ended.len()),
             now,
@@ -392,7 +389,7 @@ pub fn create_group(
         let group = crate::groups::create(c, name, now)?.ok_or(Refusal::Taken)?;
         audit::record(
             c,
-            &Event::new("group_created", &actor.ip, now)
+            &Event::new(Kind::GroupCreated, &actor.ip, now)
                 .actor(actor.id)
                 .detail(format!("group {} (#{})", group.name, group.id)),
         )?;
@@ -413,7 +410,7 @@ pub fn delete_group(
         crate::groups::delete(c, id)?;
         audit::record(
             c,
-            &Event::new("group_deleted", &actor.ip, now)
+            &Event::new(Kind::GroupDeleted, &actor.ip, now)
                 .actor(actor.id)
                 .detail(format!(
                     "group {} (#{}), {} members",
@@ -453,10 +450,10 @@ pub fn set_membership(
             return Ok(Effect::none());
         }
         let (kind, detail) = if member {
-            ("group_member_added", format!("added to {}", group.name))
+            (Kind::GroupMemberAdded, format!("added to {}", group.name))
         } else {
             (
-                "group_member_removed",
+                Kind::GroupMemberRemoved,
                 format!("removed from {}", group.name),
             )
         };
@@ -489,7 +486,7 @@ pub fn invite(
             password_hash: NO_PASSWORD,
             role: inv.role,
             must_change_password: false,
-            event: "invitation_sent",
+            event: Kind::InvitationSent,
             by: crate::accounts::CreatedBy::Account(actor.id),
             ip: &actor.ip,
             detail: format!(
@@ -552,7 +549,7 @@ pub fn resend_invitation(
         record(
             c,
             actor,
-            "invitation_sent",
+            Kind::InvitationSent,
             &target,
             format!("sent again to {email}"),
             now,
@@ -577,7 +574,7 @@ pub fn cancel_invitation(
         record(
             c,
             actor,
-            "invitation_cancelled",
+            Kind::InvitationCancelled,
             &target,
             "account removed".into(),
             now,

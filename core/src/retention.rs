@@ -119,7 +119,7 @@ pub async fn run(
     clock: std::sync::Arc<crate::clock::Clock>,
     keep: Retention,
 ) {
-    use rocket::tokio::time::{interval_at, Duration, Instant};
+    use tokio::time::{interval_at, Duration, Instant};
     let mut every = interval_at(
         Instant::now() + Duration::from_secs(60),
         Duration::from_secs(EVERY),

@@ -119,7 +119,7 @@ pub fn prune(conn: &mut DbConn, now: i64, limit: i64) -> Result<usize> {
 /// notification. The thread ends when `wake` is dropped (its instance has stopped); a
 /// lost connection is re-established after a pause, and the periodic catch-up covers
 /// whatever was announced meanwhile.
-pub fn listen(url: String, wake: std::sync::Weak<rocket::tokio::sync::Notify>) {
+pub fn listen(url: String, wake: std::sync::Weak<tokio::sync::Notify>) {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     std::thread::spawn(move || {
@@ -171,7 +171,6 @@ pub async fn follow(
     view: std::sync::Arc<Revocations>,
     clock: std::sync::Arc<crate::clock::Clock>,
 ) {
-    use rocket::tokio;
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     if let crate::db::DatabaseUrl::Postgres(url) = db.url() {
         listen(url.clone(), std::sync::Arc::downgrade(&wake));

@@ -244,7 +244,7 @@ pub struct Creation<'a> {
     pub role: Role,
     /// Set when someone else chose the password: the owner must replace it first.
     pub must_change_password: bool,
-    pub event: &'a str,
+    pub event: crate::audit::Kind,
     pub by: CreatedBy,
     pub ip: &'a str,
     pub detail: String,

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use rocket::figment::Figment;
+use figment::Figment;
 use serde::Deserialize;
 
 use crate::accounts::policy::{PASSWORD_MAX, PASSWORD_MIN_FLOOR};

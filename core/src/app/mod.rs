@@ -1,17 +1,19 @@
-//! Everything a request may need, built once at ignition and kept in Rocket's state; and
-//! the one place where what a committed change means is carried out (`App::apply`).
+//! Everything a request may need, built once at ignition and kept in the server's state;
+//! and the one place where what a committed change means is carried out (`AfterCommit`).
 //!
-//! Routes call domain functions through `App::change` (the database on the blocking pool,
-//! then `apply`), or the few use cases here that also need the password hasher.
+//! The fields are private to this crate: routes call the use-case methods (`service`,
+//! `sign_in`, `second_factor`, `accounts`), which run the domain functions through
+//! `App::change` (the database on the blocking pool, then the effect applied).
 
 mod accounts;
 mod attempt;
 mod second_factor;
+mod service;
 mod sign_in;
 
 use std::sync::Arc;
 
-use rocket::figment::Figment;
+use figment::Figment;
 
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::policy::PasswordPolicy;
@@ -32,36 +34,40 @@ use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
 pub use second_factor::{Offer, Reauth, SecondStepResult};
+pub use service::{AccountOverview, AccountPage, AdminAction, Asker};
 pub use sign_in::{device_nonce, SignIn, SignInAttempt, SignedIn};
 
 pub struct App {
-    pub settings: Settings,
-    pub db: Arc<Db>,
-    pub keys: JwtKeys,
-    pub csrf: CsrfKey,
-    pub hasher: PasswordHasher,
-    pub policy: PasswordPolicy,
-    pub revocations: Arc<Revocations>,
-    pub setup: SetupToken,
+    pub(crate) settings: Settings,
+    pub(crate) db: Arc<Db>,
+    pub(crate) keys: JwtKeys,
+    pub(crate) csrf: CsrfKey,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) policy: PasswordPolicy,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) setup: SetupToken,
     /// Failed sign-ins per client address (a slot is taken before the password is checked).
-    pub addresses: WindowLimiter,
+    pub(crate) addresses: WindowLimiter,
     /// Sign-ups per client address.
-    pub signups: WindowLimiter,
+    pub(crate) signups: WindowLimiter,
     /// Forgotten-password requests per client address (ten an hour).
-    pub forgots: WindowLimiter,
+    pub(crate) forgots: WindowLimiter,
     /// Sign-ins and password checks running now, per name.
-    pub in_flight: InFlight,
+    pub(crate) in_flight: InFlight,
     /// Sign-in attempts running now, per client address (an IPv6 /64).
-    pub in_flight_addresses: InFlight,
-    pub device: DeviceKey,
+    pub(crate) in_flight_addresses: InFlight,
+    pub(crate) device: DeviceKey,
     /// Seals second-factor secrets and hashes recovery codes (`encryption_key`).
-    pub vault: Arc<crate::second_factor::vault::Vault>,
+    pub(crate) vault: Arc<crate::second_factor::vault::Vault>,
     /// Sends the outbox (with `smtp_url`).
-    pub mailer: Option<Arc<crate::mail::sender::Mailer>>,
+    pub(crate) mailer: Option<Arc<crate::mail::sender::Mailer>>,
     /// Wakes the sender when a change queued mail.
-    pub mail_wake: Arc<rocket::tokio::sync::Notify>,
-    pub metrics: Metrics,
-    pub clock: Arc<Clock>,
+    pub(crate) mail_wake: Arc<tokio::sync::Notify>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// What follows a commit (shared, so that work finished after the answer applies its
+    /// effect the same way).
+    pub(crate) after_commit: Arc<AfterCommit>,
+    pub(crate) clock: Arc<Clock>,
 }
 
 impl App {
@@ -114,7 +120,19 @@ impl App {
             settings.signup_address_limit,
             settings.signup_address_window,
         );
+        let (metrics, mail_wake, revocations) = (
+            Arc::new(Metrics::default()),
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(revocations),
+        );
+        let after_commit = Arc::new(AfterCommit {
+            revocations: revocations.clone(),
+            metrics: metrics.clone(),
+            mail_wake: mail_wake.clone(),
+            clock: clock.clone(),
+        });
         Ok(App {
+            after_commit,
             addresses,
             signups,
             forgots: WindowLimiter::new(10, 3600),
@@ -125,15 +143,15 @@ impl App {
                 &settings.encryption_key,
             )),
             mailer,
-            mail_wake: Arc::new(rocket::tokio::sync::Notify::new()),
-            metrics: Metrics::default(),
+            mail_wake,
+            metrics,
             settings,
             db: Arc::new(db),
             keys,
             csrf,
             hasher,
             policy,
-            revocations: Arc::new(revocations),
+            revocations,
             setup: SetupToken::default(),
             clock,
         })
@@ -160,7 +178,7 @@ impl App {
 
     /// Runs a state change (a domain function that owns its transaction) on the
     /// blocking pool, then applies its effect.
-    pub async fn change<C, F>(&self, f: F) -> Result<C::Value>
+    pub(crate) async fn change<C, F>(&self, f: F) -> Result<C::Value>
     where
         F: FnOnce(&mut DbConn) -> Result<C> + Send + 'static,
         C: Changed + Send + 'static,
@@ -170,36 +188,57 @@ impl App {
         Ok(value)
     }
 
-    /// Does what must follow a committed change on this instance: refuse the access tokens
-    /// of ended sessions and of changed roles at once, and count it. (Other instances learn
-    /// the same through the change feed, written in the change's own transaction.)
-    pub fn apply(&self, effect: Effect) {
-        let now = self.now();
-        let m = &self.metrics;
-        if !effect.ended_sessions.is_empty() {
-            self.revocations.end_sessions(&effect.ended_sessions, now);
-            m.revocations.inc_by(effect.ended_sessions.len() as u64);
-        }
-        if let Some(sid) = &effect.reused_session {
-            self.revocations
-                .end_sessions(std::slice::from_ref(sid), now);
-            m.reuse_detections.inc();
-        }
-        for (account, role, groups) in effect.claims {
-            self.revocations
-                .set_claims(account, role, Some(groups), now);
-        }
-        if let Some(outcome) = effect.sign_in {
-            m.sign_in(outcome.as_str());
-        }
-        if effect.lockout {
-            m.lockouts.inc();
-        }
-        if effect.rotated {
-            m.rotations.inc();
-        }
-        if effect.mail {
-            self.mail_wake.notify_one();
+    /// Does what must follow a committed change on this instance (`AfterCommit::apply`).
+    pub(crate) fn apply(&self, effect: Effect) {
+        self.after_commit.apply(effect);
+    }
+
+    /// The settings the server runs with (read-only).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Form tokens (CSRF), bound to a session or a pre-session.
+    pub fn csrf(&self) -> &CsrfKey {
+        &self.csrf
+    }
+
+    /// The password policy (for the pages that state it).
+    pub fn policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The server's own clock (tests move it).
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    /// Starts what runs beside the requests for the life of the server: the change feed
+    /// from other instances, the pruning of old rows, and the mail sender. Call once, in
+    /// the server's runtime.
+    pub fn start_background(&self) {
+        tokio::spawn(crate::sessions::feed::follow(
+            self.db.clone(),
+            self.revocations.clone(),
+            self.clock.clone(),
+        ));
+        tokio::spawn(crate::retention::run(
+            self.db.clone(),
+            self.clock.clone(),
+            self.retention(),
+        ));
+        if let Some(mailer) = &self.mailer {
+            tokio::spawn(crate::mail::sender::run(
+                self.db.clone(),
+                mailer.clone(),
+                self.clock.clone(),
+                self.metrics.mail.clone(),
+                self.mail_wake.clone(),
+            ));
         }
     }
 
@@ -247,5 +286,81 @@ impl App {
         claims.groups = groups.to_vec();
         claims.email = account.verified_email().map(str::to_string);
         Ok(claims)
+    }
+}
+
+/// What must follow a committed change on this instance: refuse the access tokens of ended
+/// sessions and of changed roles at once, count it, wake the mail sender. (Other
+/// instances learn the same through the change feed, written in the change's own
+/// transaction.) The one place where this is done.
+pub(crate) struct AfterCommit {
+    revocations: Arc<Revocations>,
+    metrics: Arc<Metrics>,
+    mail_wake: Arc<tokio::sync::Notify>,
+    clock: Arc<Clock>,
+}
+
+impl AfterCommit {
+    pub(crate) fn apply(&self, effect: Effect) {
+        let now = self.clock.now();
+        let m = &self.metrics;
+        if !effect.ended_sessions.is_empty() {
+            self.revocations.end_sessions(&effect.ended_sessions, now);
+            m.revocations.inc_by(effect.ended_sessions.len() as u64);
+        }
+        if let Some(sid) = &effect.reused_session {
+            self.revocations
+                .end_sessions(std::slice::from_ref(sid), now);
+            m.reuse_detections.inc();
+        }
+        for (account, role, groups) in effect.claims {
+            self.revocations
+                .set_claims(account, role, Some(groups), now);
+        }
+        if let Some(outcome) = effect.sign_in {
+            m.sign_in(outcome.as_str());
+        }
+        if effect.lockout {
+            m.lockouts.inc();
+        }
+        if effect.rotated {
+            m.rotations.inc();
+        }
+        if effect.mail {
+            self.mail_wake.notify_one();
+        }
+    }
+}
+
+/// Reaching inside, for this workspace's own tests and benchmarks only (the feature
+/// `test-support`, enabled by the top crate's dev-dependency; never in the server).
+#[cfg(feature = "test-support")]
+impl App {
+    pub fn db(&self) -> &Arc<Db> {
+        &self.db
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn setup(&self) -> &SetupToken {
+        &self.setup
+    }
+
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
+    }
+
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
+    }
+
+    pub fn vault(&self) -> &crate::second_factor::vault::Vault {
+        &self.vault
+    }
+
+    pub fn mail_wake(&self) -> &tokio::sync::Notify {
+        &self.mail_wake
     }
 }

@@ -36,8 +36,8 @@ macro_rules! on_backend {
     };
 }
 
-pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 /// Opens connections of the one kind the URL names. (The derived `DbConn::establish`
 /// tries each kind in turn: a PostgreSQL URL was first tried as a SQLite file name, and
@@ -345,7 +345,7 @@ impl Db {
     {
         let pool = self.pool.clone();
         let failed = self.failed_writes.clone();
-        rocket::tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
             counting_writes(&failed, || f(&mut conn))
         })

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use rocket::tokio::sync::oneshot;
 use sha2::Sha256;
+use tokio::sync::oneshot;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -343,7 +343,7 @@ impl PasswordHasher {
             self.too_late.fetch_add(1, Ordering::Relaxed);
             Error::Busy(TOO_LATE)
         };
-        match rocket::tokio::time::timeout(self.max_wait, &mut rx).await {
+        match tokio::time::timeout(self.max_wait, &mut rx).await {
             Ok(Ok(out)) => return Ok(out),
             // Dropped unstarted: a thread found it past its due time.
             Ok(Err(_)) => return Err(late()),
@@ -401,7 +401,6 @@ impl Drop for PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rocket::tokio;
 
     #[test]
     fn the_cost_is_read_from_the_hash() -> Result<()> {

@@ -14,7 +14,7 @@ pub struct Clock {
     offset: AtomicI64,
     /// Told when the clock is moved, so that a task sleeping until a moment of this clock
     /// (the mail sender) looks again.
-    moved: rocket::tokio::sync::Notify,
+    moved: tokio::sync::Notify,
 }
 
 impl Clock {

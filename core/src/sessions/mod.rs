@@ -14,6 +14,7 @@ pub mod tokens;
 
 use crate::accounts::throttle::{self, Admission};
 use crate::accounts::{self, Account};
+use crate::audit::Kind;
 use crate::audit::{self, Event};
 use crate::db::{write_tx, DbConn};
 use crate::effect::{Effect, SignInOutcome};
@@ -64,7 +65,7 @@ pub fn refund_unchecked(
 /// A sign-in (or a password check) that failed, for the audit log.
 pub struct FailedSignIn<'a> {
     /// The audit kind: `login_failure`, `password_change_failure`, …
-    pub kind: &'a str,
+    pub kind: Kind,
     /// The name as typed.
     pub name: &'a str,
     /// The account it named, if any.
@@ -99,7 +100,7 @@ pub fn record_failed_sign_in(
             audit::record(
                 c,
                 &event(
-                    "lockout",
+                    Kind::Lockout,
                     format!("sign-in refused for {wait}s after repeated failures"),
                 ),
             )?;
@@ -158,7 +159,7 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
         _ => {
             audit::record(
                 c,
-                &Event::new("login_failure", new.ip, now)
+                &Event::new(Kind::LoginFailure, new.ip, now)
                     .subject(checked.id, &checked.username)
                     .detail("the account changed while signing in"),
             )?;
@@ -199,7 +200,7 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     }
     audit::record(
         c,
-        &Event::new("login_success", new.ip, now)
+        &Event::new(Kind::LoginSuccess, new.ip, now)
             .subject(account.id, &account.username)
             .detail(detail),
     )?;
@@ -259,7 +260,7 @@ pub fn await_second_factor(
             _ => {
                 audit::record(
                     c,
-                    &Event::new("login_failure", new.ip, now)
+                    &Event::new(Kind::LoginFailure, new.ip, now)
                         .subject(checked.id, &checked.username)
                         .detail("the account changed while signing in"),
                 )?;
@@ -326,7 +327,7 @@ pub fn finish_second_step(
                 let name_locked_for = throttle::charge(c, &p.throttle_key, step.limits, now)?;
                 audit::record(
                     c,
-                    &event("2fa_failure").detail(format!(
+                    &event(Kind::TwoFactorFailure).detail(format!(
                         "wrong code {failures} of {}",
                         pending::MAX_CODE_FAILURES
                     )),
@@ -335,7 +336,7 @@ pub fn finish_second_step(
                 if let Some(wait) = step.locked_for.or(name_locked_for) {
                     audit::record(
                         c,
-                        &event("lockout").detail(format!(
+                        &event(Kind::Lockout).detail(format!(
                             "sign-in refused for {wait}s after repeated failures"
                         )),
                     )?;
@@ -360,7 +361,8 @@ pub fn finish_second_step(
                 if let CodeCheck::Recovery { left } = check {
                     audit::record(
                         c,
-                        &event("recovery_code_used").detail(format!("{left} recovery codes left")),
+                        &event(Kind::RecoveryCodeUsed)
+                            .detail(format!("{left} recovery codes left")),
                     )?;
                 }
                 let new = NewSignIn {
@@ -383,10 +385,29 @@ pub fn finish_second_step(
 
 pub use crate::accounts::Owner;
 
-fn own_event<'a>(kind: &'a str, owner: &'a Owner, now: i64) -> Event<'a> {
+fn own_event<'a>(kind: Kind, owner: &'a Owner, now: i64) -> Event<'a> {
     Event::new(kind, &owner.ip, now)
         .actor(owner.account_id)
         .subject(owner.account_id, &owner.name)
+}
+
+/// Ends every live session of an account but `keep` (the one the request came in, when the
+/// owner acts), in the caller's transaction: the account's version goes up, so that sign-ins
+/// in flight and tokens issued under the old version are refused, `keep` moves to the new
+/// version, and the others end with `reason` (each in the change feed). The one way this
+/// is done; returns the ended sessions' ids, for the `Effect`.
+pub fn end_every_session(
+    conn: &mut DbConn,
+    account_id: i64,
+    keep: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>> {
+    let version = accounts::bump_version(conn, account_id)?;
+    if keep.is_some() {
+        store::keep_at_version(conn, account_id, keep, version)?;
+    }
+    store::end_all_for_account(conn, account_id, keep, reason, now)
 }
 
 /// Sign-out: ends the session the request came in.
@@ -395,7 +416,7 @@ pub fn sign_out(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
         store::end(c, &owner.sid, "logout", now)?;
         audit::record(
             c,
-            &own_event("logout", owner, now).detail(format!("session {}", owner.sid)),
+            &own_event(Kind::Logout, owner, now).detail(format!("session {}", owner.sid)),
         )?;
         Ok(Effect::ended(vec![owner.sid.clone()]))
     })
@@ -408,7 +429,7 @@ pub fn revoke_own(conn: &mut DbConn, owner: &Owner, sid: &str, now: i64) -> Resu
             store::end(c, sid, "revoked_by_user", now)?;
             audit::record(
                 c,
-                &own_event("session_revoked", owner, now).detail(format!("session {sid}")),
+                &own_event(Kind::SessionRevoked, owner, now).detail(format!("session {sid}")),
             )?;
             Ok(Effect::ended(vec![sid.to_string()]))
         }
@@ -419,9 +440,7 @@ pub fn revoke_own(conn: &mut DbConn, owner: &Owner, sid: &str, now: i64) -> Resu
 /// Ends every other live session of the owner's (and sign-ins in flight).
 pub fn revoke_others(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
     write_tx(conn, |c| {
-        let version = accounts::bump_version(c, owner.account_id)?;
-        store::keep_at_version(c, owner.account_id, Some(&owner.sid), version)?;
-        let ended = store::end_all_for_account(
+        let ended = end_every_session(
             c,
             owner.account_id,
             Some(&owner.sid),
@@ -430,7 +449,7 @@ pub fn revoke_others(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effec
         )?;
         audit::record(
             c,
-            &own_event("sessions_revoked", owner, now)
+            &own_event(Kind::SessionsRevoked, owner, now)
                 .detail(format!("{} other sessions ended", ended.len())),
         )?;
         Ok(Effect::ended(ended))
@@ -451,7 +470,7 @@ pub fn wrong_current_password(
 pub struct SessionFailure<'a> {
     pub owner: &'a Owner,
     /// The audit kind: `password_change_failure`, `reauth_failure`.
-    pub kind: &'a str,
+    pub kind: Kind,
     pub reason: &'a str,
     /// The wait this attempt started under the session's own throttle key, if it did.
     pub locked_for: Option<i64>,
@@ -475,7 +494,7 @@ pub fn failed_in_session(c: &mut DbConn, failed: &SessionFailure<'_>, now: i64) 
     if failed.locked_for.is_some() {
         detail.push_str(&format!("; session {} ended", owner.sid));
     }
-    audit::record(c, &own_event("lockout", owner, now).detail(detail))?;
+    audit::record(c, &own_event(Kind::Lockout, owner, now).detail(detail))?;
     if failed.locked_for.is_none() {
         return Ok(Effect {
             lockout: true,
@@ -499,9 +518,7 @@ pub fn change_password(
 ) -> Result<((Account, Vec<String>), Effect)> {
     write_tx(conn, |c| {
         accounts::set_password(c, owner.account_id, hash)?;
-        let version = accounts::bump_version(c, owner.account_id)?;
-        store::keep_at_version(c, owner.account_id, Some(&owner.sid), version)?;
-        let ended = store::end_all_for_account(
+        let ended = end_every_session(
             c,
             owner.account_id,
             Some(&owner.sid),
@@ -511,7 +528,7 @@ pub fn change_password(
         let account = accounts::find(c, owner.account_id)?.ok_or(Error::NotFound)?;
         audit::record(
             c,
-            &own_event("password_changed", owner, now)
+            &own_event(Kind::PasswordChanged, owner, now)
                 .detail(format!("{} other sessions ended", ended.len())),
         )?;
         let groups = crate::groups::of_account(c, account.id)?;
@@ -562,7 +579,7 @@ pub fn confirm_identity(
         if check.password_ok && code_ok {
             throttle::succeeded(c, check.throttle_key, check.others_in_flight, now)?;
             store::confirm(c, &owner.sid, now)?;
-            audit::record(c, &own_event("reauth", owner, now))?;
+            audit::record(c, &own_event(Kind::Reauth, owner, now))?;
             return Ok((true, Effect::none()));
         }
         let reason = if check.password_ok {
@@ -572,7 +589,7 @@ pub fn confirm_identity(
         };
         let failed = SessionFailure {
             owner,
-            kind: "reauth_failure",
+            kind: Kind::ReauthFailure,
             reason,
             locked_for: check.locked_for,
             limits: check.limits,
@@ -596,7 +613,7 @@ pub fn set_mail_language(conn: &mut DbConn, owner: &Owner, lang: &str, now: i64)
         }
         crate::audit::record(
             c,
-            &crate::audit::Event::new("mail_language_changed", &owner.ip, now)
+            &crate::audit::Event::new(Kind::MailLanguageChanged, &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(owner.account_id, &owner.name)
                 .detail(lang.to_string()),

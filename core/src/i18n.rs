@@ -11,7 +11,7 @@ use unic_langid::LanguageIdentifier;
 
 static_loader! {
     static LOCALES = {
-        locales: "./locales",
+        locales: "../locales",
         fallback_language: "en",
         // No Unicode isolation marks around arguments: the output is HTML.
         customise: |bundle| bundle.set_use_isolating(false),

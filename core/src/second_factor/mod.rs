@@ -5,6 +5,7 @@
 pub mod totp;
 pub mod vault;
 
+use crate::audit::Kind;
 use diesel::prelude::*;
 
 use crate::accounts::Account;
@@ -95,7 +96,7 @@ pub fn enrol(
         replace_codes(c, owner.account_id, code_hashes, now)?;
         audit::record(
             c,
-            &Event::new("2fa_enabled", &owner.ip, now)
+            &Event::new(Kind::TwoFactorEnabled, &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(owner.account_id, &owner.name)
                 .detail(format!("TOTP, {} recovery codes", code_hashes.len())),
@@ -128,7 +129,7 @@ pub fn regenerate_codes(
         replace_codes(c, account.id, code_hashes, now)?;
         audit::record(
             c,
-            &Event::new("recovery_codes_regenerated", &owner.ip, now)
+            &Event::new(Kind::RecoveryCodesRegenerated, &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(account.id, &account.username),
         )?;
@@ -164,7 +165,7 @@ pub fn disable(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
         }
         audit::record(
             c,
-            &Event::new("2fa_disabled", &owner.ip, now)
+            &Event::new(Kind::TwoFactorDisabled, &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(owner.account_id, &owner.name),
         )?;

@@ -113,7 +113,7 @@ impl App {
                 );
                 self.change(move |c| {
                     let failed = FailedSignIn {
-                        kind: "login_failure",
+                        kind: crate::audit::Kind::LoginFailure,
                         name: &name,
                         account: other.as_ref(),
                         reason,

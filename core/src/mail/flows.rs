@@ -2,6 +2,7 @@
 //! forgotten password, an invitation. Each owns its transaction, its audit row and the
 //! mail it queues.
 
+use crate::audit::Kind;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -13,7 +14,6 @@ use crate::db::schema::accounts as accounts_table;
 use crate::db::{write_tx, DbConn};
 use crate::effect::Effect;
 use crate::error::{Error, Result};
-use crate::sessions::store;
 
 /// The account other than `except` whose verified address has `key`, if any. Only
 /// verified addresses are unique: an unverified claim blocks nobody.
@@ -147,7 +147,7 @@ pub fn set_email(
         }
         audit::record(
             c,
-            &Event::new("email_changed", &owner.ip, now)
+            &Event::new(Kind::EmailChanged, &owner.ip, now)
                 .actor(owner.account_id)
                 .subject(account.id, &account.username)
                 .detail(format!(
@@ -183,7 +183,7 @@ pub fn verify_email(conn: &mut DbConn, token: &str, ip: &str, now: i64) -> Resul
             .execute(c)?;
         audit::record(
             c,
-            &Event::new("email_verified", ip, now).subject(account.id, &account.username),
+            &Event::new(Kind::EmailVerified, ip, now).subject(account.id, &account.username),
         )?;
         accounts::find(c, account.id)
     })
@@ -219,7 +219,7 @@ pub fn request_reset(conn: &mut DbConn, login: &str, ip: &str, now: i64) -> Resu
             (None, None) => None,
         };
         let target = account.filter(|a| !a.disabled && a.verified_email().is_some());
-        let mut event = Event::new("password_reset_requested", ip, now).attempted_name(&login);
+        let mut event = Event::new(Kind::PasswordResetRequested, ip, now).attempted_name(&login);
         let mut effect = Effect::none();
         // At most three links an hour per account, whichever name or address asked.
         let admitted = match &target {
@@ -272,12 +272,11 @@ pub fn reset_password(
             return Ok(None);
         };
         accounts::set_password(c, account.id, hash)?;
-        accounts::bump_version(c, account.id)?;
         throttle::clear(c, &account.username_key)?;
-        let ended = store::end_all_for_account(c, account.id, None, "password_reset", now)?;
+        let ended = crate::sessions::end_every_session(c, account.id, None, "password_reset", now)?;
         audit::record(
             c,
-            &Event::new("password_reset", ip, now)
+            &Event::new(Kind::PasswordReset, ip, now)
                 .actor(account.id)
                 .subject(account.id, &account.username)
                 .detail(format!(
@@ -333,7 +332,7 @@ pub fn accept_invitation(
         }
         audit::record(
             c,
-            &Event::new("invitation_accepted", ip, now)
+            &Event::new(Kind::InvitationAccepted, ip, now)
                 .actor(account.id)
                 .subject(account.id, &account.username),
         )?;
