@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the signed-in hot path: access-token verification, the
-//! revocation check, and a whole `GET /dashboard` served in-process.
+//! revocation check, a whole `GET /dashboard` served in-process, and forward auth's
+//! answer (`GET /auth/nginx`) beside `GET /healthz`.
 //!
 //!     cargo bench --bench hot_path
 //!
@@ -64,6 +65,7 @@ fn main() {
         ))
         .merge(("bcrypt_cost", 4))
         .merge(("log_level", "off"))
+        .merge(("trusted_proxies", vec!["127.0.0.1"]))
         .merge((
             "jwt_keys",
             vec![serde_json::json!({ "kid": "k1", "secret": KEY })],
@@ -85,6 +87,28 @@ fn main() {
                 .dispatch()
                 .into_string()
         })
+    });
+
+    // Forward auth (figure 7's request): the target parsed, and the whole answer.
+    let target = "https://app.example.com/page";
+    c.bench_function("forward auth: target parsed", |b| {
+        b.iter(|| gatehouse::forward::Target::from_url(black_box(target)))
+    });
+    let proxy: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    c.bench_function("GET /auth/nginx in-process", |b| {
+        b.iter(|| {
+            client
+                .get("/auth/nginx")
+                .remote(proxy)
+                .header(rocket::http::Header::new("X-Original-URL", target))
+                .header(rocket::http::Header::new("X-Original-Method", "GET"))
+                .cookie(access.clone())
+                .dispatch()
+                .status()
+        })
+    });
+    c.bench_function("GET /healthz in-process", |b| {
+        b.iter(|| client.get("/healthz").remote(proxy).dispatch().status())
     });
 
     // The share, measured directly once more so that it can be printed as one figure.
