@@ -60,7 +60,7 @@ impl<'r> FromRequest<'r> for MetricsReader {
         let by_token = match (&s.metrics_token, req.headers().get_one("Authorization")) {
             (Some(expected), Some(given)) => given
                 .strip_prefix("Bearer ")
-                .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes())),
+                .is_some_and(|t| token_matches(t, expected)),
             _ => false,
         };
         if by_address || by_token {
@@ -71,10 +71,15 @@ impl<'r> FromRequest<'r> for MetricsReader {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether the token given is the one expected, in constant time (`subtle`); digests
+/// are compared, so that not even the length of the expected token leaks through timing.
+fn token_matches(given: &str, expected: &str) -> bool {
     use sha2::{Digest, Sha256};
-    // Compare digests so that neither length nor content leaks through timing.
-    Sha256::digest(a) == Sha256::digest(b)
+    use subtle::ConstantTimeEq;
+    Sha256::digest(given.as_bytes())
+        .as_slice()
+        .ct_eq(Sha256::digest(expected.as_bytes()).as_slice())
+        .into()
 }
 
 #[get("/metrics")]

@@ -85,11 +85,7 @@ fn uri_html(uri: &str) -> String {
     if plain {
         uri.to_string()
     } else {
-        uri.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#x27;")
+        crate::text::escape_html(uri)
     }
 }
 

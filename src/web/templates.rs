@@ -209,23 +209,6 @@ pub fn call_counts(source: &str) -> (usize, usize) {
     (fixed, calls.len() - fixed)
 }
 
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            '{' => out.push_str("&#123;"),
-            '}' => out.push_str("&#125;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// `source` with every fixed `{{ t(key="…", lang=…) }}` replaced by its escaped text in
 /// `lang`, and `extends`/`include` pointing at the same language's copies.
 pub fn translate_source(source: &str, lang: &str) -> String {
@@ -234,7 +217,7 @@ pub fn translate_source(source: &str, lang: &str) -> String {
     for call in find_calls(source) {
         if let Some(key) = call.fixed_key {
             out.push_str(&source[done..call.span.start]);
-            out.push_str(&escape_html(&i18n::text(lang, key, &[])));
+            out.push_str(&crate::text::escape_html(&i18n::text(lang, key, &[])));
             done = call.span.end;
         }
     }

@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
@@ -23,10 +21,7 @@ use crate::error::{Error, Result};
 const PREHASH_KEY: &[u8] = b"gatehouse/password/v1";
 
 pub fn prehash(password: &str) -> String {
-    #[allow(clippy::expect_used)] // allow: HMAC accepts keys of any length
-    let mut mac = Hmac::<Sha256>::new_from_slice(PREHASH_KEY).expect("HMAC takes any key length"); // allow: any key length
-    mac.update(password.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    STANDARD.encode(crate::signer::hmac_sha256(PREHASH_KEY, password.as_bytes()))
 }
 
 /// Hashes synchronously (command line, start-up).

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use ipnet::Ipv6Net;
+use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
+use quick_cache::UnitWeighter;
 
 use crate::db::schema::login_attempts;
 use crate::db::DbConn;
@@ -256,12 +258,17 @@ pub fn address_limit_key(address: &str) -> String {
 
 /// Attempts per client address (by `address_limit_key`) within a sliding window, in
 /// memory: a slot is taken before the password is checked and given back when it was
-/// right, so parallel attempts are all counted. (governor's buckets cannot give a token
-/// back; this keeps at most `max` instants per key.)
+/// right, so parallel attempts are all counted; at most `max` instants per key.
+///
+/// The keys live in a bounded cache (`quick_cache`, scan resistant: a key seen once, as
+/// each of a flood of new addresses is, leaves first, while a key seen again, as a
+/// limited one is, stays), so that memory stays bounded and evictions are gradual, one
+/// at a time, never a sweep of every key. Each key's instants change under its shard's
+/// lock, atomically with the check.
 pub struct WindowLimiter {
     max: usize,
     window: Duration,
-    keys: Mutex<HashMap<String, VecDeque<Instant>>>,
+    keys: Cache<String, VecDeque<Instant>, UnitWeighter, foldhash::fast::RandomState>,
 }
 
 /// A slot taken by `WindowLimiter::take`, to give back with `refund`.
@@ -271,41 +278,55 @@ pub struct Slot {
     at: Instant,
 }
 
-/// Keys kept before the ones with nothing in their window are dropped.
+/// The keys a limiter keeps (about; the least used go first).
 const WINDOW_KEYS: usize = 100_000;
 
 impl WindowLimiter {
     pub fn new(max: u32, window_secs: u64) -> WindowLimiter {
+        WindowLimiter::with_capacity(max, window_secs, WINDOW_KEYS)
+    }
+
+    fn with_capacity(max: u32, window_secs: u64, keys: usize) -> WindowLimiter {
         WindowLimiter {
             max: max.max(1) as usize,
             window: Duration::from_secs(window_secs.max(1)),
-            keys: Mutex::default(),
+            keys: Cache::with(
+                keys,
+                keys as u64,
+                UnitWeighter,
+                foldhash::fast::RandomState::default(),
+                DefaultLifecycle::default(),
+            ),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The key's instants still inside the window (older ones dropped).
-    fn current<'m>(
-        &self,
-        keys: &'m mut HashMap<String, VecDeque<Instant>>,
-        key: &str,
-        now: Instant,
-    ) -> &'m mut VecDeque<Instant> {
-        if keys.len() >= WINDOW_KEYS && !keys.contains_key(key) {
-            let window = self.window;
-            keys.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < window));
+    /// Runs `f` on the instants of `key` still inside the window (older ones dropped; an
+    /// empty list for a key not kept, which is kept from then on when `f` leaves an
+    /// instant in it), atomically for that key.
+    fn with_key<T>(&self, key: &str, now: Instant, f: impl Fn(&mut VecDeque<Instant>) -> T) -> T {
+        let window = self.window;
+        let found = self.keys.entry(key, None, |_, q| {
+            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
+                q.pop_front();
+            }
+            EntryAction::Retain(f(q))
+        });
+        match found {
+            EntryResult::Retained(t) => t,
+            EntryResult::Vacant(guard) => {
+                let mut q = VecDeque::new();
+                let t = f(&mut q);
+                if !q.is_empty() {
+                    let _ = guard.insert(q);
+                }
+                t
+            }
+            // The callback only retains and nothing waits with a timeout, so these do not
+            // happen; were one to, the key would start again from an empty list.
+            EntryResult::Removed(..) | EntryResult::Replaced(..) | EntryResult::Timeout => {
+                f(&mut VecDeque::new())
+            }
         }
-        let q = keys.entry(key.to_string()).or_default();
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            q.pop_front();
-        }
-        q
     }
 
     fn wait_in(&self, q: &VecDeque<Instant>, now: Instant) -> Option<i64> {
@@ -320,43 +341,40 @@ impl WindowLimiter {
     /// Takes a slot for `address`, or says how many seconds to wait.
     pub fn take(&self, address: &str) -> Result<Slot, i64> {
         let (key, now) = (address_limit_key(address), Instant::now());
-        let mut keys = self.lock();
-        let q = self.current(&mut keys, &key, now);
-        if let Some(wait) = self.wait_in(q, now) {
-            return Err(wait);
-        }
-        q.push_back(now);
+        self.with_key(&key, now, |q| match self.wait_in(q, now) {
+            Some(wait) => Err(wait),
+            None => {
+                q.push_back(now);
+                Ok(())
+            }
+        })?;
         Ok(Slot { key, at: now })
     }
 
     /// Gives a slot back (the attempt was right).
     pub fn refund(&self, slot: Slot) {
-        let mut keys = self.lock();
-        if let Some(q) = keys.get_mut(&slot.key) {
+        self.with_key(&slot.key, Instant::now(), |q| {
             if let Some(i) = q.iter().position(|t| *t == slot.at) {
                 q.remove(i);
             }
-        }
+        });
     }
 
     /// Seconds `address` must wait before its next attempt, if it must.
     pub fn wait(&self, address: &str) -> Option<i64> {
         let (key, now) = (address_limit_key(address), Instant::now());
-        let mut keys = self.lock();
-        let q = self.current(&mut keys, &key, now);
-        self.wait_in(q, now)
+        self.with_key(&key, now, |q| self.wait_in(q, now))
     }
 
     /// Counts a failure for `address` that did not take a slot first.
     pub fn record(&self, address: &str) {
         let (key, now) = (address_limit_key(address), Instant::now());
-        let mut keys = self.lock();
-        let max = self.max;
-        let q = self.current(&mut keys, &key, now);
-        if q.len() >= max {
-            q.pop_front();
-        }
-        q.push_back(now);
+        self.with_key(&key, now, |q| {
+            if q.len() >= self.max {
+                q.pop_front();
+            }
+            q.push_back(now);
+        });
     }
 }
 
@@ -461,6 +479,33 @@ mod tests {
         assert!(w.take("ip").is_ok(), "a refunded slot is free again");
         assert!(w.wait("ip").is_some());
         Ok(())
+    }
+
+    /// A limited address, then 200,000 new ones each trying once (the old limiter swept
+    /// its whole map under its lock for each new key once it held 100,000): the limited
+    /// one is still limited, and the cache stays within its size.
+    #[test]
+    fn a_flood_of_new_addresses_leaves_a_limited_one_limited() {
+        let flood = |w: &WindowLimiter| {
+            for i in 0..200_000u32 {
+                let [_, b, c, d] = i.to_be_bytes();
+                assert!(w.take(&format!("10.{b}.{c}.{d}")).is_ok());
+            }
+        };
+        for w in [
+            WindowLimiter::new(3, 600),
+            // A small one too, so that the flood is 200 times what it holds.
+            WindowLimiter::with_capacity(3, 600, 1_000),
+        ] {
+            for _ in 0..3 {
+                assert!(w.take("203.0.113.7").is_ok());
+            }
+            assert!(w.take("203.0.113.7").is_err());
+            flood(&w);
+            assert!(w.keys.len() as u64 <= w.keys.capacity(), "bounded");
+            assert!(w.wait("203.0.113.7").is_some(), "still limited");
+            assert!(w.take("203.0.113.7").is_err(), "still limited");
+        }
     }
 
     #[test]

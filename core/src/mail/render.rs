@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::i18n::{self, Arg};
+use crate::text::escape_html;
 
 pub struct Rendered {
     pub subject: String,
@@ -25,14 +26,6 @@ fn link(kind: &str, data: &Value, public_url: &str) -> String {
         super::kind::INVITATION => format!("{public_url}/invite?token={q}"),
         _ => format!("{public_url}/account"),
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
 }
 
 /// The mail of `kind` for `data`, in `lang`.
@@ -60,13 +53,13 @@ pub fn render(kind: &str, lang: &str, data: &Value, public_url: &str) -> Rendere
     let mut html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
          <body style=\"font-family: sans-serif; line-height: 1.5; max-width: 40em\">",
-        escape(lang),
-        escape(&subject)
+        escape_html(lang),
+        escape_html(&subject)
     );
     for paragraph in body.split("\n\n") {
-        let escaped = escape(paragraph.trim()).replace('\n', "<br>");
+        let escaped = escape_html(paragraph.trim()).replace('\n', "<br>");
         // The one link, made clickable where the text shows it.
-        let escaped_link = escape(&link);
+        let escaped_link = escape_html(&link);
         let escaped = escaped.replace(
             &escaped_link,
             &format!("<a href=\"{escaped_link}\">{escaped_link}</a>"),
@@ -75,7 +68,7 @@ pub fn render(kind: &str, lang: &str, data: &Value, public_url: &str) -> Rendere
     }
     html.push_str(&format!(
         "<hr><p style=\"color: #555; font-size: .9em\">{}</p></body></html>",
-        escape(&footer)
+        escape_html(&footer)
     ));
     Rendered {
         subject,
