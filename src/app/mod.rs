@@ -6,6 +6,7 @@
 
 mod accounts;
 mod attempt;
+mod passkeys;
 mod second_factor;
 mod sign_in;
 
@@ -31,6 +32,7 @@ use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
+pub use passkeys::{PasskeyAdded, PasskeySignInAttempt};
 pub use second_factor::{Offer, Reauth, SecondStepResult};
 pub use sign_in::{device_nonce, SignIn, SignInAttempt, SignedIn};
 
@@ -62,6 +64,10 @@ pub struct App {
     pub mail_wake: Arc<rocket::tokio::sync::Notify>,
     pub metrics: Metrics,
     pub clock: Arc<Clock>,
+    /// The WebAuthn relying party, when passkeys are on (see `passkeys_off`).
+    pub passkeys: Option<Arc<crate::second_factor::passkeys::RelyingParty>>,
+    /// Why passkeys are off, when they are.
+    pub passkeys_off: Option<String>,
 }
 
 impl App {
@@ -109,6 +115,18 @@ impl App {
             )?)),
             _ => None,
         };
+        let (passkeys, passkeys_off) =
+            match crate::second_factor::passkeys::RelyingParty::from_settings(
+                settings.public_url.as_deref(),
+                settings.cookie_domain.as_deref(),
+                &settings.encryption_key,
+            ) {
+                crate::second_factor::passkeys::Setup::On(rp) => (Some(Arc::new(rp)), None),
+                crate::second_factor::passkeys::Setup::Off(why) => {
+                    log::warn!("passkeys are off: {why}");
+                    (None, Some(why))
+                }
+            };
         let addresses = WindowLimiter::new(settings.address_failures, settings.address_window);
         let signups = WindowLimiter::new(
             settings.signup_address_limit,
@@ -136,6 +154,8 @@ impl App {
             revocations: Arc::new(revocations),
             setup: SetupToken::default(),
             clock,
+            passkeys,
+            passkeys_off,
         })
     }
 

@@ -152,6 +152,8 @@ impl App {
                         others_in_flight: true,
                         max_sessions: 0,
                         new_device: false,
+                        event: "login_success",
+                        amr: "pwd",
                     };
                     sessions::await_second_factor(c, &new, now)
                 })
@@ -181,6 +183,8 @@ impl App {
                     others_in_flight,
                     max_sessions,
                     new_device: !known_device,
+                    event: "login_success",
+                    amr: "pwd",
                 };
                 sessions::start(c, &new, now)
             })

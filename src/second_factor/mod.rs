@@ -2,6 +2,7 @@
 //! recovery code is accepted once, atomically), and turning it off. Plain values in, an
 //! `Effect` out; the flows that also need a password are in `app`.
 
+pub mod passkeys;
 pub mod totp;
 pub mod vault;
 
@@ -203,18 +204,20 @@ pub fn check_code(
     code: &str,
     now: i64,
 ) -> Result<CodeCheck> {
-    let Some(sealed) = &account.totp_secret else {
-        return Ok(CodeCheck::Wrong);
-    };
-    let secret = vault
-        .open(sealed, &secret_context(account.id))
-        .ok_or_else(|| {
+    // An account with passkeys and no TOTP has recovery codes alone.
+    let secret = match &account.totp_secret {
+        Some(sealed) => Some(vault.open(sealed, &secret_context(account.id)).ok_or_else(|| {
             Error::Internal(format!(
                 "the second-factor secret of account {} does not open (was `encryption_key` changed?)",
                 account.id
             ))
-        })?;
-    if let Some(step) = totp::matching_step(&secret, code, now) {
+        })?),
+        None => None,
+    };
+    if let Some(step) = secret
+        .as_ref()
+        .and_then(|secret| totp::matching_step(secret, code, now))
+    {
         let fresh = diesel::update(
             accounts::table.find(account.id).filter(
                 accounts::totp_last_step
@@ -229,6 +232,9 @@ pub fn check_code(
         } else {
             CodeCheck::Wrong
         });
+    }
+    if code.trim().is_empty() {
+        return Ok(CodeCheck::Wrong);
     }
     let used = diesel::update(
         recovery_codes::table

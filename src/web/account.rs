@@ -23,13 +23,20 @@ use crate::web::session::{self as session, AnySession, AuthenticatedUser};
 pub async fn account_page(
     user: AuthenticatedUser,
     notice: Option<&str>,
+    passkeys_on: Option<crate::web::passkeys::PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
     let (id, now) = (user.id, app.now());
-    let (account, sessions) = app
+    let (account, sessions, codes_left) = app
         .db
-        .run(move |c| Ok((accounts::find(c, id)?, store::live_for_account(c, id, now)?)))
+        .run(move |c| {
+            Ok((
+                accounts::find(c, id)?,
+                store::live_for_account(c, id, now)?,
+                crate::second_factor::codes_left(c, id)?,
+            ))
+        })
         .await?;
     let account = account.ok_or(Error::NotFound)?;
     Ok(page(
@@ -44,6 +51,12 @@ pub async fn account_page(
             email: &account.email,
             email_verified: account.email_verified_at.is_some(),
             mail_lang: &account.lang,
+            // The sign-in methods that are on.
+            has_password: account.password_hash != accounts::NO_PASSWORD,
+            totp: account.has_totp(),
+            passkey_count: account.passkeys,
+            codes_left,
+            passkeys_on: passkeys_on.is_some(),
             languages: crate::i18n::SUPPORTED,
             others: sessions.iter().filter(|s| s.id != user.sid).count(),
             current_sid: user.sid.clone(),

@@ -273,6 +273,7 @@ pub async fn user_page(
     admin: AdminUser,
     id: &str,
     notice: Option<&str>,
+    passkeys_on: Option<crate::web::passkeys::PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
@@ -286,6 +287,7 @@ pub async fn user_page(
         codes_left,
         membership,
         invited_until,
+        passkeys,
     ) = app
         .db
         .run(move |c| {
@@ -303,6 +305,7 @@ pub async fn user_page(
                 crate::second_factor::codes_left(c, id)?,
                 crate::groups::membership(c, id)?,
                 invited_until,
+                crate::second_factor::passkeys::list(c, id)?,
             ))
         })
         .await?;
@@ -318,6 +321,9 @@ pub async fn user_page(
             must_change_password: account.must_change_password,
             second_factor: account.has_second_factor(),
             second_factor_since: account.totp_enabled_at,
+            passkey_count: passkeys.len(),
+            passkeys,
+            passkeys_on: passkeys_on.is_some(),
             recovery_used_at: account.recovery_used_at,
             codes_left,
             member_of,
@@ -336,7 +342,7 @@ pub async fn user_page(
 }
 
 /// Runs one admin action and answers with a redirect to the account, or the refusal.
-async fn act(
+pub(crate) async fn act(
     app: &App,
     admin: &AdminUser,
     client: &ClientInfo,
