@@ -718,3 +718,104 @@ fn one_answer_posted_many_times_at_once_starts_one_session() {
         },
     );
 }
+
+/// Posts an answer made for a look-alike origin with `key` (a failure).
+fn failed_attempt(b: &Browser<'_>, key: &mut Key) -> Resp {
+    let page = b.get("/login");
+    let credential = key.answer_from(&options(&page.body).unwrap(), "https://auth-example.com");
+    b.post(
+        "/login/passkey",
+        &format!(
+            "credential={}&csrf_token={}",
+            enc(&credential),
+            csrf_token(&page.body)
+        ),
+    )
+}
+
+#[test]
+fn failed_answers_are_throttled_per_credential_without_locking_the_name() {
+    let app = app_with(|f| {
+        f.merge(("public_url", ORIGIN))
+            .merge(("address_failures", 1000))
+    });
+    let (_, mut key) = signed_in_with_passkey(&app, "alice");
+    let b = app.browser();
+    for i in 0..5 {
+        assert_eq!(
+            failed_attempt(&b, &mut key).status,
+            Status::Unauthorized,
+            "{i}"
+        );
+    }
+    // The credential waits now, even with a right answer...
+    let r = passkey_sign_in(&b, &mut key);
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(b.cookie(ACCESS).is_none());
+    assert!(!app.audit_kinds("lockout").is_empty());
+    // ...but the name is not locked: the password still signs in (to the second step).
+    let other = app.browser();
+    let r = other.login("alice", PASSWORD, false);
+    assert!(r.location().starts_with("/login/2fa"), "{}", r.location());
+}
+
+#[test]
+fn failed_answers_count_for_the_address_too() {
+    let app = app_with(|f| {
+        f.merge(("public_url", ORIGIN))
+            .merge(("address_failures", 3))
+    });
+    let (_, mut one) = signed_in_with_passkey(&app, "alice");
+    let (_, mut two) = signed_in_with_passkey(&app, "bob");
+    let b = app.browser();
+    assert_eq!(failed_attempt(&b, &mut one).status, Status::Unauthorized);
+    assert_eq!(failed_attempt(&b, &mut two).status, Status::Unauthorized);
+    assert_eq!(failed_attempt(&b, &mut one).status, Status::Unauthorized);
+    // Bob's credential failed once; the address has had its three.
+    assert_eq!(
+        passkey_sign_in(&b, &mut two).status,
+        Status::TooManyRequests
+    );
+    // Junk in the field is counted too, and is no server error.
+    let token = app.browser().token("/login");
+    let r = app.browser().post(
+        "/login/passkey",
+        &format!("credential=%7B%7D&csrf_token={token}"),
+    );
+    assert!(r.status.code < 500, "{}", r.status);
+}
+
+#[test]
+fn adding_and_removing_a_passkey_is_told_by_mail() {
+    let app = passkey_app();
+    let (id, b) = app.signed_in("alice", Role::User);
+    crate::mail::give_verified_email(&app, id, "alice@example.com");
+    add_passkey(&b, "Laptop");
+    let row = passkey_rows(&app, id)[0].id;
+    let token = csrf_token(&b.get("/account/passkeys").body);
+    assert_eq!(
+        b.post(
+            &format!("/account/passkeys/{row}/delete"),
+            &format!("csrf_token={token}")
+        )
+        .status,
+        Status::SeeOther
+    );
+    let queued: Vec<(String, String, String)> = app
+        .state()
+        .db
+        .run_blocking(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::outbox;
+            Ok(outbox::table
+                .order(outbox::id.asc())
+                .select((outbox::kind, outbox::to_address, outbox::data))
+                .load(c)?)
+        })
+        .unwrap();
+    let kinds: Vec<&str> = queued.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["passkey_added", "passkey_removed"]);
+    assert!(queued
+        .iter()
+        .all(|(_, to, data)| to == "alice@example.com" && data.contains("Laptop")));
+}
