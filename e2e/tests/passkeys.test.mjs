@@ -6,13 +6,15 @@
 // password. axe-core on the passkey pages in English and Korean, light and dark. The
 // server runs without public_url, so the relying party is localhost.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launch, PASSWORD, signIn, startServer } from './harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const SHOTS = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 
 async function axeClean(page, label) {
   const found = [];
@@ -39,11 +41,11 @@ after(async () => {
 });
 
 async function withAuthenticator(synced) {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: {
       protocol: 'ctap2',
       ctap2Version: 'ctap2_1',
@@ -56,7 +58,9 @@ async function withAuthenticator(synced) {
       defaultBackupState: synced,
     },
   });
-  return { context, page };
+  // The virtual authenticator answers on its own (a person touching it): the sign-in
+  // page's autofill request (conditional mediation) then signs in at once.
+  return { context, page, authenticatorId };
 }
 
 async function signOut(page) {
@@ -82,13 +86,30 @@ for (const synced of [false, true]) {
       const row = page.locator('tbody tr', { hasText: 'Virtual key' });
       await row.waitFor();
       assert.match(await row.textContent(), synced ? /Synced/ : /On one device only/);
+      if (!synced) {
+        mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: join(SHOTS, 'passkeys-1440.png'), fullPage: true });
+      }
       await page.goto(`${base}/account/passkeys?lang=ko`);
       await axeClean(page, '/account/passkeys in Korean');
+      await page.goto(`${base}/account/passkeys?lang=en`);
 
-      // Signed out: the passkey signs in with no username typed.
+      // Signed out, the sign-in page's username field offers the passkey (autofill):
+      // choosing it signs in with no username typed.
       await signOut(page);
-      await page.goto(`${base}/login?next=%2Faccount`);
+      await page.waitForURL(/\/dashboard/);
+      assert.match(await page.textContent('main'), new RegExp(name));
+
+      // The button does the same, in a browser without the autofill.
+      await context.addInitScript(() => {
+        if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+      });
+      await signOut(page);
+      await page.goto(`${base}/login?lang=ko`);
+      await axeClean(page, '/login with passkeys, in Korean');
+      await page.goto(`${base}/login?next=%2Faccount&lang=en`);
       await axeClean(page, '/login with passkeys');
+      if (!synced) await page.screenshot({ path: join(SHOTS, 'login-passkey-1440.png') });
       await Promise.all([
         page.waitForURL(/\/account$/),
         page.getByRole('button', { name: 'Sign in with a passkey' }).click(),
