@@ -137,9 +137,16 @@ pub fn regenerate_codes(
     })
 }
 
-/// Removes an account's second factor (its secret and recovery codes). Runs inside the
-/// caller's transaction; the caller writes the audit row.
+/// Removes an account's TOTP and its recovery codes (its passkeys stay: see
+/// `passkeys::remove_all`). Runs inside the caller's transaction; the caller writes the
+/// audit row.
 pub fn remove(conn: &mut DbConn, account_id: i64) -> Result<bool> {
+    remove_totp(conn, account_id, false)
+}
+
+/// Removes an account's TOTP, and its recovery codes unless `keep_codes` (they still
+/// stand beside its passkeys).
+fn remove_totp(conn: &mut DbConn, account_id: i64, keep_codes: bool) -> Result<bool> {
     let n = diesel::update(
         accounts::table
             .find(account_id)
@@ -152,15 +159,20 @@ pub fn remove(conn: &mut DbConn, account_id: i64) -> Result<bool> {
         accounts::recovery_used_at.eq(None::<i64>),
     ))
     .execute(conn)?;
-    diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account_id)))
-        .execute(conn)?;
+    if !keep_codes {
+        diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account_id)))
+            .execute(conn)?;
+    }
     Ok(n == 1)
 }
 
-/// The owner turns the second factor off (the caller has checked the policy allows it).
+/// The owner turns TOTP off (the caller has checked the policy allows it); with passkeys
+/// left, the recovery codes stay.
 pub fn disable(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
     write_tx(conn, |c| {
-        if !remove(c, owner.account_id)? {
+        let keep_codes =
+            crate::accounts::find_for_update(c, owner.account_id)?.is_some_and(|a| a.passkeys > 0);
+        if !remove_totp(c, owner.account_id, keep_codes)? {
             return Err(Error::NotFound);
         }
         audit::record(

@@ -57,7 +57,8 @@ fn status_page(
     error: Option<&str>,
     lang: &Lang,
 ) -> Result<Template> {
-    let required = app.settings.require_2fa.covers(account.role());
+    // Under the policy, TOTP may be turned off only while a passkey stays.
+    let required = app.settings.require_2fa.covers(account.role()) && account.passkeys == 0;
     let offer = if account.has_totp() {
         None
     } else {
@@ -234,7 +235,14 @@ pub async fn disable(
     app: &State<App>,
 ) -> Result<Redirect> {
     require_recent_confirmation(app, &user, "/account/2fa").await?;
-    if app.settings.require_2fa.covers(user.role) {
+    // Under `require_2fa`, TOTP may go only while a passkey stays.
+    let id = user.id;
+    let has_passkeys = app
+        .db
+        .run(move |c| accounts::find(c, id))
+        .await?
+        .is_some_and(|a| a.passkeys > 0);
+    if app.settings.require_2fa.covers(user.role) && !has_passkeys {
         return Err(Error::Forbidden(Message::new("msg-2fa-required")));
     }
     let (owner, now) = (user.owner(&client), app.now());

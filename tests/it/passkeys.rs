@@ -819,3 +819,67 @@ fn adding_and_removing_a_passkey_is_told_by_mail() {
         .iter()
         .all(|(_, to, data)| to == "alice@example.com" && data.contains("Laptop")));
 }
+
+#[test]
+fn with_a_passkey_left_totp_may_go_under_the_policy_and_the_recovery_codes_stay() {
+    let app = app_with(|f| {
+        f.merge(("public_url", ORIGIN))
+            .merge(("require_2fa", "all"))
+    });
+    let (id, b) = app.signed_in("alice", Role::User);
+    crate::second_factor::enrol(&app, &b);
+    let (mut key, r) = add_passkey(&b, "Laptop");
+    assert_eq!(r.status, Status::SeeOther, "TOTP came first: no new codes");
+    let codes_left = |app: &TestApp| {
+        app.state()
+            .db
+            .run_blocking(move |c| gatehouse::second_factor::codes_left(c, id))
+            .unwrap()
+    };
+    assert_eq!(codes_left(&app), 10);
+    let token = csrf_token(&b.get("/account/2fa").body);
+    let r = b.post("/account/2fa/disable", &format!("csrf_token={token}"));
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(codes_left(&app), 10, "the codes stand beside the passkey");
+    // The passkey is the second step now, and a recovery code still works there.
+    let other = app.browser();
+    let r = other.login("alice", PASSWORD, false);
+    assert!(r.location().starts_with("/login/2fa"));
+    let page = other.get("/login/2fa");
+    assert!(page.body.contains("Recovery code"));
+    let credential = key.answer(&options(&page.body).unwrap());
+    let r = other.post(
+        "/login/2fa",
+        &format!(
+            "credential={}&csrf_token={}",
+            enc(&credential),
+            csrf_token(&page.body)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(other.get("/dashboard").status, Status::Ok);
+}
+
+#[test]
+fn a_lost_passkey_is_covered_by_the_recovery_codes_made_with_the_first_one() {
+    let app = passkey_app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    let (_, r) = add_passkey(&b, "Lost phone");
+    let codes: Vec<String> = r
+        .body
+        .split("<code class=\"recovery-code\">")
+        .skip(1)
+        .filter_map(|s| s.split("</code>").next())
+        .map(String::from)
+        .collect();
+    assert_eq!(codes.len(), 10);
+    let other = app.browser();
+    assert!(other
+        .login("alice", PASSWORD, false)
+        .location()
+        .starts_with("/login/2fa"));
+    let r = crate::second_factor::code_step(&other, &codes[0]);
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert_eq!(r.location(), "/account");
+    assert_eq!(app.audit_kinds("recovery_code_used").len(), 1);
+}
