@@ -68,6 +68,9 @@ pub struct App {
     pub passkeys: Option<Arc<crate::second_factor::passkeys::RelyingParty>>,
     /// Why passkeys are off, when they are.
     pub passkeys_off: Option<String>,
+    /// Passkey sign-in ceremonies made per client address (each sign-in page shown to a
+    /// browser writes one): beyond it the page offers the password only.
+    pub passkey_pages: WindowLimiter,
 }
 
 impl App {
@@ -156,6 +159,10 @@ impl App {
             clock,
             passkeys,
             passkeys_off,
+            passkey_pages: WindowLimiter::new(
+                crate::second_factor::passkeys::SIGN_IN_PAGES_PER_ADDRESS,
+                600,
+            ),
         })
     }
 

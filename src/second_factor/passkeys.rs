@@ -32,6 +32,10 @@ pub const CEREMONY_TTL: i64 = 300;
 /// Ceremonies kept per browser binding: a new one drops the oldest beyond this, so that a
 /// page reloaded in a loop cannot pile up rows.
 pub const MAX_CEREMONIES_PER_BINDING: usize = 5;
+/// Sign-in pages with a passkey ceremony per client address in ten minutes (the sign-in
+/// page is public, and each one shown writes a ceremony row): beyond it the page offers
+/// the password only, so that a flood of page views cannot fill the table.
+pub const SIGN_IN_PAGES_PER_ADDRESS: u32 = 300;
 /// Passkeys an account may have.
 pub const MAX_PER_ACCOUNT: i64 = 20;
 /// The longest name a passkey may be given, in characters.

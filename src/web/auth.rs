@@ -114,6 +114,7 @@ pub async fn login_page(
     user: Option<AnySession>,
     token: PreSessionToken,
     passkeys: Option<PasskeysOn>,
+    client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
@@ -127,7 +128,7 @@ pub async fn login_page(
             duty => duty.page().to_string(),
         }));
     }
-    let options = crate::web::passkeys::sign_in_options(&passkeys, jar, app).await;
+    let options = crate::web::passkeys::sign_in_options(&passkeys, jar, app, &client.ip).await;
     Either::Right(login_form(
         app,
         &dest,
@@ -211,7 +212,8 @@ pub async fn login(
             retry_after: wait.max(1) as u64,
         }),
         SignIn::Failed => {
-            let options = crate::web::passkeys::sign_in_options(&passkeys, jar, app).await;
+            let options =
+                crate::web::passkeys::sign_in_options(&passkeys, jar, app, &client.ip).await;
             Ok(Either::Right((
                 Status::Unauthorized,
                 login_form(

@@ -69,14 +69,18 @@ pub fn presession_value(jar: &CookieJar<'_>, app: &App) -> Option<String> {
 }
 
 /// The options of the sign-in page's passkey form, when passkeys are on. A failure to
-/// make them leaves the page without the passkey button (a password still works).
+/// make them, or an address that was shown too many of them lately
+/// (`SIGN_IN_PAGES_PER_ADDRESS`), leaves the page without the passkey button (a password
+/// still works).
 pub async fn sign_in_options(
     on: &Option<PasskeysOn>,
     jar: &CookieJar<'_>,
     app: &App,
+    ip: &str,
 ) -> Option<String> {
     on.as_ref()?;
     let presession = presession_value(jar, app)?;
+    app.passkey_pages.take(ip).ok()?;
     match app.passkey_sign_in_options(&presession).await {
         Ok(options) => Some(options),
         Err(e) => {
@@ -398,7 +402,7 @@ pub async fn sign_in(
         }),
         SignIn::SecondFactor(_) | SignIn::Failed => {
             let on = Some(on);
-            let options = sign_in_options(&on, jar, app).await;
+            let options = sign_in_options(&on, jar, app, &client.ip).await;
             let token = app.csrf.for_presession(&presession);
             Ok(Either::Right((
                 Status::Unauthorized,

@@ -883,3 +883,17 @@ fn a_lost_passkey_is_covered_by_the_recovery_codes_made_with_the_first_one() {
     assert_eq!(r.location(), "/account");
     assert_eq!(app.audit_kinds("recovery_code_used").len(), 1);
 }
+
+#[test]
+fn one_address_gets_a_bounded_number_of_sign_in_ceremonies() {
+    let app = passkey_app();
+    let limit = gatehouse::second_factor::passkeys::SIGN_IN_PAGES_PER_ADDRESS;
+    for _ in 0..limit {
+        assert!(options(&app.browser().get("/login").body).is_some());
+    }
+    // Beyond it, the page offers the password only (and writes nothing).
+    let page = app.browser().get("/login");
+    assert_eq!(page.status, Status::Ok);
+    assert!(options(&page.body).is_none());
+    assert!(page.body.contains("name=\"password\""));
+}
