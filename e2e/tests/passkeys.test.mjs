@@ -137,3 +137,19 @@ test('without WebAuthn the passkey controls stay hidden and the page works', asy
   assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).count(), 0);
   await context.close();
 });
+
+test('the sign-in page can show the password while it is typed', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  const password = page.getByLabel('Password', { exact: true });
+  await password.fill('not shown');
+  assert.equal(await password.getAttribute('type'), 'password');
+  const toggle = page.getByRole('button', { name: 'Show password' });
+  await toggle.click();
+  assert.equal(await password.getAttribute('type'), 'text');
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+  await toggle.click();
+  assert.equal(await password.getAttribute('type'), 'password');
+  await context.close();
+});
