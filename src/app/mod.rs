@@ -124,7 +124,12 @@ impl App {
                 settings.cookie_domain.as_deref(),
                 &settings.encryption_key,
             ) {
-                crate::second_factor::passkeys::Setup::On(rp) => (Some(Arc::new(rp)), None),
+                crate::second_factor::passkeys::Setup::On(rp) => {
+                    if rp.localhost_only {
+                        log::info!("passkeys: for requests to localhost only (no `public_url`)");
+                    }
+                    (Some(Arc::new(rp)), None)
+                }
                 crate::second_factor::passkeys::Setup::Off(why) => {
                     log::warn!("passkeys are off: {why}");
                     (None, Some(why))
