@@ -897,3 +897,32 @@ fn one_address_gets_a_bounded_number_of_sign_in_ceremonies() {
     assert!(options(&page.body).is_none());
     assert!(page.body.contains("name=\"password\""));
 }
+
+#[test]
+fn the_script_is_first_party_under_the_same_policy_and_nothing_is_inline() {
+    let app = passkey_app();
+    let (_, b) = app.signed_in("alice", Role::User);
+    for (browser, path) in [
+        (&app.browser(), "/login"),
+        (&b, "/account/passkeys"),
+        (&b, "/reauth"),
+    ] {
+        let r = browser.get(path);
+        let csp = r.header("Content-Security-Policy").unwrap().to_string();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+        let scripts: Vec<&str> = r.body.split("<script").skip(1).collect();
+        assert_eq!(scripts.len(), 1, "{path}");
+        assert!(
+            scripts[0].starts_with(" src=\"/static/passkeys.js\" defer></script>"),
+            "{path}: {}",
+            scripts[0]
+        );
+        assert!(!r.body.contains(" onclick="), "{path}");
+    }
+    let js = app.browser().get("/static/passkeys.js");
+    assert_eq!(js.status, Status::Ok);
+    assert!(js.header("Content-Type").unwrap().contains("javascript"));
+    assert!(js.body.contains("navigator.credentials.create"));
+    assert!(js.body.len() < 12_000, "small: {} bytes", js.body.len());
+}
