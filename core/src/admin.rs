@@ -340,7 +340,9 @@ pub fn reset_second_factor(
         if target.id == actor.id {
             return Err(Refusal::SelfAction);
         }
-        if !crate::second_factor::remove(c, id)? {
+        let totp = crate::second_factor::remove(c, id)?;
+        let passkeys = crate::second_factor::passkeys::remove_all(c, id)?;
+        if !totp && passkeys == 0 {
             return Err(Refusal::NotFound);
         }
         let ended = crate::sessions::end_every_session(c, id, None, "2fa_reset", now)?;
@@ -349,7 +351,11 @@ pub fn reset_second_factor(
             actor,
             Kind::TwoFactorReset,
             &target,
-            format!("second factor removed; {} sessions ended", ended.len()),
+            format!(
+                "second factor removed ({}{passkeys} passkeys); {} sessions ended",
+                if totp { "TOTP, " } else { "" },
+                ended.len()
+            ),
             now,
         )?;
         let mut effect = Effect::ended(ended);
@@ -361,6 +367,40 @@ pub fn reset_second_factor(
             now,
         )?;
         Ok(effect)
+    })
+}
+
+/// Removes one passkey of an account (a lost or stolen one); the account is told.
+pub fn remove_passkey(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    passkey: i64,
+    now: i64,
+) -> Result<Effect, Refusal> {
+    in_tx(conn, actor, |c, _| {
+        let target = load(c, id)?;
+        let name =
+            crate::second_factor::passkeys::remove_one(c, id, passkey)?.ok_or(Refusal::NotFound)?;
+        record(
+            c,
+            actor,
+            Kind::PasskeyRemoved,
+            &target,
+            format!("{name:?}, by an administrator"),
+            now,
+        )?;
+        let mail = crate::mail::notify(
+            c,
+            &target,
+            crate::mail::kind::PASSKEY_REMOVED,
+            &serde_json::json!({ "name": target.username, "ip": actor.ip, "device": name }),
+            now,
+        )?;
+        Ok(Effect {
+            mail,
+            ..Effect::none()
+        })
     })
 }
 

@@ -25,8 +25,10 @@ pub mod kind {
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
     /// To the owner of a verified address that another account asked to use.
     pub const ADDRESS_IN_USE: &str = "address_in_use";
+    pub const PASSKEY_ADDED: &str = "passkey_added";
+    pub const PASSKEY_REMOVED: &str = "passkey_removed";
 
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         VERIFY_EMAIL,
         EMAIL_CHANGED,
         RESET_LINK,
@@ -39,6 +41,8 @@ pub mod kind {
         REFRESH_REUSE,
         ACCOUNT_DISABLED,
         ADDRESS_IN_USE,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
     ];
 }
 

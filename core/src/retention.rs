@@ -1,5 +1,5 @@
 //! Nothing grows without bound: ended sessions, used refresh tokens, idle failure counts
-//! (after their hour), pending second steps, sent mail and used links are deleted, audit
+//! (after their hour), pending second steps, passkey ceremonies, sent mail and used links are deleted, audit
 //! events after `audit_retention_days`, change-feed rows after a day. Run every ten
 //! minutes by the server.
 //!
@@ -29,6 +29,8 @@ pub struct Pruned {
     pub failure_counts: usize,
     pub audit_events: usize,
     pub pending_sign_ins: usize,
+    /// Passkey ceremonies that expired unfinished.
+    pub passkey_ceremonies: usize,
     pub mail: usize,
     pub feed_rows: usize,
     /// Transactions it took.
@@ -93,6 +95,9 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
     let failure_counts = each(conn, &mut |c, n| throttle::prune(c, now, n))?;
     let audit_events = each(conn, &mut |c, n| crate::audit::prune(c, now, keep.audit, n))?;
     let pending_sign_ins = each(conn, &mut |c, n| crate::sessions::pending::prune(c, now, n))?;
+    let passkey_ceremonies = each(conn, &mut |c, n| {
+        crate::second_factor::passkeys::prune(c, now, n)
+    })?;
     let mail = each(conn, &mut |c, n| crate::mail::prune(c, now, data, n))?
         + each(conn, &mut |c, n| crate::mail::tokens::prune(c, now, n))?;
     let feed_rows = each(conn, &mut |c, n| feed::prune(c, now, n))?;
@@ -102,6 +107,7 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
         failure_counts,
         audit_events,
         pending_sign_ins,
+        passkey_ceremonies,
         mail,
         feed_rows,
         batches: p.batches,

@@ -92,7 +92,7 @@ export async function signIn(page, base, name, password = PASSWORD, remember = f
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(password);
   if (remember) await page.getByLabel(/Keep me signed in/).check();
-  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
 }
 
 /** A real SMTP server (Python's aiosmtpd from GATEHOUSE_TEST_PYTHON) keeping mail in a

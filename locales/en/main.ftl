@@ -373,3 +373,67 @@ notice-language_saved = Your mail will be written in the language you chose.
 field-mail-language = Language of your mail
 button-save-language = Save language
 msg-choose-language = Choose one of the languages offered.
+
+title-passkeys = Passkeys
+passkeys-link = Passkeys
+passkeys-intro = A passkey signs you in with your device's screen lock or a security key, without a password. It cannot be phished: it only works on this site. It also counts as your second factor.
+passkeys-forced = Your account needs a second factor: add a passkey here, or set up an authenticator app.
+passkeys-none = No passkeys yet.
+passkeys-need-script = Adding a passkey needs a browser with passkeys and this page's script.
+passkey-add-title = Add a passkey
+col-passkey = Passkey
+col-added = Added
+col-last-used = Last used
+col-synced = Kept
+passkey-synced = Synced (backed up by a password manager or your platform)
+passkey-device-bound = On one device only
+field-passkey-name = Name of the new passkey
+field-passkey-new-name = New name
+passkey-name-help = Something you will recognise, such as "Laptop" or "Security key".
+passkey-default-name = Passkey
+button-add-passkey = Add a passkey
+button-rename = Rename
+button-remove-passkey = Remove
+passkey-browser-refused = The browser made no passkey answer (it was cancelled, or timed out). Try again.
+msg-passkey-refused = That passkey could not be added: the request expired or was already used. Try again.
+msg-passkey-taken = That passkey is already registered.
+msg-passkey-last = This is the last way your account could sign in (or its last required second factor): add another before removing it.
+msg-passkey-wrong = That passkey was not accepted.
+passkey-sign-in-failed = That passkey could not sign you in.
+button-passkey-sign-in = Sign in with a passkey
+button-passkey-second-step = Use a passkey instead
+button-reauth-passkey = Confirm with a passkey instead of a code
+button-show-password = Show password
+field-recovery-code = Recovery code
+tfa-or-passkey = Or add a passkey instead
+recovery-codes-passkey = Keep these recovery codes: with one of them you can still sign in if you lose your passkey.
+notice-passkey_added = The passkey was added.
+notice-passkey_renamed = The passkey was renamed.
+notice-passkey_removed = The passkey was removed.
+methods-title = How you sign in
+method-password-on = Password: set
+method-password-off = Password: none
+method-totp-on = Authenticator app: on
+method-totp-off = Authenticator app: off
+method-passkeys = { $n ->
+    [0] Passkeys: none
+    [one] Passkeys: one
+   *[other] Passkeys: { $n }
+}
+method-recovery = { $n ->
+    [0] Recovery codes: none left
+    [one] Recovery codes: one left
+   *[other] Recovery codes: { $n } left
+}
+mail-passkey_added-subject = A passkey was added
+mail-passkey_added-body = Hello { $name },
+
+    A passkey ("{ $device }") was added to your account (from { $ip }). It can sign in to your account without a password.
+
+    If that was not you, change your password and remove the passkey now: { $link }
+mail-passkey_removed-subject = A passkey was removed
+mail-passkey_removed-body = Hello { $name },
+
+    The passkey "{ $device }" was removed from your account (from { $ip }).
+
+    If that was not you, change your password now: { $link }

@@ -372,3 +372,65 @@ notice-language_saved = 선택한 언어로 메일을 보내 드립니다.
 field-mail-language = 메일 언어
 button-save-language = 언어 저장
 msg-choose-language = 제공되는 언어 중 하나를 고르세요.
+
+title-passkeys = 패스키
+passkeys-link = 패스키
+passkeys-intro = 패스키는 비밀번호 없이 기기의 화면 잠금이나 보안 키로 로그인하게 해 줍니다. 이 사이트에서만 작동하므로 피싱당하지 않습니다. 2단계 인증으로도 인정됩니다.
+passkeys-forced = 계정에 2단계 인증이 필요합니다. 여기서 패스키를 추가하거나 인증 앱을 설정하세요.
+passkeys-none = 아직 패스키가 없습니다.
+passkeys-need-script = 패스키를 추가하려면 패스키를 지원하는 브라우저와 이 페이지의 스크립트가 필요합니다.
+passkey-add-title = 패스키 추가
+col-passkey = 패스키
+col-added = 추가한 때
+col-last-used = 마지막 사용
+col-synced = 보관
+passkey-synced = 동기화됨(비밀번호 관리자나 플랫폼에 백업)
+passkey-device-bound = 한 기기에만 있음
+field-passkey-name = 새 패스키의 이름
+field-passkey-new-name = 새 이름
+passkey-name-help = "노트북", "보안 키"처럼 알아볼 수 있는 이름.
+passkey-default-name = 패스키
+button-add-passkey = 패스키 추가
+button-rename = 이름 바꾸기
+button-remove-passkey = 삭제
+passkey-browser-refused = 브라우저가 패스키 응답을 주지 않았습니다(취소되었거나 시간이 지났습니다). 다시 시도하세요.
+msg-passkey-refused = 패스키를 추가하지 못했습니다. 요청이 만료되었거나 이미 사용되었습니다. 다시 시도하세요.
+msg-passkey-taken = 이미 등록된 패스키입니다.
+msg-passkey-last = 계정에 로그인할 수 있는 마지막 방법(또는 필수 2단계 인증의 마지막 수단)입니다. 다른 방법을 먼저 추가한 뒤 삭제하세요.
+msg-passkey-wrong = 그 패스키는 받아들여지지 않았습니다.
+passkey-sign-in-failed = 그 패스키로 로그인할 수 없습니다.
+button-passkey-sign-in = 패스키로 로그인
+button-passkey-second-step = 대신 패스키 사용
+button-reauth-passkey = 코드 대신 패스키로 확인
+button-show-password = 비밀번호 보기
+field-recovery-code = 복구 코드
+tfa-or-passkey = 또는 대신 패스키를 추가하세요
+recovery-codes-passkey = 이 복구 코드를 보관하세요. 패스키를 잃어버려도 복구 코드로 로그인할 수 있습니다.
+notice-passkey_added = 패스키를 추가했습니다.
+notice-passkey_renamed = 패스키 이름을 바꿨습니다.
+notice-passkey_removed = 패스키를 삭제했습니다.
+methods-title = 로그인 방법
+method-password-on = 비밀번호: 설정됨
+method-password-off = 비밀번호: 없음
+method-totp-on = 인증 앱: 켜짐
+method-totp-off = 인증 앱: 꺼짐
+method-passkeys = { $n ->
+    [0] 패스키: 없음
+   *[other] 패스키: { $n }개
+}
+method-recovery = { $n ->
+    [0] 복구 코드: 남은 것 없음
+   *[other] 복구 코드: { $n }개 남음
+}
+mail-passkey_added-subject = 패스키가 추가되었습니다
+mail-passkey_added-body = { $name }님, 안녕하세요.
+
+    계정에 패스키("{ $device }")가 추가되었습니다({ $ip }에서). 이 패스키로 비밀번호 없이 계정에 로그인할 수 있습니다.
+
+    본인이 아니라면 지금 비밀번호를 바꾸고 패스키를 삭제하세요: { $link }
+mail-passkey_removed-subject = 패스키가 삭제되었습니다
+mail-passkey_removed-body = { $name }님, 안녕하세요.
+
+    계정에서 패스키 "{ $device }"가 삭제되었습니다({ $ip }에서).
+
+    본인이 아니라면 지금 비밀번호를 바꾸세요: { $link }

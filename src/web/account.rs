@@ -23,10 +23,11 @@ use crate::web::session::{self as session, AnySession, AuthenticatedUser};
 pub async fn account_page(
     user: AuthenticatedUser,
     notice: Option<&str>,
+    passkeys_on: Option<crate::web::passkeys::PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
-    let (account, sessions) = app.account_and_sessions(user.id).await?;
+    let (account, sessions, codes_left) = app.account_and_sessions(user.id).await?;
     Ok(page(
         "account/index",
         &lang,
@@ -39,6 +40,12 @@ pub async fn account_page(
             email: &account.email,
             email_verified: account.email_verified_at.is_some(),
             mail_lang: &account.lang,
+            // The sign-in methods that are on.
+            has_password: account.password_hash != crate::accounts::NO_PASSWORD,
+            totp: account.has_totp(),
+            passkey_count: account.passkeys,
+            codes_left,
+            passkeys_on: passkeys_on.is_some(),
             languages: crate::i18n::SUPPORTED,
             others: sessions.iter().filter(|s| s.id != user.sid).count(),
             current_sid: user.sid.clone(),

@@ -246,6 +246,7 @@ pub async fn user_page(
     admin: AdminUser,
     id: &str,
     notice: Option<&str>,
+    passkeys_on: Option<crate::web::passkeys::PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
@@ -261,6 +262,7 @@ pub async fn user_page(
         member_of,
         other_groups,
         invited_until,
+        passkeys,
     } = app.account_overview(id).await?;
     Ok(page(
         "admin/user",
@@ -273,6 +275,9 @@ pub async fn user_page(
             must_change_password: account.must_change_password,
             second_factor: account.has_second_factor(),
             second_factor_since: account.totp_enabled_at,
+            passkey_count: passkeys.len(),
+            passkeys,
+            passkeys_on: passkeys_on.is_some(),
             recovery_used_at: account.recovery_used_at,
             codes_left,
             member_of,
@@ -291,7 +296,7 @@ pub async fn user_page(
 }
 
 /// Where the administrator lands after an action that went through.
-enum Landing {
+pub(crate) enum Landing {
     /// The account's page (it still exists).
     Account,
     /// The account list (the account is gone).
@@ -300,7 +305,7 @@ enum Landing {
 
 /// Runs one admin action and answers with a redirect (to the account, or to the list for
 /// an account that is gone), or the refusal.
-async fn act(
+pub(crate) async fn act(
     app: &App,
     admin: &AdminUser,
     client: &ClientInfo,

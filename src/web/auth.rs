@@ -14,6 +14,7 @@ use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
 use crate::web::error::{Error, Result};
 use crate::web::lang::{page, Lang};
+use crate::web::passkeys::PasskeysOn;
 use crate::web::session::{self, AnySession};
 
 /// Where to go after signing in: a local path only. Anything that could leave the site
@@ -84,30 +85,38 @@ pub fn valid_rd(app: &App, rd: &str) -> Option<String> {
     (scheme_ok && inside && rocket::http::uri::Absolute::parse(&url).is_ok()).then_some(url)
 }
 
-fn login_form(
+/// The sign-in page; `passkey_options` (the request options of a discoverable passkey)
+/// when passkeys are on.
+#[allow(clippy::too_many_arguments)]
+pub fn login_form(
     app: &App,
     dest: &Destination,
     token: &str,
     username: &str,
     error: Option<&str>,
     notice: Option<&str>,
+    passkey_options: Option<&str>,
     lang: &Lang,
 ) -> Template {
     page(
         "auth/login",
         lang,
-        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, username, error, notice, forgot: app.mail_on(), title_key: "title-sign-in" },
+        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, username, error, notice, forgot: app.mail_on(), passkey_options, title_key: "title-sign-in" },
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 #[get("/login?<next>&<notice>&<rd>")]
-pub fn login_page(
+pub async fn login_page(
     next: Option<&str>,
     notice: Option<&str>,
     rd: Option<&str>,
     user: Option<AnySession>,
     token: PreSessionToken,
+    passkeys: Option<PasskeysOn>,
+    client: ClientInfo,
     app: &State<App>,
+    jar: &CookieJar<'_>,
     lang: Lang,
 ) -> Either<Redirect, Template> {
     let dest = Destination::new(app, next, rd);
@@ -119,6 +128,7 @@ pub fn login_page(
             duty => duty.page().to_string(),
         }));
     }
+    let options = crate::web::passkeys::sign_in_options(&passkeys, jar, app, &client.ip).await;
     Either::Right(login_form(
         app,
         &dest,
@@ -126,6 +136,7 @@ pub fn login_page(
         "",
         None,
         crate::web::notice::text(notice),
+        options.as_deref(),
         &lang,
     ))
 }
@@ -150,11 +161,13 @@ impl CsrfProtected for LoginForm {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>")]
 pub async fn login(
     form: Csrf<LoginForm>,
     client: ClientInfo,
     token: PreSessionToken,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
@@ -198,18 +211,23 @@ pub async fn login(
         SignIn::Throttled(wait) => Err(Error::TooManyRequests {
             retry_after: wait.max(1) as u64,
         }),
-        SignIn::Failed => Ok(Either::Right((
-            Status::Unauthorized,
-            login_form(
-                app,
-                &dest,
-                &token.0,
-                &form.username,
-                Some(SIGN_IN_FAILED),
-                None,
-                &lang,
-            ),
-        ))),
+        SignIn::Failed => {
+            let options =
+                crate::web::passkeys::sign_in_options(&passkeys, jar, app, &client.ip).await;
+            Ok(Either::Right((
+                Status::Unauthorized,
+                login_form(
+                    app,
+                    &dest,
+                    &token.0,
+                    &form.username,
+                    Some(SIGN_IN_FAILED),
+                    None,
+                    options.as_deref(),
+                    &lang,
+                ),
+            )))
+        }
     }
 }
 
@@ -249,41 +267,83 @@ pub async fn logout(
     Ok(Redirect::to("/login?notice=signed_out"))
 }
 
-fn second_step_form(
-    dest: &Destination,
-    token: &str,
-    error: Option<&str>,
+struct SecondStepPage<'a> {
+    dest: &'a Destination,
+    token: &'a str,
+    error: Option<&'a str>,
     left: Option<i32>,
-    lang: &Lang,
-) -> Template {
+    /// The request options listing the account's passkeys, if it has any.
+    passkey_options: Option<String>,
+    /// Whether the account has TOTP (else only a passkey or a recovery code).
+    totp: bool,
+}
+
+fn second_step_form(p: SecondStepPage<'_>, lang: &Lang) -> Template {
     page(
         "auth/login_2fa",
         lang,
-        context! { next: &dest.next, rd: &dest.rd, csrf_token: token, error, left, title_key: "title-second-factor" },
+        context! { next: &p.dest.next, rd: &p.dest.rd, csrf_token: p.token, error: p.error, left: p.left, passkey_options: p.passkey_options, totp: p.totp, title_key: "title-second-factor" },
     )
+}
+
+/// What the second step's page offers the pending sign-in of `pending`: the options of
+/// its account's passkeys, and whether it has TOTP.
+async fn second_step_offer(
+    app: &App,
+    passkeys: &Option<PasskeysOn>,
+    pending: &str,
+) -> Result<(Option<String>, bool)> {
+    let found = app.pending_sign_in(pending).await?;
+    let Some((token_hash, account)) = found else {
+        return Ok((None, true));
+    };
+    let options = crate::web::passkeys::account_options(
+        passkeys,
+        app,
+        crate::second_factor::passkeys::kind::SECOND_STEP,
+        crate::second_factor::passkeys::pending_binding(&token_hash),
+        account.id,
+    )
+    .await;
+    Ok((options, account.has_totp()))
 }
 
 /// The second step of a sign-in: only for a browser with a pending sign-in.
 #[get("/login/2fa?<next>&<rd>")]
-pub fn second_step_page(
+pub async fn second_step_page(
     next: Option<&str>,
     rd: Option<&str>,
     token: PreSessionToken,
+    passkeys: Option<PasskeysOn>,
     jar: &CookieJar<'_>,
     app: &State<App>,
     lang: Lang,
-) -> Either<Redirect, Template> {
-    if session::pending_cookie(jar, app).is_none() {
-        return Either::Left(Redirect::to("/login"));
-    }
+) -> Result<Either<Redirect, Template>> {
+    let Some(pending) = session::pending_cookie(jar, app) else {
+        return Ok(Either::Left(Redirect::to("/login")));
+    };
     let dest = Destination::new(app, next, rd);
-    Either::Right(second_step_form(&dest, &token.0, None, None, &lang))
+    let (passkey_options, totp) = second_step_offer(app, &passkeys, &pending).await?;
+    Ok(Either::Right(second_step_form(
+        SecondStepPage {
+            dest: &dest,
+            token: &token.0,
+            error: None,
+            left: None,
+            passkey_options,
+            totp,
+        },
+        &lang,
+    )))
 }
 
 #[derive(FromForm)]
 pub struct SecondStepForm {
     #[field(default = String::new())]
     code: String,
+    /// A passkey's answer instead of the code.
+    #[field(default = String::new())]
+    credential: String,
     #[field(default = String::new())]
     next: String,
     #[field(default = String::new())]
@@ -299,11 +359,13 @@ impl CsrfProtected for SecondStepForm {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/login/2fa", data = "<form>")]
 pub async fn second_step(
     form: Csrf<SecondStepForm>,
     client: ClientInfo,
     token: PreSessionToken,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
@@ -320,6 +382,11 @@ pub async fn second_step(
         .second_step(
             &pending,
             &code,
+            if passkeys.is_some() {
+                form.credential.as_str()
+            } else {
+                ""
+            },
             &client.ip,
             &client.user_agent,
             device.as_deref(),
@@ -341,10 +408,28 @@ pub async fn second_step(
             crate::web::csrf::renew_presession(jar, app)?;
             Ok(Either::Left(Redirect::to(dest.target())))
         }
-        SecondStepResult::Wrong(left) => Ok(Either::Right((
-            Status::Unauthorized,
-            second_step_form(&dest, &token.0, Some("msg-code-wrong"), Some(left), &lang),
-        ))),
+        SecondStepResult::Wrong(left) => {
+            let (passkey_options, totp) = second_step_offer(app, &passkeys, &pending).await?;
+            let error = if form.credential.is_empty() || passkeys.is_none() {
+                "msg-code-wrong"
+            } else {
+                "msg-passkey-wrong"
+            };
+            Ok(Either::Right((
+                Status::Unauthorized,
+                second_step_form(
+                    SecondStepPage {
+                        dest: &dest,
+                        token: &token.0,
+                        error: Some(error),
+                        left: Some(left),
+                        passkey_options,
+                        totp,
+                    },
+                    &lang,
+                ),
+            )))
+        }
         SecondStepResult::Gone => {
             session::clear_pending_cookie(jar, app);
             Ok(Either::Left(Redirect::to("/login?notice=second_step_over")))

@@ -10,7 +10,8 @@ pub struct SecurityHeaders {
     csp: std::sync::OnceLock<String>,
 }
 
-/// The Content-Security-Policy. Forms post to this site only; with `cookie_domain`, the
+/// The Content-Security-Policy. Scripts: this site's own files only (`/static/passkeys.js`;
+/// nothing inline). Forms post to this site only; with `cookie_domain`, the
 /// sign-in form may also end on an app of that domain (its `rd`), and browsers check
 /// `form-action` on the redirect too.
 fn content_security_policy(app: Option<&crate::app::App>) -> String {
@@ -27,7 +28,7 @@ fn content_security_policy(app: Option<&crate::app::App>) -> String {
     }
     format!(
         "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
-         form-action {form_action}; script-src 'none'; style-src 'self'; img-src 'self'"
+         form-action {form_action}; script-src 'self'; style-src 'self'; img-src 'self'"
     )
 }
 

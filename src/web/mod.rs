@@ -18,6 +18,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notice;
 pub mod pages;
+pub mod passkeys;
 pub mod second_factor;
 pub mod session;
 pub mod setup;
@@ -43,6 +44,12 @@ pub fn routes() -> Vec<Route> {
         auth::logout,
         auth::second_step_page,
         auth::second_step,
+        passkeys::list,
+        passkeys::register,
+        passkeys::rename,
+        passkeys::delete,
+        passkeys::sign_in,
+        passkeys::admin_delete,
         second_factor::status,
         second_factor::enrol,
         second_factor::regenerate_codes,

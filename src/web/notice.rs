@@ -34,6 +34,9 @@ pub fn text(key: Option<&str>) -> Option<&'static str> {
         "invited" => "notice-invited",
         "invitation_resent" => "notice-invitation_resent",
         "invitation_cancelled" => "notice-invitation_cancelled",
+        "passkey_added" => "notice-passkey_added",
+        "passkey_renamed" => "notice-passkey_renamed",
+        "passkey_removed" => "notice-passkey_removed",
         _ => return None,
     })
 }

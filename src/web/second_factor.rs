@@ -16,6 +16,7 @@ use crate::web::csrf::{Csrf, CsrfProtected};
 use crate::web::error::{Error, Result};
 use crate::web::lang::{page, Lang};
 use crate::web::notice;
+use crate::web::passkeys::PasskeysOn;
 use crate::web::session::{self, AnySession, AuthenticatedUser, Duty};
 
 /// Sensitive actions need a confirmation in this session within `reauth_window`;
@@ -37,8 +38,10 @@ async fn load(app: &App, id: i64) -> Result<(Account, i64)> {
     Ok(app.second_factor_status(id).await?)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn status_page(
     app: &App,
+    passkeys_on: bool,
     user: &AuthenticatedUser,
     account: &Account,
     codes_left: i64,
@@ -46,8 +49,9 @@ fn status_page(
     error: Option<&str>,
     lang: &Lang,
 ) -> Result<Template> {
-    let required = app.settings().require_2fa.covers(account.role());
-    let offer = if account.has_second_factor() {
+    // Under the policy, TOTP may be turned off only while a passkey stays.
+    let required = app.settings().require_2fa.covers(account.role()) && account.passkeys == 0;
+    let offer = if account.has_totp() {
         None
     } else {
         Some(app.enrolment_offer(account)?)
@@ -58,12 +62,13 @@ fn status_page(
         context! {
             title_key: "title-second-factor",
             csrf_token: app.csrf().for_session(&user.sid),
-            enabled: account.has_second_factor(),
+            enabled: account.has_totp(),
             enabled_at: account.totp_enabled_at,
             recovery_used_at: account.recovery_used_at,
             codes_left,
             required,
             forced: user.must_enrol,
+            passkeys_on,
             offer_sealed: offer.as_ref().map(|o| o.sealed.clone()),
             offer_base32: offer.as_ref().map(|o| o.base32.clone()),
             offer_uri: offer.as_ref().map(|o| uri_html(&o.uri)),
@@ -102,6 +107,7 @@ fn codes_page(user: &AuthenticatedUser, codes: &[String], lang: &Lang) -> Templa
 pub async fn status(
     user: AnySession,
     notice: Option<&str>,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Either<Redirect, Template>> {
@@ -112,6 +118,7 @@ pub async fn status(
     let (account, left) = load(app, user.id).await?;
     Ok(Either::Right(status_page(
         app,
+        passkeys.is_some(),
         &user,
         &account,
         left,
@@ -139,10 +146,12 @@ impl CsrfProtected for EnrolForm {
 
 /// A right code completes enrolment: the recovery codes are shown, once.
 #[post("/account/2fa", data = "<form>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn enrol(
     user: AnySession,
     form: Csrf<EnrolForm>,
     client: ClientInfo,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
@@ -171,7 +180,16 @@ pub async fn enrol(
         Ok(None) => {
             let (account, left) = load(app, user.id).await?;
             let error = Message::new("msg-code-wrong").text(lang.code);
-            let page = status_page(app, &user, &account, left, None, Some(&error), &lang)?;
+            let page = status_page(
+                app,
+                passkeys.is_some(),
+                &user,
+                &account,
+                left,
+                None,
+                Some(&error),
+                &lang,
+            )?;
             Ok(Either::Right((Status::UnprocessableEntity, page)))
         }
         Err(e) if e.is_conflict() => Ok(Either::Left(Redirect::to("/account/2fa"))),
@@ -200,58 +218,60 @@ pub async fn disable(
     app: &State<App>,
 ) -> Result<Redirect> {
     require_recent_confirmation(app, &user, "/account/2fa").await?;
-    if app.settings().require_2fa.covers(user.role) {
+    // Under `require_2fa`, TOTP may go only while a passkey stays.
+    let id = user.id;
+    let has_passkeys = app.account(id).await?.is_some_and(|a| a.passkeys > 0);
+    if app.settings().require_2fa.covers(user.role) && !has_passkeys {
         return Err(Error::Forbidden(Message::new("msg-2fa-required")));
     }
     app.disable_second_factor(user.owner(&client)).await?;
     Ok(Redirect::to("/account/2fa?notice=2fa_disabled"))
 }
 
-fn reauth_form(
+/// "Confirm it's you": the password, and where a second factor is set, a code or (with
+/// passkeys on and the account having one) a passkey.
+async fn reauth_form(
     app: &App,
+    passkeys: &Option<PasskeysOn>,
     user: &AuthenticatedUser,
     next: &str,
-    needs_code: bool,
     error: Option<String>,
     lang: &Lang,
-) -> Template {
-    page(
+) -> Result<Template> {
+    let account = app.account(user.id).await?.ok_or(Error::NotFound)?;
+    let passkey_options = crate::web::passkeys::account_options(
+        passkeys,
+        app,
+        crate::second_factor::passkeys::kind::REAUTH,
+        crate::second_factor::passkeys::session_binding(&user.sid),
+        user.id,
+    )
+    .await;
+    Ok(page(
         "auth/reauth",
         lang,
         context! {
             title_key: "title-reauth",
             csrf_token: app.csrf().for_session(&user.sid),
             next,
-            needs_code,
+            needs_code: account.has_second_factor(),
+            totp: account.has_totp(),
+            passkey_options,
             error,
             user,
         },
-    )
-}
-
-async fn has_second_factor(app: &App, id: i64) -> Result<bool> {
-    Ok(app
-        .account(id)
-        .await?
-        .is_some_and(|a| a.has_second_factor()))
+    ))
 }
 
 #[get("/reauth?<next>")]
 pub async fn reauth_page(
     user: AuthenticatedUser,
     next: Option<&str>,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     lang: Lang,
 ) -> Result<Template> {
-    let needs_code = has_second_factor(app, user.id).await?;
-    Ok(reauth_form(
-        app,
-        &user,
-        &safe_next(next),
-        needs_code,
-        None,
-        &lang,
-    ))
+    reauth_form(app, &passkeys, &user, &safe_next(next), None, &lang).await
 }
 
 #[derive(FromForm)]
@@ -260,6 +280,9 @@ pub struct ReauthForm {
     password: String,
     #[field(default = String::new())]
     code: String,
+    /// A passkey's answer instead of the code.
+    #[field(default = String::new())]
+    credential: String,
     #[field(default = String::new())]
     next: String,
     #[field(default = String::new())]
@@ -272,11 +295,13 @@ impl CsrfProtected for ReauthForm {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/reauth", data = "<form>")]
 pub async fn reauth(
     user: AuthenticatedUser,
     form: Csrf<ReauthForm>,
     client: ClientInfo,
+    passkeys: Option<PasskeysOn>,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
@@ -284,24 +309,27 @@ pub async fn reauth(
     let form = form.into_inner();
     let next = safe_next(Some(&form.next));
     let code = crate::text::printable(&form.code, 64);
+    let credential = if passkeys.is_some() {
+        form.credential.as_str()
+    } else {
+        ""
+    };
     match app
-        .reauthenticate(&user.owner(&client), &form.password, &code)
+        .reauthenticate(&user.owner(&client), &form.password, &code, credential)
         .await?
     {
         Reauth::Confirmed => Ok(Either::Left(Redirect::to(next))),
         Reauth::Refused(msg) => {
-            let needs_code = has_second_factor(app, user.id).await?;
-            Ok(Either::Right((
-                Status::Unauthorized,
-                reauth_form(
-                    app,
-                    &user,
-                    &next,
-                    needs_code,
-                    Some(msg.text(lang.code)),
-                    &lang,
-                ),
-            )))
+            let page = reauth_form(
+                app,
+                &passkeys,
+                &user,
+                &next,
+                Some(msg.text(lang.code)),
+                &lang,
+            )
+            .await?;
+            Ok(Either::Right((Status::Unauthorized, page)))
         }
         Reauth::Throttled(wait) => Err(Error::TooManyRequests {
             retry_after: wait.max(1) as u64,

@@ -167,6 +167,8 @@ fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
                 others_in_flight: false,
                 max_sessions: 50,
                 new_device: false,
+                event: gatehouse::audit::Kind::LoginSuccess,
+                amr: "pwd",
             };
             gatehouse::sessions::start(c, &new, now)
         })

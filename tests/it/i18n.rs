@@ -78,10 +78,23 @@ fn used_keys() -> Vec<String> {
         "invited",
         "invitation_resent",
         "invitation_cancelled",
+        "passkey_added",
+        "passkey_renamed",
+        "passkey_removed",
     ] {
         keys.push(gatehouse::web::notice::text(Some(n)).unwrap().to_string());
     }
-    keys.extend(["lang-en", "lang-ko", "sign-in-failed", "mail-footer"].map(String::from));
+    keys.extend(
+        [
+            "lang-en",
+            "lang-ko",
+            "sign-in-failed",
+            "mail-footer",
+            "passkey-sign-in-failed",
+            "msg-passkey-wrong",
+        ]
+        .map(String::from),
+    );
     for kind in gatehouse::mail::kind::ALL {
         keys.push(format!("mail-{kind}-subject"));
         keys.push(format!("mail-{kind}-body"));

@@ -30,6 +30,7 @@ mod mail_delivery;
 mod mail_links;
 mod operations;
 mod pages;
+mod passkeys;
 mod proxies;
 mod python_example;
 mod second_factor;

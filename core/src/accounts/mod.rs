@@ -61,6 +61,8 @@ pub struct Account {
     pub email_verified_at: Option<i64>,
     /// The language mail to this account is written in.
     pub lang: String,
+    /// How many passkeys it has (kept with the `passkeys` rows).
+    pub passkeys: i32,
 }
 
 impl Account {
@@ -69,8 +71,13 @@ impl Account {
         Role::parse(&self.role).unwrap_or(Role::User)
     }
 
-    /// Whether a second factor is set.
+    /// Whether a second factor is set: TOTP, or at least one passkey.
     pub fn has_second_factor(&self) -> bool {
+        self.has_totp() || self.passkeys > 0
+    }
+
+    /// Whether TOTP is set.
+    pub fn has_totp(&self) -> bool {
         self.totp_secret.is_some()
     }
 

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod attempt;
+mod passkeys;
 mod second_factor;
 mod service;
 mod sign_in;
@@ -33,6 +34,7 @@ use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
+pub use passkeys::{PasskeyAdded, PasskeySignInAttempt};
 pub use second_factor::{Offer, Reauth, SecondStepResult};
 pub use service::{AccountOverview, AccountPage, AdminAction, Asker};
 pub use sign_in::{device_nonce, SignIn, SignInAttempt, SignedIn};
@@ -68,6 +70,13 @@ pub struct App {
     /// effect the same way).
     pub(crate) after_commit: Arc<AfterCommit>,
     pub(crate) clock: Arc<Clock>,
+    /// The WebAuthn relying party, when passkeys are on (see `passkeys_off`).
+    pub(crate) passkeys: Option<Arc<crate::second_factor::passkeys::RelyingParty>>,
+    /// Why passkeys are off, when they are.
+    pub(crate) passkeys_off: Option<String>,
+    /// Passkey sign-in ceremonies made per client address (each sign-in page shown to a
+    /// browser writes one): beyond it the page offers the password only.
+    pub(crate) passkey_pages: WindowLimiter,
 }
 
 impl App {
@@ -115,6 +124,23 @@ impl App {
             )?)),
             _ => None,
         };
+        let (passkeys, passkeys_off) =
+            match crate::second_factor::passkeys::RelyingParty::from_settings(
+                settings.public_url.as_deref(),
+                settings.cookie_domain.as_deref(),
+                &settings.encryption_key,
+            ) {
+                crate::second_factor::passkeys::Setup::On(rp) => {
+                    if rp.localhost_only {
+                        log::info!("passkeys: for requests to localhost only (no `public_url`)");
+                    }
+                    (Some(Arc::new(rp)), None)
+                }
+                crate::second_factor::passkeys::Setup::Off(why) => {
+                    log::warn!("passkeys are off: {why}");
+                    (None, Some(why))
+                }
+            };
         let addresses = WindowLimiter::new(settings.address_failures, settings.address_window);
         let signups = WindowLimiter::new(
             settings.signup_address_limit,
@@ -154,6 +180,12 @@ impl App {
             revocations,
             setup: SetupToken::default(),
             clock,
+            passkeys,
+            passkeys_off,
+            passkey_pages: WindowLimiter::new(
+                crate::second_factor::passkeys::SIGN_IN_PAGES_PER_ADDRESS,
+                600,
+            ),
         })
     }
 

@@ -8,7 +8,9 @@ use crate::accounts::Account;
 use crate::error::{Error, Result};
 use crate::i18n::Message;
 use crate::second_factor::{self as second, totp};
-use crate::sessions::{self, pending, store, Owner, SecondStep, SecondStepOutcome, Started};
+use crate::sessions::{
+    self, pending, store, Owner, PasskeyAnswer, SecondStep, SecondStepOutcome, Started,
+};
 
 use super::SignedIn;
 
@@ -46,14 +48,22 @@ impl App {
     }
 
     /// Checks the code of a pending sign-in; on success the session starts.
+    /// `credential`, when not empty, is a passkey's answer instead of the code.
     pub async fn second_step(
         &self,
         token: &str,
         code: &str,
+        credential: &str,
         ip: &str,
         user_agent: &str,
         device: Option<&str>,
     ) -> Result<SecondStepResult> {
+        let passkey = match Self::parse_assertion(credential) {
+            Some(answer) => Some((self.relying_party()?, answer)),
+            None if credential.trim().is_empty() => None,
+            // Something that is not an answer: a wrong "code".
+            None => Some((self.relying_party()?, empty_answer())),
+        };
         let (t, now) = (token.to_string(), self.now());
         let found = self
             .db
@@ -106,6 +116,9 @@ impl App {
                         others_in_flight: others,
                         max_sessions,
                         new_device,
+                        passkey: passkey
+                            .as_ref()
+                            .map(|(rp, credential)| PasskeyAnswer { rp, credential }),
                     };
                     sessions::finish_second_step(c, &vault, &step, now)
                 })
@@ -151,7 +164,13 @@ impl App {
         owner: &Owner,
         password: &str,
         code: &str,
+        credential: &str,
     ) -> Result<Reauth> {
+        let passkey = match Self::parse_assertion(credential) {
+            Some(answer) => Some((self.relying_party()?, answer)),
+            None if credential.trim().is_empty() => None,
+            None => Some((self.relying_party()?, empty_answer())),
+        };
         let gate = Gate::in_session(owner);
         let check = |admitted: Admitted| async move {
             let account = admitted.account.ok_or(Error::NotFound)?;
@@ -184,6 +203,9 @@ impl App {
                         locked_for,
                         others_in_flight: others,
                         limits: &limits,
+                        passkey: passkey
+                            .as_ref()
+                            .map(|(rp, credential)| PasskeyAnswer { rp, credential }),
                     };
                     sessions::confirm_identity(c, &vault, &check, now)
                 })
@@ -247,6 +269,23 @@ impl App {
         self.change(move |c| second::regenerate_codes(c, &owner, &hashes, now))
             .await?;
         Ok(codes)
+    }
+}
+
+/// An answer that answers nothing (what a malformed `credential` field counts as: it is
+/// refused where a passkey's answer is checked, as a wrong code would be).
+fn empty_answer() -> webauthn_rs::prelude::PublicKeyCredential {
+    webauthn_rs::prelude::PublicKeyCredential {
+        id: String::new(),
+        raw_id: Vec::new(),
+        response: webauthn_rs_proto::AuthenticatorAssertionResponseRaw {
+            authenticator_data: Vec::new(),
+            client_data_json: Vec::new(),
+            signature: Vec::new(),
+            user_handle: None,
+        },
+        extensions: Default::default(),
+        type_: String::new(),
     }
 }
 

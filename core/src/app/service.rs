@@ -28,6 +28,7 @@ pub struct AccountOverview {
     pub member_of: Vec<Group>,
     pub other_groups: Vec<Group>,
     pub invited_until: Option<i64>,
+    pub passkeys: Vec<crate::second_factor::passkeys::PasskeyRow>,
 }
 
 /// One page of the administrators' account list, with the locks of its rows.
@@ -54,6 +55,8 @@ pub enum AdminAction {
     ResendInvitation,
     AddToGroup(i64),
     RemoveFromGroup(i64),
+    /// Removes one passkey of the account.
+    RemovePasskey(i64),
 }
 
 /// Who is asking a forward-auth question, from the access token or else the refresh token.
@@ -82,14 +85,20 @@ impl App {
         self.db.run(move |c| accounts::find(c, id)).await
     }
 
-    /// The account and its live sessions (the account page).
-    pub async fn account_and_sessions(&self, id: i64) -> Result<(Account, Vec<Session>)> {
+    /// The account, its live sessions and how many recovery codes it has left (the
+    /// account page).
+    pub async fn account_and_sessions(&self, id: i64) -> Result<(Account, Vec<Session>, i64)> {
         let now = self.now();
-        let (account, sessions) = self
-            .db
-            .run(move |c| Ok((accounts::find(c, id)?, store::live_for_account(c, id, now)?)))
-            .await?;
-        Ok((account.ok_or(Error::NotFound)?, sessions))
+        self.db
+            .run(move |c| {
+                let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
+                Ok((
+                    account,
+                    store::live_for_account(c, id, now)?,
+                    crate::second_factor::codes_left(c, id)?,
+                ))
+            })
+            .await
     }
 
     /// The account and how many recovery codes it has left (the second-factor page).
@@ -148,6 +157,7 @@ impl App {
                     member_of,
                     other_groups,
                     invited_until,
+                    passkeys: crate::second_factor::passkeys::list(c, id)?,
                 })
             })
             .await
@@ -259,6 +269,83 @@ impl App {
             claims: Arc::new(claims),
             fresh_access,
         }))
+    }
+
+    // ---- passkeys: what the pages need besides the ceremonies (app::passkeys) ----
+
+    /// The WebAuthn relying party, when passkeys are on.
+    pub fn passkeys_relying_party(
+        &self,
+    ) -> Option<Arc<crate::second_factor::passkeys::RelyingParty>> {
+        self.passkeys.clone()
+    }
+
+    /// Why passkeys are off, when they are (an IP address as the relying party, say).
+    pub fn passkeys_off(&self) -> Option<&str> {
+        self.passkeys_off.as_deref()
+    }
+
+    /// Whether the sign-in page shown to `ip` may carry one more passkey ceremony
+    /// (`SIGN_IN_PAGES_PER_ADDRESS` in ten minutes; beyond it the page offers the
+    /// password only).
+    pub fn may_offer_passkey_sign_in(&self, ip: &str) -> bool {
+        self.passkey_pages.take(ip).is_ok()
+    }
+
+    /// The account, its passkeys and how many recovery codes it has left (the passkeys
+    /// page).
+    pub async fn passkey_listing(
+        &self,
+        id: i64,
+    ) -> Result<(
+        Account,
+        Vec<crate::second_factor::passkeys::PasskeyRow>,
+        i64,
+    )> {
+        self.db
+            .run(move |c| {
+                let account = accounts::find(c, id)?.ok_or(Error::NotFound)?;
+                Ok((
+                    account,
+                    crate::second_factor::passkeys::list(c, id)?,
+                    crate::second_factor::codes_left(c, id)?,
+                ))
+            })
+            .await
+    }
+
+    /// The pending sign-in behind a pending cookie: its token's hash and its account.
+    pub async fn pending_sign_in(&self, token: &str) -> Result<Option<(String, Account)>> {
+        let (token, now) = (token.to_string(), self.now());
+        self.db
+            .run(move |c| {
+                let Some(p) = crate::sessions::pending::find(c, &token, now)? else {
+                    return Ok(None);
+                };
+                Ok(accounts::find(c, p.account_id)?.map(|a| (p.token_hash, a)))
+            })
+            .await
+    }
+
+    pub async fn rename_passkey(&self, owner: Owner, id: i64, name: String) -> Result<()> {
+        let now = self.now();
+        self.change(move |c| crate::second_factor::passkeys::rename(c, &owner, id, &name, now))
+            .await
+    }
+
+    /// Removes one of the owner's passkeys, unless it is the last way the account can
+    /// sign in (or, with `second_factor_required`, its last second factor).
+    pub async fn remove_passkey(
+        &self,
+        owner: Owner,
+        id: i64,
+        second_factor_required: bool,
+    ) -> Result<Option<crate::second_factor::passkeys::Kept>> {
+        let now = self.now();
+        self.change(move |c| {
+            crate::second_factor::passkeys::remove(c, &owner, id, second_factor_required, now)
+        })
+        .await
     }
 
     // ---- changes an owner asks for ----
@@ -438,6 +525,7 @@ impl App {
                     AdminAction::RemoveFromGroup(g) => {
                         actions::set_membership(c, a, id, g, false, now)
                     }
+                    AdminAction::RemovePasskey(p) => actions::remove_passkey(c, a, id, p, now),
                 }
                 .map(|effect| ((), effect)),
             )

@@ -7,6 +7,7 @@
 use super::attempt::{Admitted, Attempted, Gate, Verdict};
 use super::App;
 use crate::accounts::username_key;
+use crate::audit::Kind;
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::Result;
 use crate::sessions::device::DeviceKey;
@@ -152,6 +153,8 @@ impl App {
                         others_in_flight: true,
                         max_sessions: 0,
                         new_device: false,
+                        event: Kind::LoginSuccess,
+                        amr: "pwd",
                     };
                     sessions::await_second_factor(c, &new, now)
                 })
@@ -181,6 +184,8 @@ impl App {
                     others_in_flight,
                     max_sessions,
                     new_device: !known_device,
+                    event: Kind::LoginSuccess,
+                    amr: "pwd",
                 };
                 sessions::start(c, &new, now)
             })

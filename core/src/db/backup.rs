@@ -237,7 +237,9 @@ fn schema_check(c: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
         mail_tokens,
         outbox,
         changes,
-        write_probe
+        write_probe,
+        passkeys,
+        passkey_ceremonies
     );
     Ok(())
 }

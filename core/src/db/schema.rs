@@ -20,6 +20,7 @@ diesel::table! {
         email_key -> Nullable<Text>,
         email_verified_at -> Nullable<BigInt>,
         lang -> Text,
+        passkeys -> Integer,
     }
 }
 
@@ -48,6 +49,7 @@ diesel::table! {
         account_version -> BigInt,
         reauth_at -> BigInt,
         refresh_family -> Nullable<Text>,
+        amr -> Text,
     }
 }
 
@@ -151,6 +153,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        credential_id -> Text,
+        passkey -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        backup_eligible -> Bool,
+        backup_state -> Bool,
+        counter -> BigInt,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (challenge_hash) {
+        challenge_hash -> Text,
+        kind -> Text,
+        binding -> Text,
+        account_id -> Nullable<BigInt>,
+        state -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     write_probe (id) {
         id -> BigInt,
         at -> BigInt,
@@ -160,8 +189,11 @@ diesel::table! {
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(passkeys -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     changes,
+    passkeys,
+    passkey_ceremonies,
     recovery_codes,
     pending_sign_ins,
     groups,

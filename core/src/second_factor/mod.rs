@@ -2,6 +2,7 @@
 //! recovery code is accepted once, atomically), and turning it off. Plain values in, an
 //! `Effect` out; the flows that also need a password are in `app`.
 
+pub mod passkeys;
 pub mod totp;
 pub mod vault;
 
@@ -137,9 +138,16 @@ pub fn regenerate_codes(
     })
 }
 
-/// Removes an account's second factor (its secret and recovery codes). Runs inside the
-/// caller's transaction; the caller writes the audit row.
+/// Removes an account's TOTP and its recovery codes (its passkeys stay: see
+/// `passkeys::remove_all`). Runs inside the caller's transaction; the caller writes the
+/// audit row.
 pub fn remove(conn: &mut DbConn, account_id: i64) -> Result<bool> {
+    remove_totp(conn, account_id, false)
+}
+
+/// Removes an account's TOTP, and its recovery codes unless `keep_codes` (they still
+/// stand beside its passkeys).
+fn remove_totp(conn: &mut DbConn, account_id: i64, keep_codes: bool) -> Result<bool> {
     let n = diesel::update(
         accounts::table
             .find(account_id)
@@ -152,15 +160,20 @@ pub fn remove(conn: &mut DbConn, account_id: i64) -> Result<bool> {
         accounts::recovery_used_at.eq(None::<i64>),
     ))
     .execute(conn)?;
-    diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account_id)))
-        .execute(conn)?;
+    if !keep_codes {
+        diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account_id)))
+            .execute(conn)?;
+    }
     Ok(n == 1)
 }
 
-/// The owner turns the second factor off (the caller has checked the policy allows it).
+/// The owner turns TOTP off (the caller has checked the policy allows it); with passkeys
+/// left, the recovery codes stay.
 pub fn disable(conn: &mut DbConn, owner: &Owner, now: i64) -> Result<Effect> {
     write_tx(conn, |c| {
-        if !remove(c, owner.account_id)? {
+        let keep_codes =
+            crate::accounts::find_for_update(c, owner.account_id)?.is_some_and(|a| a.passkeys > 0);
+        if !remove_totp(c, owner.account_id, keep_codes)? {
             return Err(Error::NotFound);
         }
         audit::record(
@@ -204,18 +217,20 @@ pub fn check_code(
     code: &str,
     now: i64,
 ) -> Result<CodeCheck> {
-    let Some(sealed) = &account.totp_secret else {
-        return Ok(CodeCheck::Wrong);
-    };
-    let secret = vault
-        .open(sealed, &secret_context(account.id))
-        .ok_or_else(|| {
+    // An account with passkeys and no TOTP has recovery codes alone.
+    let secret = match &account.totp_secret {
+        Some(sealed) => Some(vault.open(sealed, &secret_context(account.id)).ok_or_else(|| {
             Error::Internal(format!(
                 "the second-factor secret of account {} does not open (was `encryption_key` changed?)",
                 account.id
             ))
-        })?;
-    if let Some(step) = totp::matching_step(&secret, code, now) {
+        })?),
+        None => None,
+    };
+    if let Some(step) = secret
+        .as_ref()
+        .and_then(|secret| totp::matching_step(secret, code, now))
+    {
         let fresh = diesel::update(
             accounts::table.find(account.id).filter(
                 accounts::totp_last_step
@@ -230,6 +245,9 @@ pub fn check_code(
         } else {
             CodeCheck::Wrong
         });
+    }
+    if code.trim().is_empty() {
+        return Ok(CodeCheck::Wrong);
     }
     let used = diesel::update(
         recovery_codes::table

@@ -19,7 +19,9 @@ use crate::audit::{self, Event};
 use crate::db::{write_tx, DbConn};
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::{Error, Result};
+use crate::second_factor::passkeys::{self, Assertion, RelyingParty};
 use store::{IssuedRefresh, NewSession, Session};
+use webauthn_rs::prelude::PublicKeyCredential;
 
 /// The catalogue key of the one answer to every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "sign-in-failed";
@@ -83,8 +85,13 @@ pub fn record_failed_sign_in(
     failed: &FailedSignIn<'_>,
     now: i64,
 ) -> Result<Effect> {
+    write_tx(conn, |c| record_failed_in(c, failed, now))
+}
+
+/// As `record_failed_sign_in`, inside the caller's transaction.
+fn record_failed_in(c: &mut DbConn, failed: &FailedSignIn<'_>, now: i64) -> Result<Effect> {
     let name = crate::text::printable(failed.name, 64);
-    write_tx(conn, |c| {
+    {
         let event = |kind, detail: String| {
             let e = Event::new(kind, failed.ip, now)
                 .attempted_name(&name)
@@ -107,7 +114,7 @@ pub fn record_failed_sign_in(
             effect.lockout = true;
         }
         Ok(effect)
-    })
+    }
 }
 
 /// How a session is to be started after a correct password.
@@ -128,6 +135,11 @@ pub struct NewSignIn<'a> {
     /// The browser has not signed in to this account before (no device cookie): the
     /// account is told.
     pub new_device: bool,
+    /// The audit kind of the sign-in: `login_success`, or `passkey_sign_in`.
+    pub event: Kind,
+    /// How it was signed in (`amr` values, space-separated: "pwd", "pwd otp",
+    /// "pwd hwk", "hwk user").
+    pub amr: &'a str,
 }
 
 pub enum Started {
@@ -178,15 +190,17 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
         remember: new.remember,
         user_agent: new.user_agent,
         ip: new.ip,
+        amr: new.amr,
     };
     let (session, refresh) = store::create(c, &session, now)?;
     accounts::record_login(c, account.id, now)?;
     throttle::succeeded(c, new.throttle_key, new.others_in_flight, now)?;
     let over = store::end_beyond(c, account.id, new.max_sessions, "session_limit", now)?;
     let mut detail = format!(
-        "session {}{}",
+        "session {}{}; amr {}",
         session.id,
-        if new.remember { ", remembered" } else { "" }
+        if new.remember { ", remembered" } else { "" },
+        new.amr
     );
     if !over.is_empty() {
         detail.push_str(&format!(
@@ -200,7 +214,7 @@ fn start_in(c: &mut DbConn, new: &NewSignIn<'_>, now: i64) -> Result<(Started, E
     }
     audit::record(
         c,
-        &Event::new(Kind::LoginSuccess, new.ip, now)
+        &Event::new(new.event, new.ip, now)
             .subject(account.id, &account.username)
             .detail(detail),
     )?;
@@ -270,6 +284,90 @@ pub fn await_second_factor(
     })
 }
 
+/// A sign-in with a discoverable passkey (no username typed).
+pub struct PasskeySignIn<'a> {
+    pub answer: PasskeyAnswer<'a>,
+    /// What binds its ceremony to the browser (`passkeys::presession_binding`).
+    pub binding: &'a str,
+    /// The name of the passkey's account (looked up before it was admitted), if any.
+    pub name: &'a str,
+    pub remember: bool,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    /// The throttle key it was admitted under (the credential's own) and the wait its
+    /// admission started, if it did.
+    pub throttle_key: &'a str,
+    pub locked_for: Option<i64>,
+    pub others_in_flight: bool,
+    pub max_sessions: usize,
+    pub new_device: bool,
+}
+
+/// Checks a passkey's answer to the sign-in ceremony and, when right and the account may
+/// sign in, starts its session like a password sign-in (`passkey_sign_in` in the audit
+/// log): all in one transaction, so that the ceremony is used once however many requests
+/// bring the same answer. A refusal (`passkey_failure`) stays counted under the
+/// credential's key and the address. Returns whether a session started.
+pub fn passkey_sign_in(
+    conn: &mut DbConn,
+    step: &PasskeySignIn<'_>,
+    now: i64,
+) -> Result<(Started, Effect)> {
+    write_tx(conn, |c| {
+        let checked = passkeys::check_assertion(
+            c,
+            step.answer.rp,
+            passkeys::kind::SIGN_IN,
+            step.binding,
+            None,
+            step.answer.credential,
+            now,
+        )?;
+        let (account, reason) = match checked {
+            Assertion::Verified { account_id, .. } => {
+                match accounts::find_for_update(c, account_id)? {
+                    Some(a) if !a.disabled => {
+                        let new = NewSignIn {
+                            checked: &a,
+                            rehash: None,
+                            remember: step.remember,
+                            user_agent: step.user_agent,
+                            ip: step.ip,
+                            throttle_key: step.throttle_key,
+                            others_in_flight: step.others_in_flight,
+                            max_sessions: step.max_sessions,
+                            new_device: step.new_device,
+                            event: Kind::PasskeySignIn,
+                            amr: "hwk user",
+                        };
+                        return start_in(c, &new, now);
+                    }
+                    Some(a) => (Some(a), "account disabled"),
+                    None => (None, "account deleted"),
+                }
+            }
+            Assertion::Refused { account_id, reason } => (
+                match account_id {
+                    Some(id) => accounts::find(c, id)?,
+                    None => None,
+                },
+                reason,
+            ),
+        };
+        let failed = FailedSignIn {
+            kind: Kind::PasskeyFailure,
+            name: step.name,
+            account: account.as_ref(),
+            reason,
+            ip: step.ip,
+            locked_for: step.locked_for,
+        };
+        let mut effect = record_failed_in(c, &failed, now)?;
+        effect.sign_in = Some(SignInOutcome::Failure);
+        Ok((Started::AccountChanged, effect))
+    })
+}
+
 /// The second step of a sign-in.
 pub struct SecondStep<'a> {
     /// The `__Host-pending` token.
@@ -286,6 +384,15 @@ pub struct SecondStep<'a> {
     pub max_sessions: usize,
     /// The browser has not signed in to this account before.
     pub new_device: bool,
+    /// A passkey's answer instead of a code.
+    pub passkey: Option<PasskeyAnswer<'a>>,
+}
+
+/// A browser's answer to a passkey ceremony, and the relying party to check it with.
+#[derive(Clone, Copy)]
+pub struct PasskeyAnswer<'a> {
+    pub rp: &'a RelyingParty,
+    pub credential: &'a PublicKeyCredential,
 }
 
 pub enum SecondStepOutcome {
@@ -320,15 +427,42 @@ pub fn finish_second_step(
             }
         };
         let event = |kind| Event::new(kind, step.ip, now).subject(account.id, &account.username);
-        match crate::second_factor::check_code(c, vault, &account, step.code, now)? {
+        let (check, failure) = match step.passkey {
+            Some(answer) => {
+                let binding = passkeys::pending_binding(&p.token_hash);
+                match passkeys::check_assertion(
+                    c,
+                    answer.rp,
+                    passkeys::kind::SECOND_STEP,
+                    &binding,
+                    Some(account.id),
+                    answer.credential,
+                    now,
+                )? {
+                    Assertion::Verified { .. } => {
+                        (CodeCheck::Totp, (Kind::PasskeyFailure, String::new()))
+                    }
+                    Assertion::Refused { reason, .. } => (
+                        CodeCheck::Wrong,
+                        (Kind::PasskeyFailure, format!("second step: {reason}:")),
+                    ),
+                }
+            }
+            None => (
+                crate::second_factor::check_code(c, vault, &account, step.code, now)?,
+                (Kind::TwoFactorFailure, "wrong code".to_string()),
+            ),
+        };
+        match check {
             CodeCheck::Wrong => {
                 let failures = pending::failed(c, &p)?;
                 // Admitted under the pending sign-in's key; the name counts it too.
                 let name_locked_for = throttle::charge(c, &p.throttle_key, step.limits, now)?;
+                let (kind, reason) = failure;
                 audit::record(
                     c,
-                    &event(Kind::TwoFactorFailure).detail(format!(
-                        "wrong code {failures} of {}",
+                    &event(kind).detail(format!(
+                        "{reason} {failures} of {}",
                         pending::MAX_CODE_FAILURES
                     )),
                 )?;
@@ -375,6 +509,12 @@ pub fn finish_second_step(
                     others_in_flight: step.others_in_flight,
                     max_sessions: step.max_sessions,
                     new_device: step.new_device,
+                    event: Kind::LoginSuccess,
+                    amr: if step.passkey.is_some() {
+                        "pwd hwk"
+                    } else {
+                        "pwd otp"
+                    },
                 };
                 let (started, effect) = start_in(c, &new, now)?;
                 Ok((SecondStepOutcome::Started(started), effect))
@@ -557,6 +697,8 @@ pub struct Confirmation<'a> {
     pub locked_for: Option<i64>,
     pub others_in_flight: bool,
     pub limits: &'a throttle::Limits,
+    /// A passkey's answer instead of a code.
+    pub passkey: Option<PasskeyAnswer<'a>>,
 }
 
 /// Completes a confirmation: checks (and uses up) the code where a second factor is set;
@@ -574,15 +716,33 @@ pub fn confirm_identity(
         let owner = check.owner;
         let code_ok = !check.account.has_second_factor()
             || (check.password_ok
-                && crate::second_factor::check_code(c, vault, check.account, check.code, now)?
-                    != CodeCheck::Wrong);
+                && match check.passkey {
+                    Some(answer) => matches!(
+                        passkeys::check_assertion(
+                            c,
+                            answer.rp,
+                            passkeys::kind::REAUTH,
+                            &passkeys::session_binding(&owner.sid),
+                            Some(owner.account_id),
+                            answer.credential,
+                            now,
+                        )?,
+                        Assertion::Verified { .. }
+                    ),
+                    None => {
+                        crate::second_factor::check_code(c, vault, check.account, check.code, now)?
+                            != CodeCheck::Wrong
+                    }
+                });
         if check.password_ok && code_ok {
             throttle::succeeded(c, check.throttle_key, check.others_in_flight, now)?;
             store::confirm(c, &owner.sid, now)?;
             audit::record(c, &own_event(Kind::Reauth, owner, now))?;
             return Ok((true, Effect::none()));
         }
-        let reason = if check.password_ok {
+        let reason = if check.password_ok && check.passkey.is_some() {
+            "the passkey was refused"
+        } else if check.password_ok {
             "wrong code"
         } else {
             "wrong password"

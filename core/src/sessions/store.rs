@@ -48,6 +48,8 @@ pub struct Session {
     pub account_version: i64,
     /// When the session last confirmed who it is (its sign-in, or `/reauth`).
     pub reauth_at: i64,
+    /// How it was signed in (OpenID Connect `amr` values, space-separated).
+    pub amr: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -151,6 +153,8 @@ pub struct NewSession<'a> {
     pub remember: bool,
     pub user_agent: &'a str,
     pub ip: &'a str,
+    /// How it was signed in (`amr` values, space-separated: "pwd", "pwd otp", "hwk user").
+    pub amr: &'a str,
 }
 
 /// Starts a session and its first refresh token. Runs inside the caller's transaction.
@@ -173,6 +177,7 @@ pub fn create(
         end_reason: None,
         account_version: new.account_version,
         reauth_at: now,
+        amr: new.amr.to_string(),
     };
     diesel::insert_into(sessions::table)
         .values((
@@ -187,6 +192,7 @@ pub fn create(
             sessions::account_version.eq(session.account_version),
             sessions::reauth_at.eq(now),
             sessions::refresh_family.eq(family_hash(&handle)),
+            sessions::amr.eq(&session.amr),
         ))
         .execute(conn)?;
     let (refresh, _) = insert_refresh(conn, &session, &handle, None, now)?;
