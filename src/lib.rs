@@ -22,6 +22,7 @@ pub mod groups;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod outbox;
 pub mod random;
 pub mod retention;
@@ -105,10 +106,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                             app.clock.clone(),
                             app.retention(),
                         ));
-                        if let Some(mailer) = &app.mailer {
+                        if let Some(delivery) = app.delivery() {
                             rocket::tokio::spawn(mail::sender::run(
                                 app.db.clone(),
-                                mailer.clone(),
+                                delivery,
                                 app.clock.clone(),
                                 app.metrics.mail.clone(),
                                 app.mail_wake.clone(),

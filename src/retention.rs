@@ -31,6 +31,9 @@ pub struct Pruned {
     pub pending_sign_ins: usize,
     pub mail: usize,
     pub feed_rows: usize,
+    /// OpenID Connect codes (an hour after they expired: until then a second use is
+    /// still known, and revokes) and revoked grants.
+    pub oidc: usize,
     /// Transactions it took.
     pub batches: usize,
 }
@@ -87,6 +90,8 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
         }
     };
     let data = keep.data;
+    let oidc = each(conn, &mut |c, n| crate::oidc::prune_codes(c, now, 3_600, n))?
+        + each(conn, &mut |c, n| crate::oidc::prune_grants(c, now, data, n))?;
     // Tokens before their sessions, so that no transaction deletes a long chain at once.
     let refresh_tokens = each(conn, &mut |c, n| store::prune_tokens(c, now, data, n))?;
     let sessions = each(conn, &mut |c, n| store::prune_sessions(c, now, data, n))?;
@@ -104,6 +109,7 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
         pending_sign_ins,
         mail,
         feed_rows,
+        oidc,
         batches: p.batches,
     })
 }

@@ -169,6 +169,7 @@ impl CsrfProtected for PasswordForm {
 pub async fn change_password(
     user: AnySession,
     form: Csrf<PasswordForm>,
+    authorizing: crate::web::oidc::AuthorizationInProgress,
     client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
@@ -196,6 +197,10 @@ pub async fn change_password(
             let now = app.now();
             let access = app.access_token(&account, &groups, &user.sid, now)?;
             session::set_cookies(jar, app, access, None, now);
+            // A forced change in the middle of an authorization: back to it.
+            if let (true, Some(back)) = (user.must_change_password, authorizing.0) {
+                return Ok(Either::Left(Redirect::to(back)));
+            }
             Ok(Either::Left(Redirect::to(
                 "/account?notice=password_changed",
             )))

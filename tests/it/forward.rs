@@ -663,7 +663,7 @@ fn private_key_files_and_bad_keys_are_checked_at_start() {
 
 #[test]
 fn generate_key_prints_a_key_the_server_takes() {
-    for alg in ["EdDSA", "ES256"] {
+    for alg in ["EdDSA", "ES256", "RS256"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["generate-key", "--alg", alg])
             .output()
