@@ -47,6 +47,10 @@ pub struct App {
     pub addresses: WindowLimiter,
     /// Sign-ups per client address.
     pub signups: WindowLimiter,
+    /// Failed OpenID Connect client authentications per client address (the same limit
+    /// as failed sign-ins, counted apart so that a misconfigured app server does not
+    /// block sign-ins from its address).
+    pub client_auth: WindowLimiter,
     /// Forgotten-password requests per client address (ten an hour).
     pub forgots: WindowLimiter,
     /// Sign-ins and password checks running now, per name.
@@ -124,6 +128,7 @@ impl App {
             settings.signup_address_window,
         );
         Ok(App {
+            client_auth: WindowLimiter::new(settings.address_failures, settings.address_window),
             addresses,
             signups,
             forgots: WindowLimiter::new(10, 3600),

@@ -641,6 +641,7 @@ pub struct OAuthError {
     status: Status,
     error: &'static str,
     description: String,
+    retry_after: Option<u64>,
 }
 
 fn oauth_error(status: Status, error: &'static str, description: impl Into<String>) -> OAuthError {
@@ -648,6 +649,7 @@ fn oauth_error(status: Status, error: &'static str, description: impl Into<Strin
         status,
         error,
         description: description.into(),
+        retry_after: None,
     }
 }
 
@@ -655,11 +657,14 @@ impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
         match e {
             Error::NotFound => oauth_error(Status::NotFound, "invalid_request", "not found"),
-            Error::TooManyRequests { .. } => oauth_error(
-                Status::TooManyRequests,
-                "slow_down",
-                "too many failures; wait",
-            ),
+            Error::TooManyRequests { retry_after } => OAuthError {
+                retry_after: Some(retry_after),
+                ..oauth_error(
+                    Status::TooManyRequests,
+                    "slow_down",
+                    "too many failed client authentications; wait",
+                )
+            },
             e => oauth_error(e.status(), "server_error", "try again later"),
         }
     }
@@ -680,6 +685,9 @@ impl<'r> Responder<'r, 'static> for OAuthError {
             .header(ContentType::JSON)
             .header(Header::new("Cache-Control", "no-store"))
             .finalize();
+        if let Some(wait) = self.retry_after {
+            r.set_header(Header::new("Retry-After", wait.to_string()));
+        }
         if self.status == Status::Unauthorized {
             r.set_header(Header::new(
                 "WWW-Authenticate",
@@ -815,7 +823,7 @@ async fn authenticate(
             None => return Err(invalid_client("no client authentication")),
         },
     };
-    if let Some(wait) = app.addresses.wait(ip) {
+    if let Some(wait) = app.client_auth.wait(ip) {
         return Err(Error::TooManyRequests {
             retry_after: wait.max(1) as u64,
         }
@@ -850,7 +858,7 @@ async fn authenticate(
     match outcome {
         Some(a) => Ok(a),
         None => {
-            app.addresses.record(ip);
+            app.client_auth.record(ip);
             if client.is_some() {
                 app.db
                     .run(move |c| {

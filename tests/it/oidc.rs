@@ -1151,3 +1151,318 @@ fn back_channel_logout_tokens_reach_the_client() {
     assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
     assert!(claims.get("nonce").is_none());
 }
+
+/// The claims of a JWT, unverified (the tests read what was sent).
+fn claims_of(jwt: &str, part: usize) -> serde_json::Value {
+    serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            jwt.split('.').nth(part).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A confidential client without PKCE registered from `s`, and a code for `scope`.
+fn code_for(
+    app: &TestApp,
+    browser: &Browser<'_>,
+    s: ClientSpec,
+    scope: &str,
+) -> (String, String, String) {
+    let mut s = s;
+    s.require_pkce = false;
+    let (id, secret) = register(app, &s);
+    let r = browser.get(&format!(
+        "/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope={}&state=st&nonce=n1",
+        enc(CALLBACK),
+        enc(scope)
+    ));
+    let code = param(r.location(), "code").unwrap_or_else(|| panic!("{}", r.location()));
+    (id, secret.unwrap(), code)
+}
+
+#[test]
+fn id_tokens_carry_the_claims_of_their_scope_in_the_clients_algorithm() {
+    let app = op();
+    let (uid, browser) = app.signed_in("alice", Role::User);
+    let mut s = spec("EC");
+    s.alg = Some(Alg::ES256);
+    let (id, secret, code) = code_for(
+        &app,
+        &browser,
+        s,
+        "openid profile email groups offline_access",
+    );
+    let (status, tokens) = redeem(&app.client, &id, &secret, &code, "");
+    assert_eq!(status, Status::Ok, "{tokens}");
+    let idt = tokens["id_token"].as_str().unwrap();
+    let (h, c) = (claims_of(idt, 0), claims_of(idt, 1));
+    assert_eq!(
+        (h["alg"].as_str(), h["kid"].as_str()),
+        (Some("ES256"), Some("ec1"))
+    );
+    assert_eq!(c["iss"], ISSUER);
+    assert_eq!(c["sub"], uid.to_string());
+    assert_eq!(c["aud"], id.as_str());
+    assert_eq!(c["azp"], id.as_str());
+    assert_eq!(c["nonce"], "n1");
+    assert_eq!(c["preferred_username"], "alice");
+    assert_eq!(c["name"], "alice");
+    assert_eq!(
+        c["groups"],
+        serde_json::json!([]),
+        "an empty array when there are none"
+    );
+    assert!(
+        c.get("email").is_none() && c.get("email_verified").is_none(),
+        "no address, no claim"
+    );
+    assert_eq!(c["amr"], serde_json::json!(["pwd"]));
+    for k in ["exp", "iat", "auth_time", "sid", "at_hash"] {
+        assert!(c.get(k).is_some(), "{k}");
+    }
+    let at = tokens["access_token"].as_str().unwrap();
+    let (ah, ac) = (claims_of(at, 0), claims_of(at, 1));
+    assert_eq!(
+        (ah["typ"].as_str(), ah["alg"].as_str()),
+        (Some("at+jwt"), Some("ES256"))
+    );
+    for k in [
+        "iss",
+        "sub",
+        "aud",
+        "client_id",
+        "scope",
+        "sid",
+        "iat",
+        "exp",
+        "jti",
+    ] {
+        assert!(ac.get(k).is_some(), "{k}");
+    }
+    assert_eq!(ac["aud"], id.as_str());
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert!(tokens["expires_in"].as_i64().unwrap() > 0);
+    // The same claims on refresh (no nonce).
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={id}&client_secret={secret}",
+            tokens["refresh_token"].as_str().unwrap()
+        ))
+        .dispatch();
+    let renewed: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let rc = claims_of(renewed["id_token"].as_str().unwrap(), 1);
+    for k in [
+        "sub",
+        "aud",
+        "azp",
+        "auth_time",
+        "sid",
+        "preferred_username",
+        "name",
+        "groups",
+        "amr",
+    ] {
+        assert_eq!(rc[k], c[k], "{k}");
+    }
+    assert!(rc.get("nonce").is_none());
+    // An RS256-only client set-up cannot register an EdDSA client: no such key.
+    let mut ed = spec("Ed");
+    ed.alg = Some(Alg::EdDSA);
+    let err = app.state().create_client(&ed).unwrap_err();
+    assert!(err.contains("EdDSA") && err.contains("jwt_keys"), "{err}");
+}
+
+#[test]
+fn failed_client_authentications_are_throttled_per_client() {
+    let app = op();
+    let (id, _) = register(&app, &spec("Target"));
+    let mut last = Status::Ok;
+    let mut retry = None;
+    for _ in 0..8 {
+        let r = app
+            .client
+            .post("/oauth2/token")
+            .header(ContentType::Form)
+            .body(format!(
+                "grant_type=refresh_token&refresh_token=x&client_id={id}&client_secret=guess"
+            ))
+            .dispatch();
+        last = r.status();
+        retry = r.headers().get_one("Retry-After").map(str::to_string);
+    }
+    assert_eq!(last, Status::TooManyRequests);
+    assert!(retry.is_some());
+}
+
+#[test]
+fn introspection_is_for_the_confidential_client_that_holds_the_token() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let (id, secret, code) = code_for(&app, &browser, spec("A"), "openid profile");
+    let (_, tokens) = redeem(&app.client, &id, &secret, &code, "");
+    let at = tokens["access_token"].as_str().unwrap();
+    let introspect = |auth: &str| {
+        let r = app
+            .client
+            .post("/oauth2/introspect")
+            .header(ContentType::Form)
+            .body(format!("token={at}{auth}"))
+            .dispatch();
+        let status = r.status();
+        let www = r.headers().get_one("WWW-Authenticate").map(str::to_string);
+        let body: serde_json::Value =
+            serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or_default();
+        (status, www, body)
+    };
+    let (status, _, body) = introspect(&format!("&client_id={id}&client_secret={secret}"));
+    assert_eq!(status, Status::Ok);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], id.as_str());
+    let (status, www, _) = introspect("");
+    assert_eq!(status, Status::Unauthorized);
+    assert!(www.is_some());
+    let (other, other_secret) = register(&app, &spec("B"));
+    let (_, _, body) = introspect(&format!(
+        "&client_id={other}&client_secret={}",
+        other_secret.unwrap()
+    ));
+    assert_eq!(body["active"], false, "another client's token");
+    // Revoking the access token: userinfo and introspection refuse it at once.
+    let r = app
+        .client
+        .post("/oauth2/revoke")
+        .header(ContentType::Form)
+        .body(format!("token={at}&client_id={id}&client_secret={secret}"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok);
+    let (_, _, body) = introspect(&format!("&client_id={id}&client_secret={secret}"));
+    assert_eq!(body["active"], false);
+    // POST userinfo with the token in the body (refused: revoked).
+    let r = app
+        .client
+        .post("/oauth2/userinfo")
+        .header(ContentType::Form)
+        .body(format!("access_token={at}"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Unauthorized);
+}
+
+#[test]
+fn prompt_login_and_max_age_ask_to_confirm_and_come_back() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let (id, _) = register(&app, &spec("App"));
+    let r = browser.get(&authorize_path(&id, CALLBACK, "&prompt=login"));
+    assert!(
+        r.location().starts_with("/reauth?next="),
+        "{}",
+        r.location()
+    );
+    let next = param(&format!("https://x{}", r.location()), "next").unwrap();
+    assert!(!next.contains("prompt"), "{next}");
+    app.state().clock.advance(120);
+    let r = browser.get(&authorize_path(&id, CALLBACK, "&max_age=60"));
+    assert!(
+        r.location().starts_with("/reauth?next="),
+        "{}",
+        r.location()
+    );
+    let r = browser.get(&authorize_path(&id, CALLBACK, "&max_age=60&prompt=none"));
+    assert_eq!(
+        param(r.location(), "error").as_deref(),
+        Some("login_required")
+    );
+    // After confirming, the same request gives a code.
+    let token = browser.token("/reauth");
+    let back = authorize_path(&id, CALLBACK, "&max_age=60");
+    let r = browser.post(
+        "/reauth",
+        &format!(
+            "password={}&csrf_token={token}&next={}",
+            enc(common::PASSWORD),
+            enc(&back)
+        ),
+    );
+    assert_same(r.location(), &back);
+    let r = browser.get(r.location());
+    assert!(param(r.location(), "code").is_some(), "{}", r.location());
+}
+
+#[test]
+fn admins_edit_rotate_and_delete_clients() {
+    let app = op();
+    let (_, admin) = app.signed_in("root", Role::Admin);
+    let (id, secret) = register(&app, &spec("Old name"));
+    let page = admin.get(&format!("/admin/clients/{id}"));
+    assert_eq!(page.status, Status::Ok);
+    assert!(page.body.contains("Old name"));
+    let token = common::csrf_token(&page.body);
+    let r = admin.post(
+        &format!("/admin/clients/{id}/edit"),
+        &format!(
+            "csrf_token={token}&name=New%20name&redirect_uris={}&pkce=true&alg=RS256",
+            enc(CALLBACK)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(admin
+        .get(&format!("/admin/clients/{id}"))
+        .body
+        .contains("New name"));
+    assert_eq!(app.audit_kinds("oidc_client_updated").len(), 1);
+    let r = admin.post(
+        &format!("/admin/clients/{id}/rotate-secret"),
+        &format!("csrf_token={token}"),
+    );
+    assert_eq!(r.status, Status::Ok);
+    assert!(r.body.contains("client-secret"));
+    assert_eq!(app.audit_kinds("oidc_client_secret_rotated").len(), 1);
+    // The old secret stops working.
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=refresh_token&refresh_token=x&client_id={id}&client_secret={}",
+            secret.unwrap()
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::Unauthorized);
+    // A stale confirmation: the POST changes nothing and asks to confirm first.
+    app.state().clock.advance(3_600);
+    let r = admin.post(
+        &format!("/admin/clients/{id}/delete"),
+        &format!("csrf_token={token}"),
+    );
+    assert!(r.location().starts_with("/reauth"), "{}", r.location());
+    assert!(admin.get(&format!("/admin/clients/{id}")).status == Status::Ok);
+    let rt = admin.token("/reauth");
+    admin.post(
+        "/reauth",
+        &format!(
+            "password={}&csrf_token={rt}&next=/admin/clients",
+            enc(common::PASSWORD)
+        ),
+    );
+    let r = admin.post(
+        &format!("/admin/clients/{id}/delete"),
+        &format!("csrf_token={token}"),
+    );
+    assert_eq!(r.location(), "/admin/clients");
+    assert_eq!(app.audit_kinds("oidc_client_deleted").len(), 1);
+    assert_eq!(
+        admin.get(&format!("/admin/clients/{id}")).status,
+        Status::NotFound
+    );
+    // A form without its token is refused.
+    assert_eq!(
+        admin.post("/admin/clients/new", "name=x").status,
+        Status::Forbidden
+    );
+}
