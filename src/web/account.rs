@@ -41,6 +41,7 @@ pub async fn account_page(
             last_login_at: account.last_login_at,
             created_at: account.created_at,
             mail_on: app.mail_on(),
+            oidc_on: app.oidc.is_some(),
             email: &account.email,
             email_verified: account.email_verified_at.is_some(),
             mail_lang: &account.lang,

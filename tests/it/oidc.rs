@@ -1466,3 +1466,86 @@ fn admins_edit_rotate_and_delete_clients() {
         Status::Forbidden
     );
 }
+
+#[test]
+fn a_disabled_account_gets_no_code_and_a_code_is_for_its_own_client() {
+    let app = op();
+    let (uid, browser) = app.signed_in("alice", Role::User);
+    let (id, secret, _) = code_for(&app, &browser, spec("A"), "openid");
+    let (_, _, other_code) = code_for(&app, &browser, spec("B"), "openid");
+    let (status, body) = redeem(&app.client, &id, &secret, &other_code, "");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (Status::BadRequest, Some("invalid_grant")),
+        "another client's code"
+    );
+    // Disabled (even before its sessions are seen to end): no code.
+    app.state()
+        .db
+        .run_blocking(move |c| {
+            use diesel::prelude::*;
+            diesel::update(gatehouse::db::schema::accounts::table.find(uid))
+                .set(gatehouse::db::schema::accounts::disabled.eq(true))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+    let r = browser.get(&format!(
+        "/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&state=st",
+        enc(CALLBACK)
+    ));
+    assert!(!r.location().contains("code="), "{}", r.location());
+}
+
+#[test]
+fn a_redirect_uri_other_than_the_authorized_one_is_refused() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let mut s = spec("Two");
+    s.redirect_uris.push("https://rp.test/other".into());
+    let (id, secret, code) = code_for(&app, &browser, s, "openid");
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={id}&client_secret={secret}",
+            enc("https://rp.test/other")
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::BadRequest);
+}
+
+#[test]
+fn prompt_consent_shows_the_page_even_to_a_trusted_client() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let (id, _) = register(&app, &spec("Trusted"));
+    let r = browser.get(&authorize_path(&id, CALLBACK, "&prompt=consent"));
+    assert_eq!(r.status, Status::Ok);
+    assert!(r.body.contains("/oauth2/consent"));
+}
+
+#[test]
+fn a_failed_back_channel_delivery_is_audited_and_retried() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    // Nothing listens there.
+    let port = common::free_port();
+    let mut s = spec("Down");
+    s.backchannel_logout_uri = Some(format!("http://127.0.0.1:{port}/bcl"));
+    let (id, secret, code) = code_for(&app, &browser, s, "openid");
+    assert_eq!(redeem(&app.client, &id, &secret, &code, "").0, Status::Ok);
+    let token = browser.token("/logout");
+    browser.post("/logout", &format!("csrf_token={token}"));
+    common::wait_until("the failure is audited", || {
+        !app.audit_kinds("oidc_backchannel_failed").is_empty()
+    });
+    let waiting = app
+        .state()
+        .db
+        .run_blocking(gatehouse::outbox::counts)
+        .unwrap()
+        .waiting;
+    assert_eq!(waiting, 1, "kept for a retry");
+}
