@@ -260,4 +260,22 @@ mod tests {
         assert!(Key::hmac("k", vec![1; 32]).jwk().is_none());
         Ok(())
     }
+
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() -> Result<(), String> {
+        use rsa::pkcs8::EncodePrivateKey;
+        let small = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024)
+            .map_err(|e| e.to_string())?
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let err = Key::from_pem("k", Alg::RS256, &small)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("1024") && err.contains("2048"), "{err}");
+        let jwk = Key::from_pem("k", Alg::RS256, &generate_pem(Alg::RS256)?)?
+            .jwk()
+            .ok_or("a JWK")?;
+        assert_eq!((jwk.kty, jwk.e.as_deref()), ("RSA", Some("AQAB")));
+        Ok(())
+    }
 }

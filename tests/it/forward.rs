@@ -637,8 +637,12 @@ fn private_key_files_and_bad_keys_are_checked_at_start() {
     assert_eq!(settings.keys[0].kid, "file");
     for (keys, needle) in [
         (
-            serde_json::json!([{ "kid": "x", "alg": "RS256", "private_key": ED_KEY }]),
+            serde_json::json!([{ "kid": "x", "alg": "RS512", "private_key": ED_KEY }]),
             "jwt_keys[0].alg",
+        ),
+        (
+            serde_json::json!([{ "kid": "x", "alg": "RS256", "private_key": ED_KEY }]),
+            "not an RSA private key",
         ),
         (
             serde_json::json!([{ "kid": "x", "alg": "ES256", "private_key": ED_KEY }]),
