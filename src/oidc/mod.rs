@@ -34,6 +34,8 @@ pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "groups", "offline_
 /// Bytes of a refresh token's family handle, and of its own secret.
 const HANDLE: usize = 16;
 const SECRET: usize = 32;
+/// Grants one session keeps per client; older ones are revoked and deleted.
+pub const GRANTS_PER_SESSION: i64 = 5;
 /// A refresh token lives this long without use (a use renews it); never beyond its
 /// session.
 pub const REFRESH_TTL: i64 = 30 * 86_400;
@@ -772,6 +774,23 @@ pub fn redeem_code(conn: &mut DbConn, r: &Redemption<'_>, now: i64) -> Result<(R
                     .eq(offline.then_some((now + REFRESH_TTL).min(expires))),
             ))
             .execute(c)?;
+        // Bounded: a session keeps its newest few grants per client (an app signing in
+        // again and again in one session does not pile up rows); older ones end.
+        let older: Vec<String> = oidc_grants::table
+            .filter(oidc_grants::session_id.eq(&session_id))
+            .filter(oidc_grants::client_id.eq(&client_id))
+            .order((oidc_grants::created_at.desc(), oidc_grants::id.desc()))
+            .select(oidc_grants::id)
+            .offset(GRANTS_PER_SESSION)
+            .limit(100)
+            .load(c)?
+            .into_iter()
+            .filter(|g: &String| *g != grant_id)
+            .collect();
+        let mut effect = revoke_grants(c, &older, now)?;
+        if !older.is_empty() {
+            diesel::delete(oidc_grants::table.filter(oidc_grants::id.eq_any(&older))).execute(c)?;
+        }
         Ok((
             Redeemed::Granted(Box::new(Granted {
                 grant_id,
@@ -784,7 +803,7 @@ pub fn redeem_code(conn: &mut DbConn, r: &Redemption<'_>, now: i64) -> Result<(R
                 amr: amr.split(' ').map(str::to_string).collect(),
                 refresh: offline.then(|| refresh.clone()),
             })),
-            Effect::none(),
+            effect,
         ))
     })
 }

@@ -1549,3 +1549,76 @@ fn a_failed_back_channel_delivery_is_audited_and_retried() {
         .waiting;
     assert_eq!(waiting, 1, "kept for a retry");
 }
+
+#[test]
+fn rows_stay_bounded_grants_per_session_and_codes_pruned_in_batches() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let mut s = spec("Busy");
+    s.require_pkce = false;
+    let (id, secret) = register(&app, &s);
+    let secret = secret.unwrap();
+    let mut first_access = None;
+    for _ in 0..8 {
+        let r = browser.get(&format!(
+            "/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid%20offline_access&state=st",
+            enc(CALLBACK)
+        ));
+        let code = param(r.location(), "code").unwrap();
+        let (status, tokens) = redeem(&app.client, &id, &secret, &code, "");
+        assert_eq!(status, Status::Ok);
+        first_access.get_or_insert(tokens["access_token"].as_str().unwrap().to_string());
+    }
+    // Unredeemed codes too.
+    for _ in 0..3 {
+        browser.get(&format!(
+            "/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&state=st",
+            enc(CALLBACK)
+        ));
+    }
+    let count = |table: &'static str| {
+        app.state()
+            .db
+            .run_blocking(move |c| {
+                use diesel::prelude::*;
+                use gatehouse::db::schema::{oidc_codes, oidc_grants};
+                Ok(match table {
+                    "grants" => oidc_grants::table.count().get_result::<i64>(c)?,
+                    _ => oidc_codes::table.count().get_result::<i64>(c)?,
+                })
+            })
+            .unwrap()
+    };
+    assert_eq!(count("grants"), gatehouse::oidc::GRANTS_PER_SESSION);
+    // The oldest grant ended with its row: its access token is refused.
+    let status = app
+        .client
+        .get("/oauth2/userinfo")
+        .header(Header::new(
+            "Authorization",
+            format!("Bearer {}", first_access.unwrap()),
+        ))
+        .dispatch()
+        .status();
+    assert_eq!(status, Status::Unauthorized);
+    assert_eq!(count("codes"), 11);
+    let keep = app.state().retention();
+    let now = app.state().now() + 2 * 3_600;
+    let pruned = app
+        .state()
+        .db
+        .run_blocking(move |c| {
+            gatehouse::retention::prune_in(
+                c,
+                now,
+                &keep,
+                gatehouse::retention::Batches {
+                    rows: 4,
+                    pause: std::time::Duration::ZERO,
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(pruned.oidc, 11);
+    assert_eq!(count("codes"), 0);
+}
