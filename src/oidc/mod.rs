@@ -787,7 +787,7 @@ pub fn redeem_code(conn: &mut DbConn, r: &Redemption<'_>, now: i64) -> Result<(R
             .into_iter()
             .filter(|g: &String| *g != grant_id)
             .collect();
-        let mut effect = revoke_grants(c, &older, now)?;
+        let effect = revoke_grants(c, &older, now)?;
         if !older.is_empty() {
             diesel::delete(oidc_grants::table.filter(oidc_grants::id.eq_any(&older))).execute(c)?;
         }

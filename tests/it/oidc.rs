@@ -1568,6 +1568,8 @@ fn rows_stay_bounded_grants_per_session_and_codes_pruned_in_batches() {
         let (status, tokens) = redeem(&app.client, &id, &secret, &code, "");
         assert_eq!(status, Status::Ok);
         first_access.get_or_insert(tokens["access_token"].as_str().unwrap().to_string());
+        // Sign-ins a second apart: "newest" is by time.
+        app.state().clock.advance(1);
     }
     // Unredeemed codes too.
     for _ in 0..3 {
