@@ -716,7 +716,16 @@ pub fn redeem_code(conn: &mut DbConn, r: &Redemption<'_>, now: i64) -> Result<(R
         .set(oidc_codes::used_at.eq(now))
         .execute(c)?;
         if used_at.is_some() || marked == 0 {
-            let effect = revoke_grants(c, std::slice::from_ref(&grant_id), now)?;
+            let (live, effect) = revoke_counted(c, std::slice::from_ref(&grant_id), now)?;
+            let issued = oidc_grants::table
+                .find(&grant_id)
+                .count()
+                .get_result::<i64>(c)?
+                > 0;
+            if issued && live == 0 {
+                // Another use of this code was already caught (and audited).
+                return Ok((Redeemed::Invalid("the code was used already"), effect));
+            }
             let name = accounts::find(c, account_id)?.map(|a| a.username);
             let e = Event::new("oidc_code_reuse", r.ip, now).detail(format!(
                 "client {client_id}: a code came back; what it issued is revoked"
@@ -895,7 +904,14 @@ pub fn refresh(
         ))
         .execute(c)?;
         if current.as_deref() != Some(hash.as_str()) || rotated == 0 {
-            let effect = revoke_grants(c, std::slice::from_ref(&gid), now)?;
+            let (live, effect) = revoke_counted(c, std::slice::from_ref(&gid), now)?;
+            if live == 0 {
+                // Another reuse of this family was already caught (and audited).
+                return Ok((
+                    Redeemed::Invalid("the refresh token was used already"),
+                    effect,
+                ));
+            }
             let name = accounts::find(c, account_id)?.map(|a| a.username);
             let e = Event::new("oidc_refresh_reuse", ip, now).detail(format!(
                 "client {client_id}: an old refresh token came back; its family is revoked"
@@ -948,10 +964,16 @@ pub fn refresh(
 /// Revokes grants (inside the caller's transaction): their refresh tokens stop at once,
 /// their access tokens at the next request on every instance.
 fn revoke_grants(c: &mut DbConn, ids: &[String], now: i64) -> Result<Effect> {
+    Ok(revoke_counted(c, ids, now)?.1)
+}
+
+/// As `revoke_grants`; also says how many were live until now (concurrent reuses of one
+/// token find it revoked already: only the first is audited).
+fn revoke_counted(c: &mut DbConn, ids: &[String], now: i64) -> Result<(usize, Effect)> {
     if ids.is_empty() {
-        return Ok(Effect::none());
+        return Ok((0, Effect::none()));
     }
-    diesel::update(
+    let live = diesel::update(
         oidc_grants::table
             .filter(oidc_grants::id.eq_any(ids))
             .filter(oidc_grants::revoked_at.is_null()),
@@ -965,10 +987,13 @@ fn revoke_grants(c: &mut DbConn, ids: &[String], now: i64) -> Result<Effect> {
     for k in &keys {
         crate::sessions::feed::token_revoked(c, k, now)?;
     }
-    Ok(Effect {
-        revoked: keys,
-        ..Effect::none()
-    })
+    Ok((
+        live,
+        Effect {
+            revoked: keys,
+            ..Effect::none()
+        },
+    ))
 }
 
 /// RFC 7009 for a refresh token: revokes its grant when it belongs to `client_id`

@@ -597,6 +597,7 @@ fn many_redemptions_of_one_code_released_together_give_one_answer() {
         statuses.iter().filter(|s| **s == Status::Ok).count()
     });
     assert_eq!(ok, 1);
+    assert_eq!(app.audit_kinds("oidc_code_reuse").len(), 1, "one reuse caught, once");
 }
 
 #[test]
@@ -1623,4 +1624,60 @@ fn rows_stay_bounded_grants_per_session_and_codes_pruned_in_batches() {
         .unwrap();
     assert_eq!(pruned.oidc, 11);
     assert_eq!(count("codes"), 0);
+}
+
+#[test]
+fn many_refreshes_of_one_token_released_together_give_one_answer_and_end_the_family() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let (id, secret, code) = legacy_code(&app, &browser);
+    let (_, tokens) = redeem(&app.client, &id, &secret, &code, "");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let figment = configure(common::figment(&app.dir));
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id={id}&client_secret={secret}"
+    );
+    let (ok, winner) = rocket::execute(async move {
+        let other = rocket::local::asynchronous::Client::untracked(gatehouse::rocket(figment))
+            .await
+            .unwrap();
+        let requests = (0..16).map(|_| {
+            let body = body.clone();
+            let other = &other;
+            async move {
+                let r = other
+                    .post("/oauth2/token")
+                    .header(ContentType::Form)
+                    .body(body)
+                    .dispatch()
+                    .await;
+                (r.status(), r.into_string().await.unwrap_or_default())
+            }
+        });
+        let answers = futures::future::join_all(requests).await;
+        let ok: Vec<String> = answers
+            .into_iter()
+            .filter(|(s, _)| *s == Status::Ok)
+            .map(|(_, b)| b)
+            .collect();
+        (ok.len(), ok.into_iter().next())
+    });
+    assert_eq!(ok, 1, "one rotation");
+    assert_eq!(
+        app.audit_kinds("oidc_refresh_reuse").len(),
+        1,
+        "the others were reuse"
+    );
+    // The family is revoked: the winner's new refresh token is refused too.
+    let winner: serde_json::Value = serde_json::from_str(&winner.unwrap()).unwrap();
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={id}&client_secret={secret}",
+            winner["refresh_token"].as_str().unwrap()
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::BadRequest);
 }
