@@ -597,7 +597,11 @@ fn many_redemptions_of_one_code_released_together_give_one_answer() {
         statuses.iter().filter(|s| **s == Status::Ok).count()
     });
     assert_eq!(ok, 1);
-    assert_eq!(app.audit_kinds("oidc_code_reuse").len(), 1, "one reuse caught, once");
+    assert_eq!(
+        app.audit_kinds("oidc_code_reuse").len(),
+        1,
+        "one reuse caught, once"
+    );
 }
 
 #[test]
@@ -1680,4 +1684,99 @@ fn many_refreshes_of_one_token_released_together_give_one_answer_and_end_the_fam
         ))
         .dispatch();
     assert_eq!(r.status(), Status::BadRequest);
+}
+
+#[test]
+fn the_whole_sign_in_with_a_second_factor_comes_back_to_the_authorization() {
+    let app = op();
+    let (_, first) = app.signed_in("alice", Role::User);
+    let (secret, _) = crate::second_factor::enrol(&app, &first);
+    let (id, client_secret) = register(&app, &spec("App"));
+    let b = app.browser();
+    let path = authorize_path(&id, CALLBACK, "");
+    let r = b.get(&path);
+    let next = param(&format!("https://x{}", r.location()), "next").unwrap();
+    let token = common::csrf_token(&b.get(r.location()).body);
+    let r = b.post(
+        "/login",
+        &format!(
+            "username=alice&password={}&csrf_token={token}&next={}",
+            enc(common::PASSWORD),
+            enc(&next)
+        ),
+    );
+    assert!(r.location().starts_with("/login/2fa"), "{}", r.location());
+    let step = b.get(r.location());
+    let csp = step.header("Content-Security-Policy").unwrap().to_string();
+    assert!(csp.contains("form-action 'self' https://rp.test"), "{csp}");
+    app.state().clock.advance(30);
+    let code = gatehouse::second_factor::totp::code_at(&secret, app.state().now()).unwrap();
+    let r = b.post(
+        "/login/2fa",
+        &format!(
+            "code={code}&csrf_token={}&next={}",
+            crate::second_factor::hidden(&step.body, "csrf_token"),
+            enc(&crate::second_factor::hidden(&step.body, "next")
+                .replace("&amp;", "&")
+                .replace("&#x2F;", "/"))
+        ),
+    );
+    assert_same(r.location(), &path);
+    let r = b.get(r.location());
+    let c = param(r.location(), "code");
+    assert!(c.is_some(), "{}", r.location());
+    // amr says the second factor was used.
+    let (status, tokens) = redeem(
+        &app.client,
+        &id,
+        client_secret.as_deref().unwrap(),
+        &c.unwrap(),
+        &format!("&code_verifier={}", "v".repeat(43)),
+    );
+    assert_eq!(status, Status::Ok, "{tokens}");
+    let amr = claims_of(tokens["id_token"].as_str().unwrap(), 1)["amr"].clone();
+    assert_eq!(amr, serde_json::json!(["pwd", "otp"]));
+}
+
+#[test]
+fn a_required_enrolment_comes_back_to_the_authorization() {
+    let app = common::app_with(|f| configure(f).merge(("require_2fa", "all")));
+    let (_, b) = app.signed_in("alice", Role::User);
+    let (id, _) = register(&app, &spec("App"));
+    let path = authorize_path(&id, CALLBACK, "");
+    let r = b.get(&path);
+    assert!(r.location().starts_with("/account/2fa"), "{}", r.location());
+    let page = b.get("/account/2fa");
+    let base32 = page
+        .body
+        .split("<code class=\"secret\" id=\"secret\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .unwrap()
+        .to_string();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(base32.trim_end_matches('=').as_bytes())
+        .unwrap();
+    let code = gatehouse::second_factor::totp::code_at(&secret, app.state().now()).unwrap();
+    let r = b.post(
+        "/account/2fa",
+        &format!(
+            "enrolment={}&code={code}&csrf_token={}",
+            crate::second_factor::hidden(&page.body, "enrolment"),
+            crate::second_factor::hidden(&page.body, "csrf_token")
+        ),
+    );
+    assert_eq!(r.status, Status::Ok);
+    // The recovery codes page continues to the authorization.
+    let link = r
+        .body
+        .split("class=\"button\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#x2F;", "/");
+    assert_same(&link, &path);
+    let r = b.get(&link);
+    assert!(param(r.location(), "code").is_some(), "{}", r.location());
 }
