@@ -907,8 +907,7 @@ fn profile_of(granted: &Granted) -> Profile {
 }
 
 /// The token response for a grant.
-fn token_response(app: &App, p: &Provider, client: &Client, g: &Granted) -> Result<Value> {
-    let now = app.now();
+fn token_response(now: i64, p: &Provider, client: &Client, g: &Granted) -> Result<Value> {
     let profile = profile_of(g);
     let access = AccessClaims {
         iss: p.issuer.clone(),
@@ -1029,7 +1028,16 @@ pub async fn token(
         }
     };
     match redeemed {
-        Redeemed::Granted(g) => Ok(NoStore(token_response(app, &p, &client, &g)?)),
+        // Two signatures (RSA: a millisecond or two each) off the async workers, so that
+        // pages keep being served meanwhile.
+        Redeemed::Granted(g) => {
+            let now = app.now();
+            let body =
+                rocket::tokio::task::spawn_blocking(move || token_response(now, &p, &client, &g))
+                    .await
+                    .map_err(|e| Error::Internal(crate::error::Error::Internal(e.to_string())))??;
+            Ok(NoStore(body))
+        }
         Redeemed::Invalid(why) => Err(oauth_error(Status::BadRequest, "invalid_grant", why)),
     }
 }
