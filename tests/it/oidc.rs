@@ -1780,3 +1780,90 @@ fn a_required_enrolment_comes_back_to_the_authorization() {
     let r = b.get(&link);
     assert!(param(r.location(), "code").is_some(), "{}", r.location());
 }
+
+#[test]
+fn bad_input_anywhere_gets_a_4xx_never_a_500() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let (id, _) = register(&app, &spec("App"));
+    let long = "x".repeat(5000);
+    for path in [
+        "/oauth2/authorize".to_string(),
+        format!("/oauth2/authorize?client_id={long}"),
+        format!("/oauth2/authorize?client_id={id}&redirect_uri=%ZZ"),
+        format!("/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&max_age=-1", enc(CALLBACK)),
+        format!("/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&prompt=none%20login", enc(CALLBACK)),
+        format!("/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&code_challenge=short&code_challenge_method=S256", enc(CALLBACK)),
+        format!("/oauth2/logout?id_token_hint={long}"),
+        "/oauth2/logout?id_token_hint=a.b.c&post_logout_redirect_uri=javascript:alert(1)".to_string(),
+        "/admin/clients/nobody".to_string(),
+        "/oauth2/userinfo".to_string(),
+    ] {
+        let r = browser.get(&path);
+        assert!(r.status.code < 500, "{path}: {}", r.status);
+    }
+    for (headers, body) in [
+        (vec![], "".to_string()),
+        (
+            vec![],
+            "grant_type=password&username=a&password=b".to_string(),
+        ),
+        (
+            vec![("Authorization", "Basic !!!")],
+            "grant_type=authorization_code".to_string(),
+        ),
+        (
+            vec![("Authorization", "Bearer x")],
+            "grant_type=refresh_token&refresh_token=y".to_string(),
+        ),
+        (
+            vec![("Authorization", "Basic Og==")],
+            "grant_type=authorization_code&code=x".to_string(),
+        ),
+        (
+            vec![],
+            format!("grant_type=authorization_code&client_id={id}&code={long}&redirect_uri=x"),
+        ),
+        (
+            vec![],
+            format!("grant_type=refresh_token&client_id={id}&refresh_token={long}"),
+        ),
+    ] {
+        for path in [
+            "/oauth2/token",
+            "/oauth2/revoke",
+            "/oauth2/introspect",
+            "/oauth2/userinfo",
+        ] {
+            let mut req = app
+                .client
+                .post(path)
+                .header(ContentType::Form)
+                .body(body.clone());
+            for (k, v) in &headers {
+                req = req.header(Header::new(k.to_string(), v.to_string()));
+            }
+            let status = req.dispatch().status();
+            assert!(
+                status.code < 500 && status.code >= 400,
+                "{path} {headers:?} {body:.60}: {status}"
+            );
+        }
+    }
+    let r = app
+        .client
+        .get("/oauth2/userinfo")
+        .header(Header::new("Authorization", "Bearer a.b.c"))
+        .dispatch();
+    assert_eq!(r.status(), Status::Unauthorized);
+    let token = common::csrf_token(&browser.get("/account").body);
+    assert_eq!(
+        browser
+            .post(
+                "/account/apps/nobody/revoke",
+                &format!("csrf_token={token}")
+            )
+            .status,
+        Status::NotFound
+    );
+}
