@@ -1031,7 +1031,6 @@ pub fn apps_of(conn: &mut DbConn, account_id: i64) -> Result<Vec<AllowedApp>> {
     let rows: Vec<(String, String, String, i64)> = oidc_consents::table
         .inner_join(oidc_clients::table.on(oidc_clients::client_id.eq(oidc_consents::client_id)))
         .filter(oidc_consents::account_id.eq(account_id))
-        .order(oidc_clients::name.asc())
         .select((
             oidc_consents::client_id,
             oidc_clients::name,
@@ -1039,15 +1038,34 @@ pub fn apps_of(conn: &mut DbConn, account_id: i64) -> Result<Vec<AllowedApp>> {
             oidc_consents::granted_at,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(client_id, name, scope, granted_at)| AllowedApp {
+    // First-party apps are never asked for consent, but hold tokens all the same.
+    let holding: Vec<(String, String, String, i64)> = oidc_grants::table
+        .inner_join(oidc_clients::table.on(oidc_clients::client_id.eq(oidc_grants::client_id)))
+        .filter(oidc_grants::account_id.eq(account_id))
+        .filter(oidc_grants::revoked_at.is_null())
+        .order(oidc_grants::created_at.desc())
+        .select((
+            oidc_grants::client_id,
+            oidc_clients::name,
+            oidc_grants::scope,
+            oidc_grants::created_at,
+        ))
+        .limit(500)
+        .load(conn)?;
+    let mut apps: Vec<AllowedApp> = Vec::new();
+    for (client_id, name, scope, granted_at) in rows.into_iter().chain(holding) {
+        if apps.iter().any(|a| a.client_id == client_id) {
+            continue;
+        }
+        apps.push(AllowedApp {
             client_id,
             name,
             scope,
             granted_at,
-        })
-        .collect())
+        });
+    }
+    apps.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(apps)
 }
 
 /// The owner revokes an app: its consent ends, and every token it holds for the owner.

@@ -918,6 +918,28 @@ fn apps_you_allowed_can_be_revoked() {
         .status();
     assert_eq!(status, Status::Unauthorized);
     assert!(!browser.get("/account/apps").body.contains("Wiki"));
+    // A first-party app holding tokens is listed too (no consent was asked), and may be
+    // revoked the same way.
+    let (tid, tsecret, tcode) = code_for(&app, &browser, spec("Intranet"), "openid offline_access");
+    let (_, ttokens) = redeem(&app.client, &tid, &tsecret, &tcode, "");
+    let apps = browser.get("/account/apps");
+    assert!(apps.body.contains("Intranet"));
+    let token = common::csrf_token(&apps.body);
+    browser.post(
+        &format!("/account/apps/{tid}/revoke"),
+        &format!("csrf_token={token}"),
+    );
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={tid}&client_secret={tsecret}",
+            ttokens["refresh_token"].as_str().unwrap()
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::BadRequest);
+    assert!(!browser.get("/account/apps").body.contains("Intranet"));
 }
 
 #[test]
