@@ -100,7 +100,6 @@ pub fn routes() -> Vec<Route> {
         oidc::introspect,
         oidc::logout,
         oidc::logout_post,
-        oidc::logout_confirm,
         oidc::apps,
         oidc::revoke_app,
         oidc_admin::clients,

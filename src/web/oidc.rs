@@ -1213,19 +1213,10 @@ pub struct LogoutParams {
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
     client_id: Option<String>,
-}
-
-#[derive(FromForm)]
-pub struct LogoutConfirm {
-    #[field(default = String::new())]
-    csrf_token: String,
-    params: LogoutParams,
-}
-
-impl CsrfProtected for LogoutConfirm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
+    /// Set by the confirmation page's form (the session's form token): the person
+    /// confirmed.
+    #[serde(skip)]
+    csrf_token: Option<String>,
 }
 
 /// Where to go after signing out: the client's registered post-logout URI (with
@@ -1295,7 +1286,13 @@ async fn logout_request(
         .is_some_and(|h| {
             h.sid.as_deref() == Some(user.sid.as_str()) && h.sub == user.id.to_string()
         });
-    if hint_matches {
+    // The confirmation page's answer carries the session's own form token (never
+    // known to another site).
+    let confirmed = params
+        .csrf_token
+        .as_deref()
+        .is_some_and(|t| app.csrf.verify_session(&user.sid, t));
+    if hint_matches || confirmed {
         end_session(app, &user, &client, jar).await?;
         return Ok(rocket::Either::Left(Redirect::to(
             after_logout(app, &p, &params).await?,
@@ -1318,6 +1315,11 @@ pub async fn logout(
     jar: &CookieJar<'_>,
     lang: Lang,
 ) -> Result<rocket::Either<Redirect, Template>> {
+    // Only the confirmation form's POST confirms.
+    let params = LogoutParams {
+        csrf_token: None,
+        ..params
+    };
     logout_request(params, user, client, app, jar, lang).await
 }
 
@@ -1331,21 +1333,6 @@ pub async fn logout_post(
     lang: Lang,
 ) -> Result<rocket::Either<Redirect, Template>> {
     logout_request(form.into_inner(), user, client, app, jar, lang).await
-}
-
-/// The confirmation page's answer.
-#[post("/oauth2/logout/confirm", data = "<form>")]
-pub async fn logout_confirm(
-    form: Csrf<LogoutConfirm>,
-    user: AnySession,
-    client: ClientInfo,
-    app: &State<App>,
-    jar: &CookieJar<'_>,
-) -> Result<Redirect> {
-    let p = provider(app)?.clone();
-    let form = form.into_inner();
-    end_session(app, &user.0, &client, jar).await?;
-    Ok(Redirect::to(after_logout(app, &p, &form.params).await?))
 }
 
 // ---------------------------------------------------------------- apps you allowed

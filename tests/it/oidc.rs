@@ -798,8 +798,15 @@ fn rp_initiated_logout_asks_without_a_hint_and_follows_only_registered_uris() {
     let (_, browser) = app.signed_in("alice", Role::User);
     let (id, secret, code) = legacy_code(&app, &browser);
     let (_, tokens) = redeem(&app.client, &id, &secret, &code, "");
-    // No hint: a confirmation page.
+    // No hint: a confirmation page (a token in the query confirms nothing).
     let r = browser.get("/oauth2/logout?post_logout_redirect_uri=https%3A%2F%2Frp.test%2Fbye");
+    assert_eq!(r.status, Status::Ok);
+    let token = common::csrf_token(&r.body);
+    let r = browser.get(&format!("/oauth2/logout?csrf_token={token}"));
+    assert_eq!(r.status, Status::Ok, "still asking");
+    assert!(browser.get("/dashboard").status == Status::Ok);
+    // A cross-site POST without the page's token only asks too.
+    let r = browser.post(&format!("/oauth2/logout"), "post_logout_redirect_uri=x");
     assert_eq!(r.status, Status::Ok);
     // A valid hint: signed out, and back to the registered URI with state.
     let hint = tokens["id_token"].as_str().unwrap();
@@ -810,6 +817,23 @@ fn rp_initiated_logout_asks_without_a_hint_and_follows_only_registered_uris() {
     assert_eq!(r.status, Status::SeeOther);
     assert_eq!(r.location(), "https://rp.test/bye?state=s1");
     assert!(browser.get("/dashboard").is_login_redirect());
+    // The confirmation page's form signs out, and follows a registered URI of the
+    // client it names.
+    let (_, b3) = app.signed_in("carol", Role::User);
+    let page = b3.get(&format!(
+        "/oauth2/logout?client_id={id}&post_logout_redirect_uri={}&state=s2",
+        enc("https://rp.test/bye")
+    ));
+    let token = common::csrf_token(&page.body);
+    let r = b3.post(
+        "/oauth2/logout",
+        &format!(
+            "csrf_token={token}&client_id={id}&post_logout_redirect_uri={}&state=s2",
+            enc("https://rp.test/bye")
+        ),
+    );
+    assert_eq!(r.location(), "https://rp.test/bye?state=s2");
+    assert!(b3.get("/dashboard").is_login_redirect());
     // Not registered: never followed.
     let (_, b2) = (0, app.browser());
     let r = b2.get(&format!(
