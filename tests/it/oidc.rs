@@ -806,7 +806,7 @@ fn rp_initiated_logout_asks_without_a_hint_and_follows_only_registered_uris() {
     assert_eq!(r.status, Status::Ok, "still asking");
     assert!(browser.get("/dashboard").status == Status::Ok);
     // A cross-site POST without the page's token only asks too.
-    let r = browser.post(&format!("/oauth2/logout"), "post_logout_redirect_uri=x");
+    let r = browser.post("/oauth2/logout", "post_logout_redirect_uri=x");
     assert_eq!(r.status, Status::Ok);
     // A valid hint: signed out, and back to the registered URI with state.
     let hint = tokens["id_token"].as_str().unwrap();
