@@ -11,7 +11,7 @@ extern crate rocket;
 // `gatehouse::accounts::…` read as before.
 pub use gatehouse_core::{
     accounts, admin, app, audit, clock, config, db, effect, error, forward, groups, i18n, mail,
-    metrics, outbox, random, retention, second_factor, sessions, signer, text,
+    metrics, oidc, outbox, random, retention, second_factor, sessions, signer, text,
 };
 pub mod web;
 pub use gatehouse_core::on_backend;

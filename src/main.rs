@@ -44,6 +44,34 @@ enum Command {
         /// A file made by `gatehouse backup`.
         file: std::path::PathBuf,
     },
+    /// Register an OpenID Connect client; prints its client_id (and secret, once).
+    CreateClient {
+        name: String,
+        /// A redirect URI (repeat for each).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uri: Vec<String>,
+        /// A post-logout redirect URI (repeat for each).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uri: Vec<String>,
+        /// Where back-channel logout tokens are POSTed.
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// A first-party client: no consent page.
+        #[arg(long)]
+        trusted: bool,
+        /// Only members of these groups may sign in to it (repeat for each).
+        #[arg(long = "group")]
+        group: Vec<String>,
+        /// Do not require PKCE (a legacy confidential client).
+        #[arg(long = "no-pkce")]
+        no_pkce: bool,
+        /// The ID-token algorithm.
+        #[arg(long, value_enum)]
+        alg: Option<AlgArg>,
+    },
     /// Create an account, reading its password from standard input.
     CreateUser {
         username: String,
@@ -61,6 +89,8 @@ enum AlgArg {
     EdDsa,
     #[value(name = "ES256")]
     Es256,
+    #[value(name = "RS256")]
+    Rs256,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,10 +122,52 @@ fn main() -> ExitCode {
             let alg = match alg {
                 AlgArg::EdDsa => Alg::EdDSA,
                 AlgArg::Es256 => Alg::ES256,
+                AlgArg::Rs256 => Alg::RS256,
             };
             match generate_pem(alg) {
                 Ok(pem) => {
                     print!("{pem}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::CreateClient {
+            name,
+            redirect_uri,
+            post_logout_redirect_uri,
+            backchannel_logout_uri,
+            public,
+            trusted,
+            group,
+            no_pkce,
+            alg,
+        } => {
+            use gatehouse::sessions::keys::Alg;
+            let alg = alg.map(|a| match a {
+                AlgArg::EdDsa => Alg::EdDSA,
+                AlgArg::Es256 => Alg::ES256,
+                AlgArg::Rs256 => Alg::RS256,
+            });
+            let spec = gatehouse::oidc::ClientSpec {
+                name,
+                redirect_uris: redirect_uri,
+                post_logout_redirect_uris: post_logout_redirect_uri,
+                backchannel_logout_uri,
+                allowed_groups: group,
+                public,
+                trusted,
+                require_pkce: !no_pkce,
+                alg,
+            };
+            match gatehouse::App::start(&gatehouse::figment())
+                .and_then(|app| app.create_client(&spec))
+            {
+                Ok((client, secret)) => {
+                    println!("client_id: {}", client.client_id);
+                    if let Some(secret) = secret {
+                        println!("client_secret: {secret}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

@@ -15,8 +15,8 @@ use crate::sessions::keys::{Alg, Key};
 /// Shortest secret accepted for signing keys, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
-/// One `jwt_keys` entry: `{ kid, secret }` (HS256), or `{ kid, alg = "EdDSA" | "ES256",
-/// private_key = "<PKCS#8 PEM>" }` (or `private_key_file = "<path>"`).
+/// One `jwt_keys` entry: `{ kid, secret }` (HS256), or `{ kid, alg = "EdDSA" | "ES256" |
+/// "RS256", private_key = "<PKCS#8 PEM>" }` (or `private_key_file = "<path>"`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeyConfig {
     pub kid: String,
@@ -622,7 +622,7 @@ fn decode_keys(keys: &[KeyConfig]) -> Result<Vec<Key>, String> {
         let alg = match k.alg.as_deref().map(str::trim) {
             None | Some("HS256") => Alg::HS256,
             Some(a) => Alg::parse(a).ok_or_else(|| {
-                format!("setting `jwt_keys[{i}].alg` (kid {kid:?}) must be \"HS256\", \"EdDSA\" or \"ES256\", not {a:?}")
+                format!("setting `jwt_keys[{i}].alg` (kid {kid:?}) must be \"HS256\", \"EdDSA\", \"ES256\" or \"RS256\", not {a:?}")
             })?,
         };
         if alg == Alg::HS256 {

@@ -40,6 +40,9 @@ pub struct Effect {
     pub rotated: bool,
     /// Mail was queued: the sender may go at once.
     pub mail: bool,
+    /// OpenID Connect grants and access tokens revoked (`oidc::grant_key`, `jti_key`):
+    /// their access tokens must be refused from now on.
+    pub revoked: Vec<String>,
 }
 
 impl Effect {

@@ -20,6 +20,7 @@ pub mod groups;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod outbox;
 pub mod random;
 pub mod retention;

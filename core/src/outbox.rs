@@ -46,6 +46,41 @@ pub mod kind {
     ];
 }
 
+/// Not a mail: a back-channel logout token POSTed to a client (SPEC §11), delivered by
+/// the same sender (claimed once across instances, retried with growing waits, counted
+/// in `/metrics`). `to_address` is the client's `backchannel_logout_uri`; `data` names the
+/// client, the account and the session; the token is signed when it is sent.
+pub const BACKCHANNEL_LOGOUT: &str = "backchannel_logout";
+
+/// A session ended (inside the ending transaction): each client with a
+/// `backchannel_logout_uri` that was issued an ID token in it gets a logout token.
+pub fn session_ended(conn: &mut DbConn, session_id: &str, now: i64) -> Result<()> {
+    use crate::db::schema::{oidc_clients, oidc_grants};
+    let targets: Vec<(String, i64, Option<String>, String)> = oidc_grants::table
+        .inner_join(oidc_clients::table.on(oidc_clients::client_id.eq(oidc_grants::client_id)))
+        .filter(oidc_grants::session_id.eq(session_id))
+        .filter(oidc_clients::backchannel_logout_uri.is_not_null())
+        .select((
+            oidc_grants::client_id,
+            oidc_grants::account_id,
+            oidc_clients::backchannel_logout_uri,
+            oidc_clients::id_token_alg,
+        ))
+        .distinct()
+        .load(conn)?;
+    for (client_id, account_id, uri, alg) in targets {
+        let Some(uri) = uri else { continue };
+        let data = serde_json::json!({
+            "client_id": client_id,
+            "sub": account_id.to_string(),
+            "sid": session_id,
+            "alg": alg,
+        });
+        queue(conn, &uri, "en", BACKCHANNEL_LOGOUT, None, &data, now)?;
+    }
+    Ok(())
+}
+
 /// Queues a mail to `to` (inside the caller's transaction).
 pub fn queue(
     conn: &mut DbConn,

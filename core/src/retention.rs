@@ -33,6 +33,9 @@ pub struct Pruned {
     pub passkey_ceremonies: usize,
     pub mail: usize,
     pub feed_rows: usize,
+    /// OpenID Connect codes (an hour after they expired: until then a second use is
+    /// still known, and revokes) and revoked grants.
+    pub oidc: usize,
     /// Transactions it took.
     pub batches: usize,
 }
@@ -89,6 +92,8 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
         }
     };
     let data = keep.data;
+    let oidc = each(conn, &mut |c, n| crate::oidc::prune_codes(c, now, 3_600, n))?
+        + each(conn, &mut |c, n| crate::oidc::prune_grants(c, now, data, n))?;
     // Tokens before their sessions, so that no transaction deletes a long chain at once.
     let refresh_tokens = each(conn, &mut |c, n| store::prune_tokens(c, now, data, n))?;
     let sessions = each(conn, &mut |c, n| store::prune_sessions(c, now, data, n))?;
@@ -110,6 +115,7 @@ pub fn prune_in(conn: &mut DbConn, now: i64, keep: &Retention, batches: Batches)
         passkey_ceremonies,
         mail,
         feed_rows,
+        oidc,
         batches: p.batches,
     })
 }

@@ -68,6 +68,18 @@ export async function startServer(settings = {}) {
         p.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`create-user ${name}: ${code}`))));
       });
     },
+    /** Runs another command of the binary with the server's settings; resolves with its output. */
+    run(args, input = '') {
+      return new Promise((ok, fail) => {
+        const p = spawn(BINARY, args, { cwd: ROOT, env });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (err += d));
+        p.stdin.end(input);
+        p.on('exit', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')}: ${code}\n${err}`))));
+      });
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.on('exit', r));
@@ -149,6 +161,18 @@ export async function startSmtp() {
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`mail ${n} did not arrive`);
+    },
+    /** Runs another command of the binary with the server's settings; resolves with its output. */
+    run(args, input = '') {
+      return new Promise((ok, fail) => {
+        const p = spawn(BINARY, args, { cwd: ROOT, env });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (err += d));
+        p.stdin.end(input);
+        p.on('exit', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')}: ${code}\n${err}`))));
+      });
     },
     async stop() {
       child.kill('SIGTERM');

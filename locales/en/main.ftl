@@ -437,3 +437,45 @@ mail-passkey_removed-body = Hello { $name },
     The passkey "{ $device }" was removed from your account (from { $ip }).
 
     If that was not you, change your password now: { $link }
+## OpenID Connect provider
+title-oidc-continue = Continuing to the application
+title-oidc-consent = Allow access?
+title-oidc-apps = Apps you allowed
+oidc-consent-intro = This application asks to sign you in:
+oidc-scope-openid = Your account identifier
+oidc-scope-profile = Your username
+oidc-scope-email = Your e-mail address
+oidc-scope-groups = The groups you belong to
+oidc-scope-offline_access = Staying signed in while you are away
+button-allow = Allow
+button-deny = Deny
+button-revoke-app = Revoke
+oidc-apps-none = You have not allowed any application.
+oidc-app-name = Application
+oidc-app-scope = What it may learn
+oidc-app-actions = Actions
+oidc-unknown-client = This application is not registered here.
+oidc-bad-redirect = The application sent a return address that is not registered for it.
+oidc-bad-decision = Choose Allow or Deny.
+title-oidc-clients = Applications (OpenID Connect)
+title-oidc-new-client = Register an application
+title-oidc-client = Application
+oidc-client-kind = Kind
+oidc-client-public = Public (no secret, PKCE required)
+oidc-client-confidential = Confidential (with a secret)
+oidc-no-clients = No application is registered.
+oidc-field-redirect-uris = Redirect URIs (one per line)
+oidc-uri-help = Exact addresses: https, or http to 127.0.0.1 or [::1] (any port).
+oidc-field-logout-uris = Post-logout redirect URIs (one per line)
+oidc-field-backchannel = Back-channel logout URI (optional)
+oidc-field-groups = Allowed groups (empty: everyone)
+oidc-field-alg = ID-token algorithm
+oidc-field-trusted = First-party application: no consent page
+oidc-field-pkce = Require PKCE
+oidc-field-public = Public client (a browser or mobile app: no secret)
+button-create-client = Register
+oidc-secret-once = Copy the secret now: it is shown only once.
+oidc-edit-client = Settings
+button-save = Save
+button-rotate-secret = New secret
+button-delete-client = Delete application

@@ -434,3 +434,45 @@ mail-passkey_removed-body = { $name }님, 안녕하세요.
     계정에서 패스키 "{ $device }"가 삭제되었습니다({ $ip }에서).
 
     본인이 아니라면 지금 비밀번호를 바꾸세요: { $link }
+## OpenID Connect provider
+title-oidc-continue = 애플리케이션으로 계속하는 중
+title-oidc-consent = 접근을 허용할까요?
+title-oidc-apps = 허용한 앱
+oidc-consent-intro = 이 애플리케이션이 로그인을 요청합니다:
+oidc-scope-openid = 계정 식별자
+oidc-scope-profile = 사용자 이름
+oidc-scope-email = 이메일 주소
+oidc-scope-groups = 속한 그룹
+oidc-scope-offline_access = 자리를 비운 동안에도 로그인 유지
+button-allow = 허용
+button-deny = 거부
+button-revoke-app = 취소
+oidc-apps-none = 허용한 애플리케이션이 없습니다.
+oidc-app-name = 애플리케이션
+oidc-app-scope = 알 수 있는 정보
+oidc-app-actions = 작업
+oidc-unknown-client = 이 애플리케이션은 여기에 등록되어 있지 않습니다.
+oidc-bad-redirect = 애플리케이션이 등록되지 않은 돌아갈 주소를 보냈습니다.
+oidc-bad-decision = 허용 또는 거부를 선택하세요.
+title-oidc-clients = 애플리케이션 (OpenID Connect)
+title-oidc-new-client = 애플리케이션 등록
+title-oidc-client = 애플리케이션
+oidc-client-kind = 종류
+oidc-client-public = 공개 (비밀 없음, PKCE 필수)
+oidc-client-confidential = 기밀 (비밀 있음)
+oidc-no-clients = 등록된 애플리케이션이 없습니다.
+oidc-field-redirect-uris = 리디렉션 URI (한 줄에 하나)
+oidc-uri-help = 정확한 주소: https, 또는 127.0.0.1이나 [::1]로의 http (포트 무관).
+oidc-field-logout-uris = 로그아웃 후 리디렉션 URI (한 줄에 하나)
+oidc-field-backchannel = 백채널 로그아웃 URI (선택)
+oidc-field-groups = 허용된 그룹 (비우면 모두)
+oidc-field-alg = ID 토큰 알고리즘
+oidc-field-trusted = 자체 애플리케이션: 동의 페이지 없음
+oidc-field-pkce = PKCE 필수
+oidc-field-public = 공개 클라이언트 (브라우저 또는 모바일 앱: 비밀 없음)
+button-create-client = 등록
+oidc-secret-once = 지금 비밀을 복사하세요: 한 번만 표시됩니다.
+oidc-edit-client = 설정
+button-save = 저장
+button-rotate-secret = 새 비밀
+button-delete-client = 애플리케이션 삭제

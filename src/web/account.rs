@@ -37,6 +37,7 @@ pub async fn account_page(
             last_login_at: account.last_login_at,
             created_at: account.created_at,
             mail_on: app.mail_on(),
+            oidc_on: app.oidc().is_some(),
             email: &account.email,
             email_verified: account.email_verified_at.is_some(),
             mail_lang: &account.lang,
@@ -167,6 +168,7 @@ impl CsrfProtected for PasswordForm {
 pub async fn change_password(
     user: AnySession,
     form: Csrf<PasswordForm>,
+    authorizing: crate::web::oidc::AuthorizationInProgress,
     client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
@@ -194,6 +196,10 @@ pub async fn change_password(
             let now = app.now();
             let access = app.access_token(&account, &groups, &user.sid, now)?;
             session::set_cookies(jar, app, access, None, now);
+            // A forced change in the middle of an authorization: back to it.
+            if let (true, Some(back)) = (user.must_change_password, authorizing.0) {
+                return Ok(Either::Left(Redirect::to(back)));
+            }
             Ok(Either::Left(Redirect::to(
                 "/account?notice=password_changed",
             )))

@@ -53,7 +53,40 @@ impl Fairing for SecurityHeaders {
         let csp = self
             .csp
             .get_or_init(|| content_security_policy(req.rocket().state::<crate::app::App>()));
-        res.set_header(Header::new("Content-Security-Policy", csp.clone()));
+        // While an authorization is in progress, pages whose form answer may redirect to
+        // the client allow its redirect origin as a form action (browsers check the 303
+        // too); the `form_post` page also runs its `/static/` script.
+        let extra_action = res
+            .headers()
+            .get_one(crate::web::oidc::FORM_ACTION_HEADER)
+            .map(str::to_string)
+            .or_else(|| {
+                let app = req.rocket().state::<crate::app::App>()?;
+                crate::web::oidc::pending_return(req, app).map(|(_, origin)| origin)
+            })
+            .filter(|o| {
+                !o.is_empty()
+                    && o.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ":/.-[]".contains(c))
+            });
+        let script = res
+            .headers()
+            .get_one(crate::web::oidc::SCRIPT_HEADER)
+            .is_some();
+        res.remove_header(crate::web::oidc::FORM_ACTION_HEADER);
+        res.remove_header(crate::web::oidc::SCRIPT_HEADER);
+        let mut csp = csp.clone();
+        if let Some(origin) = extra_action {
+            csp = csp.replacen(
+                "form-action 'self'",
+                &format!("form-action 'self' {origin}"),
+                1,
+            );
+        }
+        if script {
+            csp = csp.replacen("script-src 'none'", "script-src 'self'", 1);
+        }
+        res.set_header(Header::new("Content-Security-Policy", csp));
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
@@ -70,7 +103,7 @@ impl Fairing for SecurityHeaders {
         }
         // Pages may show who is signed in; only static assets and the public keys may
         // be cached.
-        if path == "/.well-known/jwks.json" {
+        if path == "/.well-known/jwks.json" || path == "/.well-known/openid-configuration" {
             res.set_header(Header::new("Cache-Control", "public, max-age=300"));
         } else if !path.starts_with("/static/") {
             res.set_header(Header::new("Cache-Control", "no-store"));

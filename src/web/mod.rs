@@ -17,6 +17,8 @@ pub mod log;
 pub mod mail;
 pub mod metrics;
 pub mod notice;
+pub mod oidc;
+pub mod oidc_admin;
 pub mod pages;
 pub mod passkeys;
 pub mod second_factor;
@@ -94,5 +96,25 @@ pub fn routes() -> Vec<Route> {
         admin::create_group,
         admin::delete_group,
         admin::audit,
+        oidc::discovery,
+        oidc::authorize,
+        oidc::authorize_post,
+        oidc::consent,
+        oidc::token,
+        oidc::userinfo,
+        oidc::userinfo_post,
+        oidc::revoke,
+        oidc::introspect,
+        oidc::logout,
+        oidc::logout_post,
+        oidc::apps,
+        oidc::revoke_app,
+        oidc_admin::clients,
+        oidc_admin::new_client_page,
+        oidc_admin::new_client,
+        oidc_admin::client,
+        oidc_admin::edit_client,
+        oidc_admin::rotate_secret,
+        oidc_admin::delete_client,
     ]
 }

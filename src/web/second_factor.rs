@@ -95,11 +95,17 @@ fn uri_html(uri: &str) -> String {
 }
 
 /// Renders a page that shows new recovery codes once.
-fn codes_page(user: &AuthenticatedUser, codes: &[String], lang: &Lang) -> Template {
+fn codes_page(
+    user: &AuthenticatedUser,
+    codes: &[String],
+    continue_to: Option<&str>,
+    lang: &Lang,
+) -> Template {
+    let continue_to = continue_to.unwrap_or("/dashboard");
     page(
         "account/recovery_codes",
         lang,
-        context! { title_key: "title-recovery-codes", codes, user },
+        context! { title_key: "title-recovery-codes", codes, user, continue_to },
     )
 }
 
@@ -150,6 +156,7 @@ impl CsrfProtected for EnrolForm {
 pub async fn enrol(
     user: AnySession,
     form: Csrf<EnrolForm>,
+    authorizing: crate::web::oidc::AuthorizationInProgress,
     client: ClientInfo,
     passkeys: Option<PasskeysOn>,
     app: &State<App>,
@@ -174,7 +181,7 @@ pub async fn enrol(
             };
             Ok(Either::Right((
                 Status::Ok,
-                codes_page(&user, &codes, &lang),
+                codes_page(&user, &codes, authorizing.0.as_deref(), &lang),
             )))
         }
         Ok(None) => {
@@ -207,7 +214,7 @@ pub async fn regenerate_codes(
 ) -> Result<Template> {
     require_recent_confirmation(app, &user, "/account/2fa").await?;
     let codes = app.regenerate_recovery_codes(&user.owner(&client)).await?;
-    Ok(codes_page(&user, &codes, &lang))
+    Ok(codes_page(&user, &codes, None, &lang))
 }
 
 #[post("/account/2fa/disable", data = "<_form>")]

@@ -637,8 +637,12 @@ fn private_key_files_and_bad_keys_are_checked_at_start() {
     assert_eq!(settings.keys[0].kid, "file");
     for (keys, needle) in [
         (
-            serde_json::json!([{ "kid": "x", "alg": "RS256", "private_key": ED_KEY }]),
+            serde_json::json!([{ "kid": "x", "alg": "RS512", "private_key": ED_KEY }]),
             "jwt_keys[0].alg",
+        ),
+        (
+            serde_json::json!([{ "kid": "x", "alg": "RS256", "private_key": ED_KEY }]),
+            "not an RSA private key",
         ),
         (
             serde_json::json!([{ "kid": "x", "alg": "ES256", "private_key": ED_KEY }]),
@@ -663,7 +667,7 @@ fn private_key_files_and_bad_keys_are_checked_at_start() {
 
 #[test]
 fn generate_key_prints_a_key_the_server_takes() {
-    for alg in ["EdDSA", "ES256"] {
+    for alg in ["EdDSA", "ES256", "RS256"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["generate-key", "--alg", alg])
             .output()

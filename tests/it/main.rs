@@ -28,6 +28,7 @@ mod login;
 mod mail;
 mod mail_delivery;
 mod mail_links;
+mod oidc;
 mod operations;
 mod pages;
 mod passkeys;

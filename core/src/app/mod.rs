@@ -52,6 +52,10 @@ pub struct App {
     pub(crate) addresses: WindowLimiter,
     /// Sign-ups per client address.
     pub(crate) signups: WindowLimiter,
+    /// Failed OpenID Connect client authentications per client address (the same limit
+    /// as failed sign-ins, counted apart so that a misconfigured app server does not
+    /// block sign-ins from its address).
+    pub(crate) client_auth: WindowLimiter,
     /// Forgotten-password requests per client address (ten an hour).
     pub(crate) forgots: WindowLimiter,
     /// Sign-ins and password checks running now, per name.
@@ -77,6 +81,8 @@ pub struct App {
     /// Passkey sign-in ceremonies made per client address (each sign-in page shown to a
     /// browser writes one): beyond it the page offers the password only.
     pub(crate) passkey_pages: WindowLimiter,
+    /// The OpenID Connect provider (with `public_url`, its issuer).
+    pub(crate) oidc: Option<Arc<crate::oidc::tokens::Provider>>,
 }
 
 impl App {
@@ -124,6 +130,13 @@ impl App {
             )?)),
             _ => None,
         };
+        let oidc = settings.public_url.as_deref().map(|issuer| {
+            Arc::new(crate::oidc::tokens::Provider::new(
+                issuer,
+                &settings.keys,
+                settings.access_token_ttl,
+            ))
+        });
         let (passkeys, passkeys_off) =
             match crate::second_factor::passkeys::RelyingParty::from_settings(
                 settings.public_url.as_deref(),
@@ -159,6 +172,7 @@ impl App {
         });
         Ok(App {
             after_commit,
+            client_auth: WindowLimiter::new(settings.address_failures, settings.address_window),
             addresses,
             signups,
             forgots: WindowLimiter::new(10, 3600),
@@ -186,6 +200,7 @@ impl App {
                 crate::second_factor::passkeys::SIGN_IN_PAGES_PER_ADDRESS,
                 600,
             ),
+            oidc,
         })
     }
 
@@ -263,15 +278,66 @@ impl App {
             self.clock.clone(),
             self.retention(),
         ));
-        if let Some(mailer) = &self.mailer {
+        if let Some(delivery) = self.delivery() {
             tokio::spawn(crate::mail::sender::run(
                 self.db.clone(),
-                mailer.clone(),
+                delivery,
                 self.clock.clone(),
                 self.metrics.mail.clone(),
                 self.mail_wake.clone(),
             ));
         }
+    }
+
+    /// Registers an OpenID Connect client from the command line (`gatehouse
+    /// create-client`); the error says what to fix.
+    pub fn create_client(
+        &self,
+        spec: &crate::oidc::ClientSpec,
+    ) -> Result<(crate::oidc::Client, Option<String>), String> {
+        let now = self.now();
+        let provider = self.oidc.clone();
+        let has_key = move |alg| provider.as_ref().is_some_and(|p| p.has(alg));
+        if self.oidc.is_none() {
+            return Err("setting `public_url` is needed: it is the OpenID Connect issuer".into());
+        }
+        let actor = crate::oidc::Actor {
+            owner: None,
+            ip: "cli",
+        };
+        type Made = ((crate::oidc::Client, Option<String>), Effect);
+        let made: std::result::Result<Made, String> = self
+            .db
+            .run_blocking(|c| {
+                if let Err(e) = spec.check(c, &has_key) {
+                    return Ok(Err(e));
+                }
+                Ok(Ok(crate::oidc::create_client(c, spec, &actor, now)?))
+            })
+            .map_err(|e| e.to_string())?;
+        let (value, effect) = made?;
+        self.apply(effect);
+        Ok(value)
+    }
+
+    /// What the outbox's sender delivers with, if anything: mail, and back-channel
+    /// logout tokens.
+    pub fn delivery(&self) -> Option<crate::mail::sender::Delivery> {
+        let backchannel = self.oidc.clone().map(|p| {
+            let clock = self.clock.clone();
+            let post: Arc<crate::mail::sender::PostLogout> =
+                Arc::new(move |row: &crate::mail::sender::OutboxRow| {
+                    post_logout_token(&p, clock.now(), row)
+                });
+            post
+        });
+        if self.mailer.is_none() && backchannel.is_none() {
+            return None;
+        }
+        Some(crate::mail::sender::Delivery {
+            mailer: self.mailer.clone(),
+            backchannel,
+        })
     }
 
     /// Whether mail can be sent (`smtp_url` is set): the pages that need it show only then.
@@ -345,6 +411,13 @@ impl AfterCommit {
                 .end_sessions(std::slice::from_ref(sid), now);
             m.reuse_detections.inc();
         }
+        if !effect.revoked.is_empty() {
+            self.revocations.revoke_all(&effect.revoked, now);
+        }
+        // An ended session may owe back-channel logout tokens (queued in its transaction).
+        if !effect.ended_sessions.is_empty() || effect.reused_session.is_some() {
+            self.mail_wake.notify_one();
+        }
         for (account, role, groups) in effect.claims {
             self.revocations
                 .set_claims(account, role, Some(groups), now);
@@ -394,5 +467,46 @@ impl App {
 
     pub fn mail_wake(&self) -> &tokio::sync::Notify {
         &self.mail_wake
+    }
+}
+/// Signs a back-channel logout token for an outbox row and POSTs it to the client
+/// (blocking). 200 or 204 is delivered; anything else is retried.
+fn post_logout_token(
+    provider: &crate::oidc::tokens::Provider,
+    now: i64,
+    row: &crate::mail::sender::OutboxRow,
+) -> std::result::Result<(), String> {
+    use crate::oidc::tokens::{BACKCHANNEL_EVENT, LOGOUT_TOKEN_TTL};
+    let data: serde_json::Value = serde_json::from_str(&row.data).map_err(|e| e.to_string())?;
+    let field = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    let alg = crate::sessions::keys::Alg::parse(field("alg"))
+        .unwrap_or(crate::sessions::keys::Alg::RS256);
+    let claims = serde_json::json!({
+        "iss": provider.issuer,
+        "aud": field("client_id"),
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_TTL,
+        "jti": crate::random::token::<16>().map_err(|e| e.to_string())?,
+        "sub": field("sub"),
+        "sid": field("sid"),
+        "events": { BACKCHANNEL_EVENT: {} },
+    });
+    let token = provider
+        .sign(alg, "logout+jwt", &claims)
+        .map_err(|e| e.to_string())?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into();
+    let response = agent
+        .post(&row.to_address)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("logout_token={}", crate::text::query_value(&token)))
+        .map_err(|e| e.to_string())?;
+    match response.status().as_u16() {
+        200 | 204 => Ok(()),
+        s => Err(format!("the client answered {s}")),
     }
 }

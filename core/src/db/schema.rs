@@ -218,3 +218,74 @@ diesel::table! {
         detail -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    oidc_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        allowed_groups -> Text,
+        trusted -> Bool,
+        require_pkce -> Bool,
+        id_token_alg -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oidc_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        account_id -> BigInt,
+        session_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> BigInt,
+        amr -> Text,
+        grant_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_grants (id) {
+        id -> Text,
+        client_id -> Text,
+        account_id -> BigInt,
+        session_id -> Text,
+        scope -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        refresh_family -> Nullable<Text>,
+        refresh_hash -> Nullable<Text>,
+        refresh_expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_consents (account_id, client_id) {
+        account_id -> BigInt,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    oidc_clients,
+    oidc_grants,
+    oidc_consents,
+    sessions,
+    oidc_codes
+);

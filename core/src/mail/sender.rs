@@ -312,12 +312,38 @@ pub fn next_wake(now: i64, next_due: Option<i64>) -> std::time::Duration {
     std::time::Duration::from_secs(secs.unsigned_abs())
 }
 
+/// Posts one back-channel logout row (blocking): signs the logout token and POSTs it.
+pub type PostLogout = dyn Fn(&OutboxRow) -> std::result::Result<(), String> + Send + Sync;
+
+/// What the sender delivers with: mail through SMTP (with `smtp_url`), back-channel
+/// logout tokens over HTTP (with the OpenID Connect provider).
+#[derive(Clone)]
+pub struct Delivery {
+    pub mailer: Option<Arc<Mailer>>,
+    pub backchannel: Option<Arc<PostLogout>>,
+}
+
+impl Delivery {
+    fn send(&self, row: &OutboxRow) -> std::result::Result<(), String> {
+        if row.kind == crate::outbox::BACKCHANNEL_LOGOUT {
+            return match &self.backchannel {
+                Some(post) => post(row),
+                None => Err("the OpenID Connect provider is off (no `public_url`)".into()),
+            };
+        }
+        match &self.mailer {
+            Some(m) => m.send(row),
+            None => Err("mail is off (no `smtp_url`)".into()),
+        }
+    }
+}
+
 /// Sends due mail for the life of the server: at once when woken (a change queued mail,
 /// or the clock was moved), else when the next row is due. Idle, it reads the outbox
 /// once every `IDLE_RECHECK` seconds and writes nothing.
 pub async fn run(
     db: Arc<Db>,
-    mailer: Arc<Mailer>,
+    mailer: Delivery,
     clock: Arc<crate::clock::Clock>,
     counters: MailCounters,
     wake: Arc<tokio::sync::Notify>,
@@ -379,7 +405,7 @@ pub fn waiting(conn: &mut DbConn, now: i64) -> Result<Waiting> {
 /// Sends what is due; returns when the next row is due.
 async fn deliver_due(
     db: &Arc<Db>,
-    mailer: &Arc<Mailer>,
+    mailer: &Delivery,
     clock: &crate::clock::Clock,
     counters: &MailCounters,
 ) -> Result<Option<i64>> {
@@ -409,7 +435,29 @@ async fn deliver_due(
             let now = clock.now();
             let sent = outcome.is_ok();
             let gave_up = db
-                .run_background(move |c| finish(c, &r, &outcome, now))
+                .run_background(move |c| {
+                    write_tx(c, |c| {
+                        if let (Err(e), true) =
+                            (&outcome, r.kind == crate::outbox::BACKCHANNEL_LOGOUT)
+                        {
+                            crate::audit::record(
+                                c,
+                                &crate::audit::Event::new(
+                                    crate::audit::Kind::OidcBackchannelFailed,
+                                    "",
+                                    now,
+                                )
+                                .detail(format!(
+                                    "logout token to {} (attempt {}): {}",
+                                    crate::text::printable(&r.to_address, 200),
+                                    r.attempts + 1,
+                                    crate::text::printable(e, 200)
+                                )),
+                            )?;
+                        }
+                        finish(c, &r, &outcome, now)
+                    })
+                })
                 .await?;
             if sent {
                 counters.sent.inc();

@@ -41,6 +41,19 @@ pub fn session_ended(conn: &mut DbConn, session_id: &str, at: i64) -> Result<()>
     announce(conn)
 }
 
+/// An OpenID Connect grant or access token was revoked (`key`: `oidc::grant_key`,
+/// `oidc::jti_key`), in the caller's transaction.
+pub fn token_revoked(conn: &mut DbConn, key: &str, at: i64) -> Result<()> {
+    diesel::insert_into(changes::table)
+        .values((
+            changes::at.eq(at),
+            changes::kind.eq("token_revoked"),
+            changes::detail.eq(key),
+        ))
+        .execute(conn)?;
+    announce(conn)
+}
+
 /// The account's role or groups changed: its claims from now on (a `role` row; the
 /// groups go in `detail` as a JSON array).
 pub fn claims_changed(
@@ -95,6 +108,11 @@ pub fn catch_up(conn: &mut DbConn, view: &Revocations, since: i64) -> Result<usi
             role.as_deref().and_then(Role::parse),
         ) {
             ("session_ended", Some(sid), _, _) => view.end_session(&sid, at),
+            ("token_revoked", _, _, _) => {
+                if let Some(key) = &detail {
+                    view.revoke(key, at)
+                }
+            }
             ("role", _, Some(account), Some(role)) => {
                 let groups = detail.and_then(|d| serde_json::from_str(&d).ok());
                 view.set_claims(account, role, groups, at)

@@ -1,5 +1,5 @@
-//! Signing keys: an HMAC secret (HS256), or a private key for EdDSA (Ed25519) or ES256
-//! (P-256) read from PKCS#8 PEM, whose public half is published (`/.well-known/jwks.json`)
+//! Signing keys: an HMAC secret (HS256), or a private key for EdDSA (Ed25519), ES256
+//! (P-256) or RS256 (RSA, 2048 bits or more) read from PKCS#8 PEM, whose public half is published (`/.well-known/jwks.json`)
 //! so that other services can verify access tokens without the secret.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,6 +14,7 @@ pub enum Alg {
     HS256,
     EdDSA,
     ES256,
+    RS256,
 }
 
 impl Alg {
@@ -22,6 +23,7 @@ impl Alg {
             "HS256" => Some(Alg::HS256),
             "EdDSA" => Some(Alg::EdDSA),
             "ES256" => Some(Alg::ES256),
+            "RS256" => Some(Alg::RS256),
             _ => None,
         }
     }
@@ -31,6 +33,7 @@ impl Alg {
             Alg::HS256 => "HS256",
             Alg::EdDSA => "EdDSA",
             Alg::ES256 => "ES256",
+            Alg::RS256 => "RS256",
         }
     }
 
@@ -39,6 +42,7 @@ impl Alg {
             Alg::HS256 => jsonwebtoken::Algorithm::HS256,
             Alg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
             Alg::ES256 => jsonwebtoken::Algorithm::ES256,
+            Alg::RS256 => jsonwebtoken::Algorithm::RS256,
         }
     }
 }
@@ -52,7 +56,8 @@ pub struct Key {
     /// form tokens and device cookies are derived from it.
     pub secret: Vec<u8>,
     /// The public key: empty for HS256, 32 bytes for Ed25519, the 65-byte uncompressed
-    /// SEC1 point for P-256.
+    /// SEC1 point for P-256, the PKCS#1 DER of an RSA public key (the private key is kept
+    /// as PKCS#1 DER too, the form jsonwebtoken signs with).
     pub public: Vec<u8>,
 }
 
@@ -79,7 +84,7 @@ impl Key {
         }
     }
 
-    /// An EdDSA or ES256 key from its private key in PKCS#8 PEM.
+    /// An EdDSA, ES256 or RS256 key from its private key in PKCS#8 PEM.
     pub fn from_pem(kid: &str, alg: Alg, pem: &str) -> Result<Key, String> {
         let (secret, public) = match alg {
             Alg::EdDSA => {
@@ -102,6 +107,24 @@ impl Key {
                     key.public_key().to_encoded_point(false).as_bytes().to_vec(),
                 )
             }
+            Alg::RS256 => {
+                use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+                use rsa::traits::PublicKeyParts;
+                let key = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(pem)
+                    .map_err(|e| format!("not an RSA private key in PKCS#8 PEM: {e}"))?;
+                let bits = key.n().bits();
+                if bits < RSA_MIN_BITS {
+                    return Err(format!(
+                        "the RSA key has {bits} bits; it must have at least {RSA_MIN_BITS}"
+                    ));
+                }
+                let der = key.to_pkcs1_der().map_err(|e| format!("RSA key: {e}"))?;
+                let public = key
+                    .to_public_key()
+                    .to_pkcs1_der()
+                    .map_err(|e| format!("RSA key: {e}"))?;
+                (der.as_bytes().to_vec(), public.as_bytes().to_vec())
+            }
             Alg::HS256 => return Err("an HS256 key has a `secret`, not a private key".into()),
         };
         Ok(Key {
@@ -119,22 +142,28 @@ impl Key {
             Alg::HS256 => None,
             Alg::EdDSA => Some(Jwk {
                 kty: "OKP",
-                crv: "Ed25519",
-                x: b64(&self.public),
-                y: None,
-                kid: self.kid.clone(),
-                alg: "EdDSA",
-                use_: "sig",
+                crv: Some("Ed25519"),
+                x: Some(b64(&self.public)),
+                ..Jwk::new(&self.kid, "EdDSA")
             }),
             Alg::ES256 => Some(Jwk {
                 kty: "EC",
-                crv: "P-256",
-                x: b64(self.public.get(1..33)?),
+                crv: Some("P-256"),
+                x: Some(b64(self.public.get(1..33)?)),
                 y: Some(b64(self.public.get(33..65)?)),
-                kid: self.kid.clone(),
-                alg: "ES256",
-                use_: "sig",
+                ..Jwk::new(&self.kid, "ES256")
             }),
+            Alg::RS256 => {
+                use rsa::pkcs1::DecodeRsaPublicKey;
+                use rsa::traits::PublicKeyParts;
+                let key = rsa::RsaPublicKey::from_pkcs1_der(&self.public).ok()?;
+                Some(Jwk {
+                    kty: "RSA",
+                    n: Some(b64(&key.n().to_bytes_be())),
+                    e: Some(b64(&key.e().to_bytes_be())),
+                    ..Jwk::new(&self.kid, "RS256")
+                })
+            }
         }
     }
 }
@@ -143,17 +172,44 @@ impl Key {
 #[derive(Debug, Clone, Serialize)]
 pub struct Jwk {
     pub kty: &'static str,
-    pub crv: &'static str,
-    pub x: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// RSA: the modulus and the public exponent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     pub kid: String,
     pub alg: &'static str,
     #[serde(rename = "use")]
     pub use_: &'static str,
 }
 
-/// A new private key for `alg` (EdDSA or ES256) in PKCS#8 PEM (`gatehouse generate-key`).
+impl Jwk {
+    fn new(kid: &str, alg: &'static str) -> Jwk {
+        Jwk {
+            kty: "",
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+            kid: kid.to_string(),
+            alg,
+            use_: "sig",
+        }
+    }
+}
+
+/// The smallest RSA modulus accepted, in bits.
+pub const RSA_MIN_BITS: usize = 2048;
+
+/// A new private key for `alg` (EdDSA, ES256 or RS256: 2048 bits) in PKCS#8 PEM
+/// (`gatehouse generate-key`).
 pub fn generate_pem(alg: Alg) -> Result<String, String> {
     use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
     let random = || crate::random::bytes::<32>().map_err(|e| e.to_string());
@@ -174,6 +230,14 @@ pub fn generate_pem(alg: Alg) -> Result<String, String> {
             }
             Err("could not draw a P-256 key".into())
         }
+        Alg::RS256 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_MIN_BITS)
+                .map_err(|e| format!("could not make an RSA key: {e}"))?;
+            key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                .map(|pem| pem.to_string())
+                .map_err(|e| e.to_string())
+        }
         Alg::HS256 => Err("HS256 keys are random bytes: head -c 32 /dev/urandom | base64".into()),
     }
 }
@@ -184,7 +248,7 @@ mod tests {
 
     #[test]
     fn generated_keys_read_back_and_publish_their_public_half() -> Result<(), String> {
-        for alg in [Alg::EdDSA, Alg::ES256] {
+        for alg in [Alg::EdDSA, Alg::ES256, Alg::RS256] {
             let pem = generate_pem(alg)?;
             assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
             let key = Key::from_pem("k", alg, &pem)?;
@@ -194,6 +258,24 @@ mod tests {
         }
         assert!(Key::from_pem("k", Alg::EdDSA, &generate_pem(Alg::ES256)?).is_err());
         assert!(Key::hmac("k", vec![1; 32]).jwk().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn rsa_keys_under_2048_bits_are_refused() -> Result<(), String> {
+        use rsa::pkcs8::EncodePrivateKey;
+        let small = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024)
+            .map_err(|e| e.to_string())?
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let err = Key::from_pem("k", Alg::RS256, &small)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("1024") && err.contains("2048"), "{err}");
+        let jwk = Key::from_pem("k", Alg::RS256, &generate_pem(Alg::RS256)?)?
+            .jwk()
+            .ok_or("a JWK")?;
+        assert_eq!((jwk.kty, jwk.e.as_deref()), ("RSA", Some("AQAB")));
         Ok(())
     }
 }

@@ -20,6 +20,9 @@ struct View {
     ended: HashMap<String, i64>,
     /// Account id → its claims now (role, and groups where known), and when they changed.
     claims: HashMap<i64, Current>,
+    /// OpenID Connect grants and access tokens revoked (`oidc::grant_key`, `jti_key`) →
+    /// when.
+    revoked: HashMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +74,44 @@ impl Revocations {
         }
     }
 
+    pub fn revoke(&self, key: &str, at: i64) {
+        let mut view = self.write();
+        view.revoked.insert(key.to_string(), at);
+        if view.revoked.len().is_multiple_of(1024) {
+            self.prune_view(&mut view, at);
+        }
+    }
+
+    pub fn revoke_all(&self, keys: &[String], at: i64) {
+        let mut view = self.write();
+        for key in keys {
+            view.revoked.insert(key.clone(), at);
+        }
+    }
+
+    /// Whether an OpenID Connect access token must be refused although its signature
+    /// and times are good: its session ended, its grant or itself was revoked, or the
+    /// account's groups changed since it was issued (when it carries them).
+    pub fn refuses_access(
+        &self,
+        sid: &str,
+        keys: [&str; 2],
+        account_id: Option<i64>,
+        groups: Option<&[String]>,
+        issued_at: i64,
+    ) -> bool {
+        let view = self.read();
+        if view.ended.contains_key(sid) || keys.iter().any(|k| view.revoked.contains_key(*k)) {
+            return true;
+        }
+        match (account_id.and_then(|id| view.claims.get(&id)), groups) {
+            (Some(now), Some(groups)) => {
+                now.at >= issued_at && now.groups.as_ref().is_some_and(|g| g.as_slice() != groups)
+            }
+            _ => false,
+        }
+    }
+
     /// The account's role and groups (sorted) from `at` on.
     pub fn set_claims(&self, account_id: i64, role: Role, groups: Option<Vec<String>>, at: i64) {
         self.write()
@@ -96,6 +137,7 @@ impl Revocations {
         let keep_for = self.keep_for;
         view.ended.retain(|_, at| *at + keep_for > now);
         view.claims.retain(|_, c| c.at + keep_for > now);
+        view.revoked.retain(|_, at| *at + keep_for > now);
     }
 
     pub fn prune(&self, now: i64) {
@@ -105,7 +147,7 @@ impl Revocations {
 
     pub fn len(&self) -> usize {
         let view = self.read();
-        view.ended.len() + view.claims.len()
+        view.ended.len() + view.claims.len() + view.revoked.len()
     }
 
     pub fn is_empty(&self) -> bool {

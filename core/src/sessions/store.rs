@@ -470,6 +470,7 @@ pub fn end(conn: &mut DbConn, session_id: &str, reason: &str, now: i64) -> Resul
     .execute(conn)?;
     if n == 1 {
         feed::session_ended(conn, session_id, now)?;
+        crate::outbox::session_ended(conn, session_id, now)?;
     }
     Ok(n == 1)
 }
@@ -516,6 +517,7 @@ pub(crate) fn end_all_for_account(
             .execute(conn)?;
         for id in &ids {
             feed::session_ended(conn, id, now)?;
+            crate::outbox::session_ended(conn, id, now)?;
         }
     }
     Ok(ids)

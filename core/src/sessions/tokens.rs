@@ -114,6 +114,26 @@ impl Claims {
     }
 }
 
+/// The key that verifies what `k` signs.
+pub fn decoding_key(k: &Key) -> DecodingKey {
+    match k.alg {
+        Alg::HS256 => DecodingKey::from_secret(&k.secret),
+        Alg::EdDSA => DecodingKey::from_ed_der(&k.public),
+        Alg::ES256 => DecodingKey::from_ec_der(&k.public),
+        Alg::RS256 => DecodingKey::from_rsa_der(&k.public),
+    }
+}
+
+/// The key that signs with `k`.
+pub fn encoding_key(k: &Key) -> EncodingKey {
+    match k.alg {
+        Alg::HS256 => EncodingKey::from_secret(&k.secret),
+        Alg::EdDSA => EncodingKey::from_ed_der(&k.secret),
+        Alg::ES256 => EncodingKey::from_ec_der(&k.secret),
+        Alg::RS256 => EncodingKey::from_rsa_der(&k.secret),
+    }
+}
+
 /// The configured keys, parsed once: the first signs, all verify (each with its own
 /// algorithm only).
 pub struct JwtKeys {
@@ -174,23 +194,14 @@ impl JwtKeys {
             v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
             v
         };
-        let decoding = |k: &Key| match k.alg {
-            Alg::HS256 => DecodingKey::from_secret(&k.secret),
-            Alg::EdDSA => DecodingKey::from_ed_der(&k.public),
-            Alg::ES256 => DecodingKey::from_ec_der(&k.public),
-        };
-        let signing = match first.alg {
-            Alg::HS256 => EncodingKey::from_secret(&first.secret),
-            Alg::EdDSA => EncodingKey::from_ed_der(&first.secret),
-            Alg::ES256 => EncodingKey::from_ec_der(&first.secret),
-        };
+        let signing = encoding_key(first);
         Ok(JwtKeys {
             signing_kid: first.kid.clone(),
             signing_alg: first.alg,
             signing,
             verifying: keys
                 .iter()
-                .map(|k| (k.kid.clone(), (decoding(k), validation(k.alg))))
+                .map(|k| (k.kid.clone(), (decoding_key(k), validation(k.alg))))
                 .collect(),
             jwks: keys.iter().filter_map(Key::jwk).collect(),
             verified: VerifiedCache::new(VERIFIED_CACHE_SIZE),
