@@ -209,8 +209,7 @@ fn the_binary_alone_runs_from_an_empty_folder() {
     let mut child = serve.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let agent = http_agent(std::time::Duration::from_secs(10));
-    let up = (0..200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let up = comes_true(std::time::Duration::from_secs(10), || {
         agent.get(&format!("{base}/healthz")).call().is_ok()
     });
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

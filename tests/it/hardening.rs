@@ -1031,7 +1031,6 @@ fn origins_are_compared_by_scheme_host_and_port() {
 
 #[test]
 fn the_setup_token_never_appears_in_the_request_log() {
-    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = {
@@ -1052,10 +1051,18 @@ fn the_setup_token_never_appears_in_the_request_log() {
             .stderr(Stdio::piped());
         cmd.spawn().unwrap()
     };
+    // Both outputs read as they come, so that the test can wait for a line.
+    let (out, err) = (
+        std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+        std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+    );
+    let readers = [
+        read_into(server.stdout.take().unwrap(), out.clone()),
+        read_into(server.stderr.take().unwrap(), err.clone()),
+    ];
     let agent = http_agent(std::time::Duration::from_secs(5));
     let base = format!("http://127.0.0.1:{port}");
-    let started = (0..200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let started = comes_true(std::time::Duration::from_secs(10), || {
         agent.get(&format!("{base}/healthz")).call().is_ok()
     });
     assert!(started);
@@ -1065,23 +1072,25 @@ fn the_setup_token_never_appears_in_the_request_log() {
         .unwrap()
         .status();
     assert_eq!(status, 404);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The request's lines are logged, and the guessed token in none of them, however
+    // long we wait.
+    wait_until("the request is logged", || {
+        out.lock().unwrap().contains("GET /setup")
+    });
+    stays(
+        "the guessed token is never logged",
+        std::time::Duration::from_millis(300),
+        || {
+            !out.lock().unwrap().contains("GuessedSetupToken1234")
+                && !err.lock().unwrap().contains("GuessedSetupToken1234")
+        },
+    );
     let _ = server.kill();
-    let mut out = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let mut err = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
     let _ = server.wait();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let (out, err) = (out.lock().unwrap().clone(), err.lock().unwrap().clone());
     assert!(out.contains("GET /setup"), "the request is logged: {out}");
     assert!(!out.contains("GuessedSetupToken1234") && !err.contains("GuessedSetupToken1234"));
     // The real link was printed once, at start, as it must be; never again.
@@ -1092,6 +1101,21 @@ fn the_setup_token_never_appears_in_the_request_log() {
         .unwrap_or_default();
     assert_eq!(printed.len(), 43, "the setup link at start: {err}");
     assert!(!out.contains(&printed));
+}
+
+/// Reads `from` into `into` as it comes, until it closes.
+fn read_into(
+    from: impl std::io::Read + Send + 'static,
+    into: std::sync::Arc<std::sync::Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            let mut s = into.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    })
 }
 
 #[test]
