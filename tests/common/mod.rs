@@ -851,3 +851,39 @@ pub fn raw_sign_in(port: u16, host: &str, presession: &str, name: &str) -> RawRe
         &body,
     )
 }
+
+/// A sign-in form body.
+pub fn login_body(name: &str, password: &str, token: &str) -> String {
+    format!(
+        "username={}&password={}&csrf_token={token}",
+        enc(name),
+        enc(password)
+    )
+}
+
+/// Signs `name` in through the asynchronous client; returns the cookies a browser keeps.
+pub async fn async_sign_in(
+    client: &rocket::local::asynchronous::Client,
+    name: &str,
+) -> Vec<rocket::http::Cookie<'static>> {
+    let (cookie, token) = async_form(client, "/login").await;
+    let r = async_post(
+        client,
+        "/login",
+        login_body(name, PASSWORD, &token),
+        vec![cookie],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "sign-in of {name}");
+    r.cookies
+}
+
+/// How many live sessions account `id` has.
+pub fn live_sessions(app: &TestApp, id: i64) -> usize {
+    let now = app.state().now();
+    app.state()
+        .db
+        .run_blocking(move |c| gatehouse::sessions::store::live_for_account(c, id, now))
+        .unwrap()
+        .len()
+}

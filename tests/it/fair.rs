@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
-use crate::hardening::login_body;
 use gatehouse::accounts::{throttle, Role};
 use gatehouse::App;
 use rocket::http::{ContentType, Cookie, Status};
