@@ -339,6 +339,26 @@ fn other_bad_settings_name_the_setting() {
     }
 }
 
+/// The template engine's loader refuses a folder that does not exist: an empty
+/// `template_dir` setting (unset) and an empty folder both start with the built-in pages.
+#[test]
+fn an_empty_template_dir_setting_or_folder_serves_the_built_in_pages() {
+    let empty = tempfile::tempdir().unwrap();
+    let folder = empty.path().to_string_lossy().to_string();
+    for value in [String::new(), folder] {
+        let app = app_with(|f| f.merge(("template_dir", value.clone())));
+        let r = app.browser().get("/login");
+        assert_eq!(r.status, rocket::http::Status::Ok, "{value:?}");
+        assert!(r.body.contains("name=\"csrf_token\""), "{value:?}");
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("text/html; charset=utf-8"),
+            "{value:?}"
+        );
+    }
+    assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
+}
+
 #[test]
 fn the_command_line_works_from_any_folder() {
     // Only the server reads templates and static files; migrate and create-user do not.
