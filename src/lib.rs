@@ -69,8 +69,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 config::check_connection_limits(&figment)?;
                 // Before the database: a server started in the wrong folder is told so.
                 settings.check_asset_folders()?;
+                // Customised templates are compiled here once too, so that one that does
+                // not compile is named on the one line printed whatever the log level.
                 match &custom_templates {
-                    Some(dir) => web::engine::check_template_dir(dir)?,
+                    Some(dir) => drop(web::engine::Pages::load(Some(dir))?),
                     None => web::engine::make_empty_folder(&template_root)?,
                 }
                 let app = App::open(settings)?;

@@ -110,7 +110,7 @@ fn sources(custom: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
 }
 
 /// Refuses a `template_dir` that is not a folder, naming the setting.
-pub fn check_template_dir(dir: &Path) -> Result<(), String> {
+fn check_template_dir(dir: &Path) -> Result<(), String> {
     if dir.is_dir() {
         Ok(())
     } else {

@@ -339,6 +339,28 @@ fn other_bad_settings_name_the_setting() {
     }
 }
 
+/// A customised template that does not compile stops the start, and is named.
+#[test]
+fn a_customised_template_that_does_not_compile_stops_the_start() {
+    let custom = tempfile::tempdir().unwrap();
+    std::fs::write(custom.path().join("base.html.tera"), "{% if %}").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = custom.path().to_string_lossy().to_string();
+    let f = figment(&dir).merge(("template_dir", folder));
+    match rocket::local::blocking::Client::untracked(gatehouse::rocket(f)) {
+        Ok(_) => panic!("started"),
+        Err(e) => assert!(matches!(
+            e.kind(),
+            rocket::error::ErrorKind::FailedFairings(_)
+        )),
+    }
+    let message = match gatehouse::web::engine::Pages::load(Some(custom.path())) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e,
+    };
+    assert!(message.contains("base"), "{message}");
+}
+
 /// The template engine's loader refuses a folder that does not exist: an empty
 /// `template_dir` setting (unset) and an empty folder both start with the built-in pages.
 #[test]
