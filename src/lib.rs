@@ -33,6 +33,19 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
     // from `web::client`, which only believes configured proxies.
     let figment = figment.merge(("ident", false)).merge(("ip_header", false));
     let figment = config::with_connection_defaults(figment);
+    // The folder of customised templates, if set; the template fairing's loader reads the
+    // same setting, and gets an empty folder when it is unset (it needs one). Merged back
+    // as read here, so that a relative path means the same folder to both.
+    let custom_templates = figment
+        .extract_inner::<String>("template_dir")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from);
+    let template_root = custom_templates
+        .clone()
+        .unwrap_or_else(web::engine::empty_folder);
+    let figment = figment.merge(("template_dir", template_root.to_string_lossy().into_owned()));
+    let templates = web::engine::fairing(custom_templates.clone());
     rocket::custom(figment)
         .attach(AdHoc::try_on_ignite("Gatehouse", |rocket| async move {
             let figment = rocket.figment().clone();
@@ -41,16 +54,21 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 config::check_connection_limits(&figment)?;
                 // Before the database: a server started in the wrong folder is told so.
                 settings.check_asset_folders()?;
-                let pages = web::engine::Pages::load(settings.template_dir.as_deref())?;
+                // Customised templates are compiled here once too, so that one that does
+                // not compile is named on the one line printed whatever the log level.
+                match &custom_templates {
+                    Some(dir) => drop(web::engine::Pages::load(Some(dir))?),
+                    None => web::engine::make_empty_folder(&template_root)?,
+                }
                 let app = App::open(settings)?;
                 let token = app.issue_setup_token_if_needed()?;
-                Ok::<_, String>((app, pages, token))
+                Ok::<_, String>((app, token))
             })
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r);
             match started {
-                Ok((app, pages, token)) => {
+                Ok((app, token)) => {
                     if let Some(token) = token {
                         let address: String = rocket
                             .figment()
@@ -66,7 +84,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                              {scheme}://{address}:{port}/setup?token={token}"
                         );
                     }
-                    Ok(rocket.manage(app).manage(pages))
+                    Ok(rocket.manage(app))
                 }
                 Err(message) => {
                     // Printed whatever the log level: the one line that says why.
@@ -75,6 +93,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             }
         }))
+        // After Gatehouse's: it has checked `template_dir` (or made the empty folder).
+        .attach(templates)
         .attach(AdHoc::on_liftoff(
             "Change feed, retention and mail",
             |rocket| {

@@ -552,11 +552,7 @@ fn check_public_url(url: &str) -> Result<String, String> {
     };
     // The same parser as every URL a client sends (`forward::target`).
     let trimmed = url.trim_end_matches('/');
-    let (scheme, authority) = crate::forward::target::origin_of(trimmed).map_err(|_| bad())?;
-    let rest = trimmed.split_once("://").map_or("", |(_, r)| r);
-    if rest.contains(['/', '?', '#']) {
-        return Err(bad());
-    }
+    let (scheme, authority) = crate::forward::target::bare_origin(trimmed).map_err(|_| bad())?;
     Ok(format!("{}://{authority}", scheme.as_str()))
 }
 

@@ -2,15 +2,24 @@
 //! `static/`), so that it runs from any folder. `template_dir` and `static_dir`, when set,
 //! name folders of customised copies: a file there is used instead of the built-in one of
 //! the same name.
+//!
+//! Pages are rendered by `rocket_dyn_templates` with Tera (`Template`, its fairing from
+//! `fairing`): its `Template::custom` callback loads the built-in templates, the
+//! customised ones and the per-language copies into its Tera instance. Its loader also
+//! reads a folder of its own (`template_dir`, the customised copies); when none is set it
+//! is pointed at an empty folder (`empty_folder`), since it refuses to start without one.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rocket::http::{ContentType, Status};
+use rocket::fairing::Fairing;
+use rocket::http::ContentType;
 use rocket::response::{self, Responder};
 use rocket::Request;
-use serde::Serialize;
+
+/// The page responder: a template name and its values, rendered by the template fairing.
+pub use rocket_dyn_templates::Template;
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "templates/"]
@@ -81,38 +90,102 @@ fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-/// The page engine: Tera with every template (built in, or customised), the `t()`
-/// function, the `when` filter, and the per-language copies.
+/// Every template source: the built-in ones, then those of `custom` (which win). An
+/// error names the setting or the template.
+fn sources(custom: Option<&Path>) -> Result<BTreeMap<String, String>, String> {
+    let mut sources = BTreeMap::new();
+    for path in EmbeddedTemplates::iter() {
+        let (Some(name), Some(file)) = (template_name(&path), EmbeddedTemplates::get(&path)) else {
+            continue;
+        };
+        let source = String::from_utf8(file.data.into_owned())
+            .map_err(|_| format!("template {path} is not UTF-8"))?;
+        sources.insert(name, source);
+    }
+    if let Some(dir) = custom {
+        check_template_dir(dir)?;
+        sources.extend(read_folder(dir)?);
+    }
+    Ok(sources)
+}
+
+/// Refuses a `template_dir` that is not a folder, naming the setting.
+fn check_template_dir(dir: &Path) -> Result<(), String> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "setting `template_dir`: {:?} is not a folder (leave it unset to use the \
+             built-in pages)",
+            dir.display().to_string()
+        ))
+    }
+}
+
+/// Puts every template (built in, or customised from `custom`), the `t()` function, the
+/// `when` and `device` filters and the per-language copies into `tera`. Templates that
+/// `tera` already holds under the same names (the template fairing's loader reads
+/// `template_dir` itself) are replaced by the same sources.
+pub fn fill(tera: &mut tera::Tera, custom: Option<&Path>) -> Result<(), String> {
+    let sources = sources(custom)?;
+    tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+        .map_err(|e| format!("templates: {e:?}"))?;
+    super::templates::configure(tera, &sources).map_err(|e| format!("templates: {e}"))
+}
+
+/// The template fairing (`rocket_dyn_templates` with Tera), filled by `fill` with the
+/// templates of `custom` (the `template_dir` setting) over the built-in ones.
+pub fn fairing(custom: Option<PathBuf>) -> impl Fairing {
+    Template::try_custom(move |engines| Ok(fill(&mut engines.tera, custom.as_deref())?))
+}
+
+/// The folder the template fairing's loader is pointed at when `template_dir` is unset:
+/// it refuses a folder that does not exist, and reads every `.tera` file under the one
+/// it is given (then replaced by `fill`), so this one is empty. It is made in the
+/// system's temporary folder, once per user (mode 0700).
+pub fn empty_folder() -> PathBuf {
+    let user = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m).to_string())
+        .unwrap_or_else(|_| "user".into());
+    std::env::temp_dir().join(format!("gatehouse-{user}-no-templates"))
+}
+
+/// Makes `empty_folder()` if it is missing, and checks that it is a folder with nothing
+/// in it (not a link: someone else may have made it). An error names the setting.
+pub fn make_empty_folder(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let bad = |why: String| {
+        format!(
+            "setting `template_dir` is unset, and the empty folder the template engine needs \
+             in its place, {}, {why}; set `template_dir` to an empty folder",
+            dir.display()
+        )
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(bad(format!("cannot be made: {e}"))),
+    }
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none());
+    if is_dir && empty {
+        Ok(())
+    } else {
+        Err(bad("is not an empty folder".into()))
+    }
+}
+
+/// The page engine as the server builds it, on its own: Tera with every template (built
+/// in, or customised), `t()`, the filters and the per-language copies. For checks and
+/// tests; the server renders through the template fairing.
 pub struct Pages(tera::Tera);
 
 impl Pages {
     /// Loads the built-in templates, then those of `custom` (which win). An error names
     /// the setting or the template.
     pub fn load(custom: Option<&Path>) -> Result<Pages, String> {
-        let mut sources = BTreeMap::new();
-        for path in EmbeddedTemplates::iter() {
-            let (Some(name), Some(file)) = (template_name(&path), EmbeddedTemplates::get(&path))
-            else {
-                continue;
-            };
-            let source = String::from_utf8(file.data.into_owned())
-                .map_err(|_| format!("template {path} is not UTF-8"))?;
-            sources.insert(name, source);
-        }
-        if let Some(dir) = custom {
-            if !dir.is_dir() {
-                return Err(format!(
-                    "setting `template_dir`: {:?} is not a folder (leave it unset to use the \
-                     built-in pages)",
-                    dir.display().to_string()
-                ));
-            }
-            sources.extend(read_folder(dir)?);
-        }
         let mut tera = tera::Tera::default();
-        tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
-            .map_err(|e| format!("templates: {e:?}"))?;
-        super::templates::configure(&mut tera, &sources).map_err(|e| format!("templates: {e}"))?;
+        fill(&mut tera, custom)?;
         Ok(Pages(tera))
     }
 
@@ -128,37 +201,6 @@ impl Pages {
             }
             message
         })
-    }
-}
-
-/// A page to render: a template name and its values.
-pub struct Template {
-    name: Cow<'static, str>,
-    context: serde_json::Value,
-}
-
-impl Template {
-    pub fn render(name: impl Into<Cow<'static, str>>, context: impl Serialize) -> Template {
-        Template {
-            name: name.into(),
-            context: serde_json::to_value(context).unwrap_or(serde_json::Value::Null),
-        }
-    }
-}
-
-impl<'r> Responder<'r, 'static> for Template {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let Some(pages) = req.rocket().state::<Pages>() else {
-            log::error!("no page engine");
-            return Err(Status::InternalServerError);
-        };
-        match pages.render(&self.name, self.context) {
-            Ok(html) => (ContentType::HTML, html).respond_to(req),
-            Err(e) => {
-                log::error!("page {}: {e}", self.name);
-                Err(Status::InternalServerError)
-            }
-        }
     }
 }
 
@@ -215,6 +257,18 @@ mod tests {
         );
         assert_eq!(template_name("base.html.tera").as_deref(), Some("base"));
         assert_eq!(template_name("app.css"), None);
+    }
+
+    #[test]
+    fn the_empty_folder_is_made_once_and_refused_when_not_empty() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(make_empty_folder(&dir), Ok(()));
+        assert_eq!(make_empty_folder(&dir), Ok(()), "made once, then reused");
+        assert!(std::fs::write(dir.join("page.html.tera"), "{{ x }}").is_ok());
+        let refused = make_empty_folder(&dir);
+        assert!(refused.is_err_and(|e| e.contains("setting `template_dir`")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -696,6 +696,9 @@ impl Drop for SmtpServer {
     }
 }
 
+/// How often the waiting helpers look again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How long until `done` holds, polling; fails the test naming `what` after `limit`.
 pub fn within(
     what: &str,
@@ -705,9 +708,54 @@ pub fn within(
     let start = std::time::Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(POLL);
     }
     start.elapsed()
+}
+
+/// Whether `done` comes to hold within `limit`, polling: for a test that must clean up
+/// (stop a server it started) before it asserts.
+pub fn comes_true(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Checks that `holds` stays true for all of `period`, polling, and fails the test naming
+/// `what` the moment it does not: for something that must *not* happen (a mail sent
+/// before it is due, a second copy), instead of a fixed sleep and one look at the end.
+pub fn stays(what: &str, period: std::time::Duration, mut holds: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    loop {
+        assert!(holds(), "{what}");
+        let left = period.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(POLL));
+    }
+}
+
+/// `within` for async tests: polls the future `done` makes (a query through the pool,
+/// a look at the hashing queue) without blocking the runtime, so that the test's other
+/// futures run meanwhile.
+pub async fn within_async<F, Fut>(what: &str, limit: std::time::Duration, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Waits (up to 30 s) until `done` holds: for work that finishes on another thread or in
@@ -802,4 +850,40 @@ pub fn raw_sign_in(port: u16, host: &str, presession: &str, name: &str) -> RawRe
         &[("Cookie", pre)],
         &body,
     )
+}
+
+/// A sign-in form body.
+pub fn login_body(name: &str, password: &str, token: &str) -> String {
+    format!(
+        "username={}&password={}&csrf_token={token}",
+        enc(name),
+        enc(password)
+    )
+}
+
+/// Signs `name` in through the asynchronous client; returns the cookies a browser keeps.
+pub async fn async_sign_in(
+    client: &rocket::local::asynchronous::Client,
+    name: &str,
+) -> Vec<rocket::http::Cookie<'static>> {
+    let (cookie, token) = async_form(client, "/login").await;
+    let r = async_post(
+        client,
+        "/login",
+        login_body(name, PASSWORD, &token),
+        vec![cookie],
+    )
+    .await;
+    assert_eq!(r.status, Status::SeeOther, "sign-in of {name}");
+    r.cookies
+}
+
+/// How many live sessions account `id` has.
+pub fn live_sessions(app: &TestApp, id: i64) -> usize {
+    let now = app.state().now();
+    app.state()
+        .db()
+        .run_blocking(move |c| gatehouse::sessions::store::live_for_account(c, id, now))
+        .unwrap()
+        .len()
 }

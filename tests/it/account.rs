@@ -1,9 +1,12 @@
-//! Self-service: the account page, revoking one's own sessions, changing the password,
-//! and sign-up when it is open.
+//! Self-service: the account page, revoking one's own sessions, changing the password
+//! (the current-password check is no free oracle), and sign-up when it is open (limited
+//! per address; a name found taken counts as a failure).
 
 use crate::common::*;
 use gatehouse::accounts::Role;
 use rocket::http::{Header, Status};
+
+const WRONG: &str = "not the password at all, sorry";
 
 fn session_ids(page: &str) -> Vec<String> {
     page.split("action=\"/sessions/")
@@ -297,4 +300,175 @@ fn devices_are_named_as_people_know_them_with_the_raw_string_at_hand() {
     b.headers
         .push(rocket::http::Header::new("Accept-Language", "ko"));
     assert!(b.get("/account").body.contains("Windows 10의 Chrome 131"));
+}
+
+// The current-password check is not a free oracle.
+
+fn change_password(b: &Browser<'_>, current: &str) -> Resp {
+    let token = b.token("/account/password");
+    let new = "another long new passphrase";
+    b.post(
+        "/account/password",
+        &format!(
+            "current={}&password={}&confirm={}&csrf_token={token}",
+            enc(current),
+            enc(new),
+            enc(new)
+        ),
+    )
+}
+
+#[test]
+fn wrong_current_passwords_count_are_audited_and_end_the_session_at_the_threshold() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    let (_, thief) = app.signed_in("alice", Role::User);
+    for _ in 0..4 {
+        assert_eq!(
+            change_password(&thief, WRONG).status,
+            Status::UnprocessableEntity
+        );
+    }
+    assert_eq!(app.audit_kinds("password_change_failure").len(), 4);
+    // The fifth reaches the threshold: the session ends.
+    let r = change_password(&thief, WRONG);
+    assert!(r.is_login_redirect(), "{:?}", r.status);
+    assert!(r.clears("__Host-access"));
+    assert_eq!(app.audit_kinds("lockout").len(), 1);
+    thief.drop_cookie("__Host-access");
+    assert!(thief.get("/dashboard").is_login_redirect());
+    // And the account waits, as after five wrong sign-ins.
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+}
+
+#[test]
+fn parallel_wrong_current_passwords_are_all_counted() {
+    with_async_app(
+        |f| f.merge(("address_failures", 1000)),
+        |client, _dir| async move {
+            let app = async_state(&client);
+            app.create_user("alice", Role::User, PASSWORD).unwrap();
+            let (cookie, token) = async_form(&client, "/login").await;
+            let r = async_post(
+                &client,
+                "/login",
+                login_body("alice", PASSWORD, &token),
+                vec![cookie],
+            )
+            .await;
+            assert_eq!(r.status, Status::SeeOther);
+            let cookies = r.cookies;
+            let page = client
+                .get("/account/password")
+                .cookies(cookies.clone())
+                .dispatch()
+                .await;
+            let token = csrf_token(&page.into_string().await.unwrap());
+            let before = app.hasher().verifications().1;
+            let attempts = (0..30).map(|_| {
+                async_post(
+                    &client,
+                    "/account/password",
+                    format!(
+                        "current={}&password=x&confirm=x&csrf_token={token}",
+                        enc(WRONG)
+                    ),
+                    cookies.clone(),
+                )
+            });
+            futures::future::join_all(attempts).await;
+            let wrong = app.hasher().verifications().1 - before;
+            assert!(wrong <= 5, "{wrong} wrong current passwords verified");
+        },
+    );
+}
+
+// Open sign-up is rate-limited, and "taken" is throttled like a failure.
+
+fn signup(b: &Browser<'_>, name: &str) -> Resp {
+    let token = b.token("/signup");
+    b.post(
+        "/signup",
+        &format!(
+            "username={name}&password={pw}&confirm={pw}&csrf_token={token}",
+            pw = enc(PASSWORD)
+        ),
+    )
+}
+
+#[test]
+fn sign_ups_per_address_are_limited() {
+    let app = app_with(|f| {
+        f.merge(("signup", "open"))
+            .merge(("signup_address_limit", 3))
+    });
+    let b = app.browser();
+    for i in 0..3 {
+        assert_eq!(
+            signup(&b, &format!("new-user-{i}")).status,
+            Status::SeeOther
+        );
+    }
+    let r = signup(&b, "new-user-3");
+    assert_eq!(r.status, Status::TooManyRequests);
+    assert!(r.header("Retry-After").is_some());
+    assert_eq!(
+        app.browser().login("new-user-3", PASSWORD, false).status,
+        Status::Unauthorized
+    );
+}
+
+#[test]
+fn parallel_sign_ups_from_one_address_stop_at_the_limit() {
+    with_async_app(
+        |f| {
+            f.merge(("signup", "open"))
+                .merge(("signup_address_limit", 3))
+        },
+        |client, _dir| async move {
+            let (cookie, token) = async_form(&client, "/signup").await;
+            let attempts = (0..12).map(|i| {
+                async_post(
+                    &client,
+                    "/signup",
+                    format!(
+                        "username=racer{i:02}&password={pw}&confirm={pw}&csrf_token={token}",
+                        pw = enc(PASSWORD)
+                    ),
+                    vec![cookie.clone()],
+                )
+            });
+            let answers = futures::future::join_all(attempts).await;
+            let created = answers
+                .iter()
+                .filter(|a| a.status == Status::SeeOther)
+                .count();
+            assert_eq!(created, 3);
+        },
+    );
+}
+
+#[test]
+fn names_found_taken_at_sign_up_count_as_failures_of_the_address() {
+    let app = app_with(|f| {
+        f.merge(("signup", "open"))
+            .merge(("address_failures", 3))
+            .merge(("signup_address_limit", 100))
+    });
+    for name in ["alice", "bobby", "carol"] {
+        app.create_user(name, Role::User);
+    }
+    let b = app.browser();
+    for name in ["alice", "bobby", "carol"] {
+        assert_eq!(signup(&b, name).status, Status::UnprocessableEntity);
+    }
+    // Enumeration by sign-up has used up the address's failures: no more probing, and
+    // no password guessing either.
+    assert_eq!(signup(&b, "dave").status, Status::TooManyRequests);
+    assert_eq!(
+        app.browser().login("alice", WRONG, false).status,
+        Status::TooManyRequests
+    );
 }

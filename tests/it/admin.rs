@@ -1,5 +1,6 @@
 //! Administrators' pages: access control on every route, each action with its rules and
-//! audit row, search and pagination, escaping.
+//! audit row, search and pagination, escaping; no reset of one's own password, ids never
+//! reused, and the last administrator stays when two act at once on two instances.
 
 use crate::common::*;
 use gatehouse::accounts::Role;
@@ -622,4 +623,155 @@ fn audit_log_filters_and_pages() {
     let page = admin.b.get("/admin/audit?user=nobody-at-all");
     assert!(page.body.contains("No events."));
     assert_eq!(admin.b.get("/admin/audit?before=abc").status, Status::Ok);
+}
+
+// No admin resets their own password through the admin page.
+
+#[test]
+fn an_admin_cannot_reset_their_own_password_on_the_admin_page() {
+    let app = app();
+    let (id, boss) = app.signed_in("boss", Role::Admin);
+    app.create_user("other-admin", Role::Admin);
+    let r = boss.post(
+        &format!("/admin/users/{id}/reset-password"),
+        &format!(
+            "password={}&csrf_token={}",
+            enc("a password chosen by a thief"),
+            boss.token("/logout")
+        ),
+    );
+    assert_eq!(r.status, Status::Forbidden);
+    assert!(!boss
+        .get(&format!("/admin/users/{id}"))
+        .body
+        .contains("reset-password\""));
+    assert_eq!(
+        app.browser().login("boss", PASSWORD, false).status,
+        Status::SeeOther,
+        "the password is unchanged"
+    );
+    assert!(app.audit_kinds("admin_password_reset").is_empty());
+}
+
+// Account ids are never reused.
+
+#[test]
+fn a_new_account_never_gets_a_deleted_accounts_id() {
+    let app = app();
+    let (_, boss) = app.signed_in("boss", Role::Admin);
+    let gone = app.create_user("leaving", Role::User);
+    let r = boss.post(
+        &format!("/admin/users/{gone}/delete"),
+        &format!("confirm=leaving&csrf_token={}", boss.token("/logout")),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    let next = app.create_user("arriving", Role::User);
+    assert!(next > gone, "id {next} after deleted {gone}");
+    let history = boss.get(&format!("/admin/users/{next}"));
+    assert!(!history.body.contains("admin_account_deleted"));
+}
+
+// The last active administrator stays, even with two administrators at once.
+
+async fn async_session_token(
+    client: &rocket::local::asynchronous::Client,
+    cookies: &[rocket::http::Cookie<'static>],
+) -> String {
+    let page = client
+        .get("/logout")
+        .cookies(cookies.to_vec())
+        .dispatch()
+        .await;
+    csrf_token(&page.into_string().await.unwrap_or_default())
+}
+
+fn active_admins(app: &gatehouse::App) -> Vec<i64> {
+    app.db()
+        .run_blocking(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::accounts::dsl::*;
+            Ok(accounts
+                .filter(role.eq("admin"))
+                .filter(disabled.eq(false))
+                .select(id)
+                .load::<i64>(c)?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn two_admins_removing_each_other_at_once_leave_one_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let figment = figment(&dir);
+    rocket::execute(async move {
+        // Two instances on one database; on PostgreSQL their transactions truly overlap.
+        let one =
+            rocket::local::asynchronous::Client::untracked(gatehouse::rocket(figment.clone()))
+                .await
+                .unwrap();
+        let two = rocket::local::asynchronous::Client::untracked(gatehouse::rocket(figment))
+            .await
+            .unwrap();
+        let state = async_state(&one);
+        for round in 0..8 {
+            let (a, b) = (format!("admin-a{round}"), format!("admin-b{round}"));
+            let ida = state.create_user(&a, Role::Admin, PASSWORD).unwrap().id;
+            let idb = state.create_user(&b, Role::Admin, PASSWORD).unwrap().id;
+            let ca = async_sign_in(&one, &a).await;
+            let cb = async_sign_in(&two, &b).await;
+            // Only these two are active administrators this round.
+            for other in active_admins(state) {
+                if other != ida && other != idb {
+                    state
+                        .db()
+                        .run_blocking(move |c| {
+                            use diesel::prelude::*;
+                            use gatehouse::db::schema::accounts::dsl::*;
+                            diesel::update(accounts.find(other))
+                                .set(disabled.eq(true))
+                                .execute(c)?;
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+            }
+            let (ta, tb) = (
+                async_session_token(&one, &ca).await,
+                async_session_token(&two, &cb).await,
+            );
+            // A disables B on one instance while B demotes A on the other.
+            let (disable, demote) = (
+                format!("/admin/users/{idb}/disable"),
+                format!("/admin/users/{ida}/role"),
+            );
+            let (ra, rb) = futures::join!(
+                async_post(&one, &disable, format!("csrf_token={ta}"), ca.clone()),
+                async_post(
+                    &two,
+                    &demote,
+                    format!("role=user&csrf_token={tb}"),
+                    cb.clone()
+                ),
+            );
+            let left = active_admins(state);
+            assert_eq!(
+                left.len(),
+                1,
+                "round {round}: administrators left {left:?} ({}, {})",
+                ra.status,
+                rb.status
+            );
+            // The one that lost is refused (403), or finds its own session ended (sent to
+            // sign in or to confirm again); only one action goes through.
+            let done = [&ra, &rb]
+                .iter()
+                .filter(|r| r.status == Status::SeeOther && r.location.contains("?notice="))
+                .count();
+            assert_eq!(
+                done, 1,
+                "round {round}: {} {} and {} {}",
+                ra.status, ra.location, rb.status, rb.location
+            );
+        }
+    });
 }

@@ -5,7 +5,6 @@
 //! together.
 
 use crate::common::*;
-use crate::hardening::{async_sign_in, login_body};
 use crate::second_factor::{code_step, enrol, fresh_code, hidden};
 use gatehouse::accounts::{throttle, Role};
 use gatehouse::App;

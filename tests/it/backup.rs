@@ -114,16 +114,19 @@ fn a_backup_taken_while_serving_restores_every_committed_account() {
             })
         })
         .collect();
-    while committed.lock().unwrap().len() < 20 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("twenty sign-ups before the backup", || {
+        committed.lock().unwrap().len() >= 20
+    });
     let file = dir.path().join("backup.sqlite");
     let started = Instant::now();
     let (ok, out) = command(&db, dir.path(), &["backup", &file.to_string_lossy()]);
     let finished = Instant::now();
     assert!(ok, "{out}");
     // A few more after the backup, then stop.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until("a few more sign-ups after the backup", || {
+        let committed = committed.lock().unwrap();
+        committed.iter().filter(|(_, at)| *at > finished).count() >= 3
+    });
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.join().unwrap();

@@ -209,8 +209,7 @@ fn the_binary_alone_runs_from_an_empty_folder() {
     let mut child = serve.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let agent = http_agent(std::time::Duration::from_secs(10));
-    let up = (0..200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let up = comes_true(std::time::Duration::from_secs(10), || {
         agent.get(&format!("{base}/healthz")).call().is_ok()
     });
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -338,6 +337,48 @@ fn other_bad_settings_name_the_setting() {
         let err = gatehouse::config::Settings::from_figment(&figment).unwrap_err();
         assert!(err.contains(expect), "{key}={value}: {err}");
     }
+}
+
+/// A customised template that does not compile stops the start, and is named.
+#[test]
+fn a_customised_template_that_does_not_compile_stops_the_start() {
+    let custom = tempfile::tempdir().unwrap();
+    std::fs::write(custom.path().join("base.html.tera"), "{% if %}").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = custom.path().to_string_lossy().to_string();
+    let f = figment(&dir).merge(("template_dir", folder));
+    match rocket::local::blocking::Client::untracked(gatehouse::rocket(f)) {
+        Ok(_) => panic!("started"),
+        Err(e) => assert!(matches!(
+            e.kind(),
+            rocket::error::ErrorKind::FailedFairings(_)
+        )),
+    }
+    let message = match gatehouse::web::engine::Pages::load(Some(custom.path())) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e,
+    };
+    assert!(message.contains("base"), "{message}");
+}
+
+/// The template engine's loader refuses a folder that does not exist: an empty
+/// `template_dir` setting (unset) and an empty folder both start with the built-in pages.
+#[test]
+fn an_empty_template_dir_setting_or_folder_serves_the_built_in_pages() {
+    let empty = tempfile::tempdir().unwrap();
+    let folder = empty.path().to_string_lossy().to_string();
+    for value in [String::new(), folder] {
+        let app = app_with(|f| f.merge(("template_dir", value.clone())));
+        let r = app.browser().get("/login");
+        assert_eq!(r.status, rocket::http::Status::Ok, "{value:?}");
+        assert!(r.body.contains("name=\"csrf_token\""), "{value:?}");
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("text/html; charset=utf-8"),
+            "{value:?}"
+        );
+    }
+    assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
 }
 
 #[test]

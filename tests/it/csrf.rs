@@ -1,4 +1,5 @@
-//! CSRF refusals on every kind of form: missing or wrong tokens, foreign origins.
+//! CSRF refusals on every kind of form: missing or wrong tokens, foreign origins
+//! (compared by scheme, host and port); a pre-sign-in token only for pre-sign-in forms.
 
 use crate::common::*;
 use gatehouse::accounts::Role;
@@ -147,4 +148,69 @@ fn session_tokens_differ_between_sessions() {
         Status::Forbidden
     );
     assert_eq!(a.get("/dashboard").status, Status::Ok);
+}
+
+// A pre-sign-in token is good only for pre-sign-in forms.
+
+#[test]
+fn the_login_page_token_does_not_work_once_signed_in() {
+    let app = app();
+    app.create_user("bobby", Role::User);
+    let b = app.browser();
+    let pre_token = b.token("/login");
+    let pre_cookie = b.cookie("__Host-presession").unwrap();
+    let r = b.post(
+        "/login",
+        &crate::common::login_body("bobby", PASSWORD, &pre_token),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert_ne!(
+        b.cookie("__Host-presession").unwrap(),
+        pre_cookie,
+        "the pre-session cookie is replaced at sign-in"
+    );
+    for path in ["/sessions/revoke-others", "/logout"] {
+        let r = b.post(path, &format!("csrf_token={pre_token}"));
+        assert_eq!(r.status, Status::Forbidden, "{path}");
+    }
+    // Even with the old pre-session cookie put back, a pre-session token does not
+    // carry a signed-in form.
+    b.set_cookie("__Host-presession", &pre_cookie);
+    assert_eq!(
+        b.post("/logout", &format!("csrf_token={pre_token}")).status,
+        Status::Forbidden
+    );
+    assert_eq!(b.get("/dashboard").status, Status::Ok);
+}
+
+// Origins are compared by scheme, host and port.
+
+#[test]
+fn origins_are_compared_by_scheme_host_and_port() {
+    let app = app();
+    app.create_user("alice", Role::User);
+    let post = |origin: &str| {
+        let mut b = app.browser();
+        b.headers.push(Header::new("Host", "gate.example"));
+        let token = b.token("/login");
+        b.post_with(
+            "/login",
+            &crate::common::login_body("alice", PASSWORD, &token),
+            Header::new("Origin", origin.to_string()),
+        )
+        .status
+    };
+    assert_eq!(post("https://gate.example"), Status::SeeOther);
+    assert_eq!(post("https://gate.example:443"), Status::SeeOther);
+    assert_eq!(
+        post("http://gate.example"),
+        Status::Forbidden,
+        "another scheme"
+    );
+    assert_eq!(
+        post("https://gate.example:8443"),
+        Status::Forbidden,
+        "another port"
+    );
+    assert_eq!(post("https://GATE.example"), Status::SeeOther);
 }

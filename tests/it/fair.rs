@@ -10,12 +10,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;
-use crate::hardening::login_body;
 use gatehouse::accounts::{throttle, Role};
 use gatehouse::App;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::Client as AsyncClient;
 use rocket::local::blocking::Client;
+
+/// How long a test here waits for the queue or an answer before it fails.
+const UNTIL: std::time::Duration = std::time::Duration::from_secs(30);
 
 const WRONG: &str = "not the password at all, sorry";
 
@@ -113,18 +115,6 @@ fn addresses_in_one_ipv6_64_share_the_sign_up_limit() {
     );
 }
 
-/// Waits (polling, bounded) until `done` holds, letting the other futures of the test run.
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "never: {what}"
-        );
-        rocket::tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
 /// A sign-in from `ip` (async client): its status, with a label, pushed to `answered`
 /// when it comes.
 async fn sign_in_from(
@@ -195,8 +185,10 @@ fn one_prefix_has_only_so_many_attempts_in_flight() {
                 .map(|(ip, name)| sign_in_from(&client, ip, name, PASSWORD, vec![], &answered));
             let control = async {
                 // Every attempt is either queued for hashing or answered already.
-                until("all queued or answered", || {
-                    app.hasher().waiting() + answered.lock().unwrap().len() == ips.len()
+                within_async("all queued or answered", UNTIL, || {
+                    std::future::ready(
+                        app.hasher().waiting() + answered.lock().unwrap().len() == ips.len(),
+                    )
                 })
                 .await;
                 app.hasher().resume();
@@ -247,7 +239,10 @@ fn an_attempt_that_waited_too_long_for_a_hashing_worker_is_answered_503_not_veri
                 &answered,
             );
             let control = async {
-                until("queued", || app.hasher().waiting() == 1).await;
+                within_async("queued", UNTIL, || {
+                    std::future::ready(app.hasher().waiting() == 1)
+                })
+                .await;
                 // Three seconds pass (on the app's clock) before a worker is free.
                 app.clock().advance(3);
                 app.hasher().resume();
@@ -325,7 +320,10 @@ fn the_owners_browser_is_verified_ahead_of_a_queued_flood_of_strangers() {
                 .zip(&ips)
                 .map(|(name, ip)| sign_in_from(&client, ip, name, WRONG, vec![], &answered));
             let owner = async {
-                until("the strangers queued", || app.hasher().waiting() == 8).await;
+                within_async("the strangers queued", UNTIL, || {
+                    std::future::ready(app.hasher().waiting() == 8)
+                })
+                .await;
                 sign_in_from(
                     &client,
                     "192.0.2.1",
@@ -337,10 +335,16 @@ fn the_owners_browser_is_verified_ahead_of_a_queued_flood_of_strangers() {
                 .await
             };
             let control = async {
-                until("everyone queued", || app.hasher().waiting() == 9).await;
+                within_async("everyone queued", UNTIL, || {
+                    std::future::ready(app.hasher().waiting() == 9)
+                })
+                .await;
                 // One worker turn: whoever the pool serves first is answered first.
                 app.hasher().let_one_through();
-                until("one answer", || !answered.lock().unwrap().is_empty()).await;
+                within_async("one answer", UNTIL, || {
+                    std::future::ready(!answered.lock().unwrap().is_empty())
+                })
+                .await;
                 let first = answered.lock().unwrap()[0].clone();
                 app.hasher().resume();
                 first

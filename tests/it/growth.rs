@@ -1,10 +1,12 @@
 //! Rows that matter for a while are not kept longer (issue 19): failure counts go once
 //! their hour and their wait are over, an account keeps a few pending second steps at
-//! most, and the prune works through everything due in small transactions.
+//! most, and the prune works through everything due in small transactions; ended
+//! sessions, old tokens and counts are pruned (the audit log later); an account keeps at
+//! most `max_sessions`.
 
 use crate::common::*;
 use crate::second_factor::{code_step, enrol, fresh_code};
-use gatehouse::accounts::Role;
+use gatehouse::accounts::{self, Role};
 use gatehouse::retention::Batches;
 use rocket::http::Status;
 
@@ -158,4 +160,86 @@ fn a_prune_deletes_everything_due_over_several_batches() {
     app.state().clock().advance(335 * 86_400);
     assert_eq!(prune(&app, small(3)).audit_events as i64, audit);
     assert_eq!(rows(&app, "audit_events"), 0);
+}
+
+// Nothing grows without bound.
+
+#[test]
+fn ended_sessions_old_tokens_and_counts_are_pruned_and_the_audit_log_later() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    let (id, alice) = app.signed_in("alice", Role::User);
+    alice.drop_cookie("__Host-access");
+    assert_eq!(alice.get("/dashboard").status, Status::Ok); // a used refresh token
+    let token = alice.token("/logout");
+    alice.post("/logout", &format!("csrf_token={token}"));
+    app.browser().login("nobody", WRONG, false); // a failure count
+    let count = |app: &TestApp| {
+        app.state()
+            .db()
+            .run_blocking(|c| {
+                use diesel::prelude::*;
+                use gatehouse::db::schema::*;
+                Ok((
+                    sessions::table.count().get_result::<i64>(c)?,
+                    refresh_tokens::table.count().get_result::<i64>(c)?,
+                    login_attempts::table.count().get_result::<i64>(c)?,
+                    audit_events::table.count().get_result::<i64>(c)?,
+                ))
+            })
+            .unwrap()
+    };
+    let before = count(&app);
+    assert!(before.0 >= 1 && before.1 >= 2 && before.2 >= 1 && before.3 >= 3);
+    let prune = |app: &TestApp| {
+        let (now, keep) = (app.state().now(), app.state().retention());
+        app.state()
+            .db()
+            .run_blocking(move |c| gatehouse::retention::prune(c, now, &keep))
+            .unwrap()
+    };
+    // Nothing is old enough yet.
+    assert_eq!(prune(&app).sessions, 0);
+    app.state().clock().advance(31 * 86_400);
+    let pruned = prune(&app);
+    assert!(pruned.sessions >= 1 && pruned.refresh_tokens >= 2 && pruned.failure_counts >= 1);
+    let after = count(&app);
+    assert_eq!((after.0, after.1, after.2), (0, 0, 0));
+    assert_eq!(after.3, before.3, "the audit log is kept longer");
+    app.state().clock().advance(335 * 86_400);
+    assert!(prune(&app).audit_events >= 3);
+    assert_eq!(count(&app).3, 0);
+    let _ = id;
+}
+
+#[test]
+fn an_account_keeps_at_most_max_sessions_and_the_oldest_end() {
+    let app = app_with(|f| f.merge(("max_sessions", 3)));
+    app.create_user("alice", Role::User);
+    let browsers: Vec<_> = (0..4)
+        .map(|i| {
+            let b = app.browser();
+            app.state().clock().advance(1); // each a second younger
+            assert_eq!(
+                b.login("alice", PASSWORD, false).status,
+                Status::SeeOther,
+                "{i}"
+            );
+            b
+        })
+        .collect();
+    let id = app
+        .state()
+        .db()
+        .run_blocking(|c| accounts::find_by_username(c, "alice"))
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(live_sessions(&app, id), 3);
+    assert!(
+        browsers[0].get("/dashboard").is_login_redirect(),
+        "the oldest ended"
+    );
+    for b in &browsers[1..] {
+        assert_eq!(b.get("/dashboard").status, Status::Ok);
+    }
 }

@@ -1,9 +1,12 @@
 //! Ugly input: huge, truncated and non-UTF-8 forms, odd Unicode, garbage cookies,
-//! concurrent requests. Always a 4xx page, never a 5xx, and nothing changes.
+//! concurrent requests. Always a 4xx page, never a 5xx, and nothing changes. Names are
+//! shown as written, never as code (no bidi or format characters).
 
 use crate::common::*;
 use gatehouse::accounts::Role;
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Header, Status};
+
+const WRONG: &str = "not the password at all, sorry";
 
 #[test]
 fn a_huge_form_is_refused_with_413() {
@@ -234,4 +237,37 @@ fn a_full_hashing_queue_answers_503_at_once_instead_of_queueing() {
             "a rendered 503 page"
         );
     });
+}
+
+// Names are shown as written, never as code.
+
+#[test]
+fn bidi_and_format_characters_never_reach_a_page() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    let (_, boss) = app.signed_in("boss", Role::Admin);
+    let tricky = "evil\u{202E}nimda\u{2066}\u{200B}";
+    let b = app.browser();
+    b.login(tricky, WRONG, false);
+    let mut device = app.browser();
+    device.headers.push(Header::new(
+        "User-Agent",
+        "Firefox \u{202E}(gnp.exe)\u{200D}",
+    ));
+    device.login("boss", PASSWORD, false);
+    for page in ["/admin/audit", "/account"] {
+        let body = if page == "/account" {
+            device.get(page).body
+        } else {
+            boss.get(page).body
+        };
+        for c in ['\u{202E}', '\u{2066}', '\u{200B}', '\u{200D}'] {
+            assert!(!body.contains(c), "{page} shows U+{:04X}", c as u32);
+        }
+    }
+    let events = app.audit_kinds("login_failure");
+    assert_eq!(events[0].subject_name.as_deref(), Some("evilnimda"));
+    assert!(device
+        .get("/account")
+        .body
+        .contains("<bdi>Firefox (gnp.exe)</bdi>"));
 }

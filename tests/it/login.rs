@@ -1,7 +1,9 @@
-//! Signing in: success, the one generic failure, long passwords, `next`, audit rows.
+//! Signing in: success, the one generic failure, long passwords, `next`, audit rows; a
+//! sign-in in flight cannot outlive a change made meanwhile; hashes made at another cost
+//! are renewed.
 
 use crate::common::*;
-use gatehouse::accounts::Role;
+use gatehouse::accounts::{self, Role};
 use rocket::http::Status;
 
 #[test]
@@ -174,4 +176,146 @@ fn new_sign_in_gets_a_fresh_session_each_time() {
     b.login("alice", PASSWORD, false);
     assert_ne!(a.cookie("__Host-refresh"), b.cookie("__Host-refresh"));
     assert_eq!(app.audit_kinds("login_success").len(), 2);
+}
+
+// A sign-in in flight cannot outlive what happened meanwhile.
+
+/// Finishes a sign-in whose password check saw `checked`, as the sign-in route does.
+fn finish_sign_in(app: &TestApp, checked: &accounts::Account) -> bool {
+    let state = app.state();
+    let checked = checked.clone();
+    let now = state.now();
+    let started = state
+        .db()
+        .run_blocking(move |c| {
+            let new = gatehouse::sessions::NewSignIn {
+                checked: &checked,
+                rehash: None,
+                remember: true,
+                user_agent: "held back",
+                ip: "192.0.2.7",
+                throttle_key: &checked.username,
+                others_in_flight: false,
+                max_sessions: 50,
+                new_device: false,
+                event: gatehouse::audit::Kind::LoginSuccess,
+                amr: "pwd",
+            };
+            gatehouse::sessions::start(c, &new, now)
+        })
+        .unwrap()
+        .0;
+    matches!(started, gatehouse::sessions::Started::Session { .. })
+}
+
+fn account(app: &TestApp, id: i64) -> accounts::Account {
+    app.state()
+        .db()
+        .run_blocking(move |c| accounts::find(c, id))
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn a_sign_in_held_before_its_session_while_the_password_changes_gets_none() {
+    let app = app();
+    let (id, alice) = app.signed_in("alice", Role::User);
+    // Another sign-in (an attacker who knew the old password) has checked it…
+    let checked = account(&app, id);
+    // …and before it starts its session, alice changes her password.
+    let token = alice.token("/account/password");
+    let new = "a brand new passphrase of hers";
+    let r = alice.post(
+        "/account/password",
+        &format!(
+            "current={}&password={}&confirm={}&csrf_token={token}",
+            enc(PASSWORD),
+            enc(new),
+            enc(new)
+        ),
+    );
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(
+        !finish_sign_in(&app, &checked),
+        "a session for the old password"
+    );
+    assert_eq!(live_sessions(&app, id), 1, "only alice's own session");
+    // Without the change in between, the same step starts a session.
+    assert!(finish_sign_in(&app, &account(&app, id)));
+}
+
+#[test]
+fn a_sign_in_held_before_its_session_while_an_admin_disables_gets_none() {
+    let app = app();
+    let (_, boss) = app.signed_in("boss", Role::Admin);
+    let id = app.create_user("alice", Role::User);
+    let checked = account(&app, id);
+    let r = boss.post(
+        &format!("/admin/users/{id}/disable"),
+        &format!("csrf_token={}", boss.token("/logout")),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    // Enabled again at once: the account is active, but the sign-in in flight saw an
+    // older version of it.
+    let r = boss.post(
+        &format!("/admin/users/{id}/enable"),
+        &format!("csrf_token={}", boss.token("/logout")),
+    );
+    assert_eq!(r.status, Status::SeeOther);
+    assert!(!finish_sign_in(&app, &checked));
+    assert_eq!(live_sessions(&app, id), 0);
+    assert!(app
+        .audit_kinds("login_failure")
+        .iter()
+        .any(|e| e.detail.contains("changed while signing in")));
+}
+
+#[test]
+fn a_session_of_an_older_account_version_cannot_refresh() {
+    let app = app();
+    let (id, alice) = app.signed_in("alice", Role::User);
+    // A change that ends sessions but did not see this one (it was being created at
+    // the time): only the version moves.
+    app.state()
+        .db()
+        .run_blocking(move |c| accounts::bump_version(c, id))
+        .unwrap();
+    alice.drop_cookie("__Host-access");
+    assert!(alice.get("/dashboard").is_login_redirect());
+    assert_eq!(live_sessions(&app, id), 0);
+}
+
+// No timing leak after bcrypt_cost changes.
+
+#[test]
+fn hashes_made_at_another_cost_are_renewed_at_the_next_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let cost_of = |app: &gatehouse::App| {
+        app.db()
+            .run_blocking(|c| accounts::find_by_username(c, "alice"))
+            .unwrap()
+            .map(|a| accounts::password::cost_of(&a.password_hash))
+    };
+    {
+        let client = rocket::local::blocking::Client::untracked(gatehouse::rocket(
+            figment(&dir).merge(("bcrypt_cost", 10)),
+        ))
+        .unwrap();
+        let app = client.rocket().state::<gatehouse::App>().unwrap();
+        app.create_user("alice", Role::User, PASSWORD).unwrap();
+        assert_eq!(cost_of(app), Some(Some(10)));
+    }
+    let client = rocket::local::blocking::Client::untracked(gatehouse::rocket(
+        figment(&dir).merge(("bcrypt_cost", 12)),
+    ))
+    .unwrap();
+    let app = client.rocket().state::<gatehouse::App>().unwrap();
+    let b = Browser::new(&client);
+    assert_eq!(b.login("alice", PASSWORD, false).status, Status::SeeOther);
+    assert_eq!(cost_of(app), Some(Some(12)));
+    // The password still works, and unknown names cost a verify at the new cost.
+    assert_eq!(
+        Browser::new(&client).login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
 }

@@ -214,10 +214,10 @@ fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back() {
     // The first attempt fails (nothing listens) and the row waits, with a growing delay.
     first_attempt_failed(&app);
     let smtp = SmtpServer::start_on(port, None).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        smtp.messages().is_empty(),
-        "not before its next attempt is due"
+    stays(
+        "not before its next attempt is due",
+        std::time::Duration::from_millis(1500),
+        || smtp.messages().is_empty(),
     );
     app.state().clock().advance(31);
     let got = smtp.wait_for(1);
@@ -227,7 +227,11 @@ fn mail_waits_while_the_server_is_down_and_goes_once_it_is_back() {
     });
     // Nothing more, however long we wait.
     app.state().clock().advance(3600);
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    stays(
+        "nothing more is sent",
+        std::time::Duration::from_millis(2500),
+        || smtp.messages().len() == 1,
+    );
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(outbox_state(&app), vec![(2, true)]);
     let metrics = app
@@ -289,7 +293,11 @@ fn two_instances_on_one_database_send_each_mail_once() {
             .notify_one();
     }
     let got = smtp.wait_for(40);
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    stays(
+        "each mail once",
+        std::time::Duration::from_millis(2500),
+        || smtp.messages().len() == 40,
+    );
     let got_after = smtp.messages();
     assert_eq!(got_after.len(), 40, "each mail once");
     let mut to: Vec<String> = got.iter().map(|r| to_of(&parse(r))).collect();

@@ -18,7 +18,6 @@ mod faults;
 mod forward;
 mod fuzz;
 mod growth;
-mod hardening;
 mod hostile;
 mod i18n;
 mod installed;

@@ -1,4 +1,5 @@
-//! Headers on every response, health endpoints, static files, error pages.
+//! Headers on every response, health endpoints, static files (files only: no folders or
+//! hidden names), error pages.
 
 use crate::common::*;
 use gatehouse::accounts::Role;
@@ -178,4 +179,33 @@ fn pages_are_html_in_every_language() {
         .push(rocket::http::Header::new("Accept-Language", "ko"));
     let r = k.login("<b>x</b>", "whatever-password-here", false);
     assert!(r.body.contains("&lt;b&gt;x&lt;&#x2F;b&gt;") && !r.body.contains("<b>x</b>"));
+}
+
+// Static files only.
+
+#[test]
+fn static_files_only_no_folders_or_hidden_names() {
+    let app = app();
+    let b = app.browser();
+    assert_eq!(b.get("/static/app.css").status, Status::Ok);
+    for path in [
+        "/static/",
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/.gitkeep",
+        "/static/nothing-here.css",
+    ] {
+        let r = b.get(path);
+        assert!(
+            [
+                Status::NotFound,
+                Status::BadRequest,
+                Status::UnprocessableEntity
+            ]
+            .contains(&r.status),
+            "{path}: {}",
+            r.status
+        );
+        assert!(!r.body.contains("[package]"), "{path}");
+    }
 }

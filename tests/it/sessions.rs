@@ -1,5 +1,6 @@
 //! Sessions from the outside: cookies, the access JWT, forged tokens, refresh rotation,
-//! parallel tabs, reuse detection, sign-out, and the query-free dashboard.
+//! parallel tabs, reuse detection, sign-out, and the query-free dashboard; the grace
+//! window cannot be replayed by a thief; no token lives longer than configured.
 
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -734,4 +735,132 @@ fn tokens_issued_before_families_still_rotate_and_their_reuse_still_ends_the_ses
     let stranger = app.browser();
     stranger.set_cookie(REFRESH, &URL_SAFE_NO_PAD.encode([3u8; 32]));
     assert!(stranger.get("/dashboard").is_login_redirect());
+}
+
+// The grace window cannot be replayed by a thief.
+
+#[test]
+fn a_stolen_refresh_token_inside_the_grace_window_is_theft_from_another_client() {
+    let app = app();
+    let (_, alice) = app.signed_in("alice", Role::User);
+    alice.drop_cookie("__Host-access");
+    // The thief took only the refresh cookie.
+    let thief = app.browser();
+    thief.set_cookie("__Host-refresh", &alice.cookie("__Host-refresh").unwrap());
+    assert_eq!(alice.get("/dashboard").status, Status::Ok); // alice renews
+    let r = thief.get("/dashboard");
+    assert!(r.is_login_redirect(), "grace answered a thief");
+    let events = app.audit_kinds("refresh_token_reuse");
+    assert_eq!(events.len(), 1);
+    assert!(events[0].detail.contains("another client"));
+    alice.drop_cookie("__Host-access");
+    assert!(alice.get("/dashboard").is_login_redirect(), "session ended");
+}
+
+#[test]
+fn twenty_tabs_restored_together_all_stay_signed_in_and_nothing_is_called_theft() {
+    with_async_app(
+        |f| f,
+        |client, _dir| async move {
+            async_state(&client)
+                .create_user("alice", Role::User, PASSWORD)
+                .unwrap();
+            let cookies = async_sign_in(&client, "alice").await;
+            let refresh = cookies
+                .iter()
+                .find(|c| c.name() == "__Host-refresh")
+                .expect("a refresh cookie")
+                .clone();
+            // The browser restores 20 tabs at once: none has an access cookie, all hold
+            // the same refresh token, and all are released together.
+            let tabs = (0..20).map(|_| client.get("/dashboard").cookie(refresh.clone()).dispatch());
+            let answers = futures::future::join_all(tabs).await;
+            let mut rotated = 0;
+            for r in &answers {
+                assert_eq!(r.status(), Status::Ok, "a tab was signed out");
+                assert!(
+                    r.cookies().get("__Host-access").is_some(),
+                    "every tab gets an access cookie"
+                );
+                if r.cookies().get("__Host-refresh").is_some() {
+                    rotated += 1;
+                }
+            }
+            assert_eq!(
+                rotated, 1,
+                "one rotation, the other tabs in the grace window"
+            );
+            let app = async_state(&client);
+            let reuse = app
+                .db()
+                .run_blocking(|c| {
+                    gatehouse::audit::search(c, None, Some("refresh_token_reuse"), None, 10)
+                })
+                .unwrap()
+                .0;
+            assert!(reuse.is_empty(), "recorded as theft: {reuse:?}");
+            let notices: i64 = app
+                .db()
+                .run_blocking(|c| {
+                    use diesel::prelude::*;
+                    use gatehouse::db::schema::outbox;
+                    Ok(outbox::table
+                        .filter(outbox::kind.eq(gatehouse::outbox::kind::REFRESH_REUSE))
+                        .count()
+                        .get_result(c)?)
+                })
+                .unwrap();
+            assert_eq!(notices, 0, "a theft notice was queued");
+        },
+    );
+}
+
+// No access token lives longer than configured.
+
+#[test]
+fn access_tokens_living_longer_than_the_configured_lifetime_are_refused() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use hmac::{Hmac, KeyInit, Mac};
+    let app = app();
+    let (id, alice) = app.signed_in("alice", Role::User);
+    let sid = {
+        let now = app.state().now();
+        app.state()
+            .db()
+            .run_blocking(move |c| gatehouse::sessions::store::live_for_account(c, id, now))
+            .unwrap()[0]
+            .id
+            .clone()
+    };
+    let forge = |lifetime: i64| {
+        let t = app.state().now();
+        let header = serde_json::json!({ "alg": "HS256", "typ": "JWT", "kid": "k1" });
+        let claims = serde_json::json!({
+            "iss": "gatehouse", "aud": "gatehouse", "sub": id.to_string(), "name": "alice",
+            "sid": sid, "role": "user", "iat": t, "nbf": t, "exp": t + lifetime, "jti": "j"
+        });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&[1u8; 32]).unwrap();
+        mac.update(input.as_bytes());
+        format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    };
+    let b = app.browser();
+    b.set_cookie("__Host-access", &forge(300));
+    assert_eq!(
+        b.get("/dashboard").status,
+        Status::Ok,
+        "control: a normal lifetime"
+    );
+    let b = app.browser();
+    b.set_cookie("__Host-access", &forge(30 * 86_400));
+    assert!(b.get("/dashboard").is_login_redirect(), "a 30-day token");
+    let _ = alice;
 }

@@ -1,4 +1,5 @@
-//! First run: the one-time setup link creates the first administrator, once.
+//! First run: the one-time setup link creates the first administrator, once; the token
+//! never appears in the request log.
 
 use crate::common::*;
 use gatehouse::accounts::Role;
@@ -148,4 +149,98 @@ fn setup_never_creates_a_second_administrator() {
         app.browser().login("second-admin", PASSWORD, false).status,
         Status::Unauthorized
     );
+}
+
+// The setup token never appears in the logs.
+
+#[test]
+fn the_setup_token_never_appears_in_the_request_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = {
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ROCKET_DATABASE_URL", database_url(&dir))
+            .env("ROCKET_DATA_DIR", dir.path())
+            .env("ROCKET_PORT", port.to_string())
+            .env("ROCKET_BCRYPT_COST", "4")
+            .env("ROCKET_LOG_LEVEL", "normal")
+            .env("ROCKET_CLI_COLORS", "false")
+            .env(
+                "ROCKET_JWT_KEYS",
+                format!("[{{kid=\"k1\",secret=\"{KEY1_SECRET}\"}}]"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    // Both outputs read as they come, so that the test can wait for a line.
+    let (out, err) = (
+        std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+        std::sync::Arc::new(std::sync::Mutex::new(String::new())),
+    );
+    let readers = [
+        read_into(server.stdout.take().unwrap(), out.clone()),
+        read_into(server.stderr.take().unwrap(), err.clone()),
+    ];
+    let agent = http_agent(std::time::Duration::from_secs(5));
+    let base = format!("http://127.0.0.1:{port}");
+    let started = comes_true(std::time::Duration::from_secs(10), || {
+        agent.get(&format!("{base}/healthz")).call().is_ok()
+    });
+    assert!(started);
+    let status = agent
+        .get(&format!("{base}/setup?token=GuessedSetupToken1234&lang=en"))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    // The request's lines are logged, and the guessed token in none of them, however
+    // long we wait.
+    wait_until("the request is logged", || {
+        out.lock().unwrap().contains("GET /setup")
+    });
+    stays(
+        "the guessed token is never logged",
+        std::time::Duration::from_millis(300),
+        || {
+            !out.lock().unwrap().contains("GuessedSetupToken1234")
+                && !err.lock().unwrap().contains("GuessedSetupToken1234")
+        },
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let (out, err) = (out.lock().unwrap().clone(), err.lock().unwrap().clone());
+    assert!(out.contains("GET /setup"), "the request is logged: {out}");
+    assert!(!out.contains("GuessedSetupToken1234") && !err.contains("GuessedSetupToken1234"));
+    // The real link was printed once, at start, as it must be; never again.
+    let printed = err
+        .split("token=")
+        .nth(1)
+        .map(|t| t.split_whitespace().next().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    assert_eq!(printed.len(), 43, "the setup link at start: {err}");
+    assert!(!out.contains(&printed));
+}
+
+/// Reads `from` into `into` as it comes, until it closes.
+fn read_into(
+    from: impl std::io::Read + Send + 'static,
+    into: std::sync::Arc<std::sync::Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(from)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            let mut s = into.lock().unwrap();
+            s.push_str(&String::from_utf8_lossy(&line));
+            s.push('\n');
+        }
+    })
 }

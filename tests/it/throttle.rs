@@ -1,11 +1,14 @@
 //! Throttling and client addresses: per username (known or not), per address, trusted
-//! proxies, growing waits, unlock, audit.
+//! proxies, growing waits, unlock, audit; parallel guesses counted (one instance or
+//! several, released together); lockout is not a weapon against a known browser.
 
 use std::net::SocketAddr;
 
 use crate::common::*;
-use gatehouse::accounts::Role;
+use gatehouse::accounts::{self, Role};
 use rocket::http::{ContentType, Header, Status};
+
+const WRONG: &str = "not the password at all, sorry";
 
 fn fail(b: &Browser<'_>, name: &str) -> Resp {
     b.login(name, "definitely not the password", false)
@@ -295,4 +298,204 @@ fn forwarded_for_is_honoured_from_a_trusted_proxy() {
     let events = app.audit_kinds("login_failure");
     assert!(events.iter().any(|e| e.ip == "198.51.100.2"));
     assert!(events.iter().all(|e| e.ip != "10.0.0.1"));
+}
+
+// Parallel guessing is counted.
+
+#[test]
+fn sixty_parallel_guesses_verify_at_most_the_lockout_threshold() {
+    with_async_app(
+        |f| f.merge(("address_failures", 100_000)),
+        |client, _dir| async move {
+            let app = async_state(&client);
+            app.create_user("alice", Role::User, PASSWORD).unwrap();
+            let (cookie, token) = async_form(&client, "/login").await;
+            let attempts = (0..60).map(|i| {
+                // One right password among them, in the middle.
+                let password = if i == 30 { PASSWORD } else { WRONG };
+                async_post(
+                    &client,
+                    "/login",
+                    login_body("alice", password, &token),
+                    vec![cookie.clone()],
+                )
+            });
+            let answers = futures::future::join_all(attempts).await;
+            let (_, wrong) = app.hasher().verifications();
+            let threshold = app.settings().throttle.lockout_after as u64;
+            assert!(
+                wrong <= threshold,
+                "{wrong} wrong passwords verified (threshold {threshold})"
+            );
+            for a in &answers {
+                assert!(
+                    [
+                        Status::SeeOther,
+                        Status::Unauthorized,
+                        Status::TooManyRequests
+                    ]
+                    .contains(&a.status),
+                    "{}",
+                    a.status
+                );
+            }
+            assert!(answers.iter().any(|a| a.status == Status::TooManyRequests));
+        },
+    );
+}
+
+#[test]
+fn parallel_guesses_through_several_instances_are_counted_once_in_the_database() {
+    // Four instances on one database, fifteen guesses each, all released together: the
+    // per-name count in the database bounds them all (each instance's in-memory limits
+    // only see their own).
+    let dir = tempfile::tempdir().unwrap();
+    let figment = figment(&dir).merge(("address_failures", 100_000));
+    rocket::execute(async move {
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            clients.push(
+                rocket::local::asynchronous::Client::untracked(gatehouse::rocket(figment.clone()))
+                    .await
+                    .unwrap(),
+            );
+        }
+        async_state(&clients[0])
+            .create_user("alice", Role::User, PASSWORD)
+            .unwrap();
+        let mut forms = Vec::new();
+        for c in &clients {
+            forms.push(async_form(c, "/login").await);
+        }
+        let attempts = clients
+            .iter()
+            .zip(&forms)
+            .flat_map(|(client, (cookie, token))| {
+                (0..15).map(move |_| {
+                    async_post(
+                        client,
+                        "/login",
+                        login_body("alice", WRONG, token),
+                        vec![cookie.clone()],
+                    )
+                })
+            });
+        futures::future::join_all(attempts).await;
+        let wrong: u64 = clients
+            .iter()
+            .map(|c| async_state(c).hasher().verifications().1)
+            .sum();
+        assert!(
+            wrong <= 5,
+            "{wrong} wrong passwords verified across instances"
+        );
+        let locked = async_state(&clients[0])
+            .db()
+            .run_blocking(|c| {
+                accounts::throttle::status(c, "alice", gatehouse::clock::system_now())
+            })
+            .unwrap();
+        assert!(locked.1.is_some(), "the name is locked: {locked:?}");
+    });
+}
+
+#[test]
+fn the_address_slot_is_taken_before_the_password_is_checked() {
+    with_async_app(
+        |f| f.merge(("address_failures", 4)),
+        |client, _dir| async move {
+            let (cookie, token) = async_form(&client, "/login").await;
+            // Thirty different names from one address, together.
+            let attempts = (0..30).map(|i| {
+                async_post(
+                    &client,
+                    "/login",
+                    login_body(&format!("nobody{i:02}"), WRONG, &token),
+                    vec![cookie.clone()],
+                )
+            });
+            let answers = futures::future::join_all(attempts).await;
+            let (verified, _) = async_state(&client).hasher().verifications();
+            assert!(
+                verified <= 4,
+                "{verified} passwords verified for one address"
+            );
+            let refused = answers
+                .iter()
+                .filter(|a| a.status == Status::TooManyRequests)
+                .count();
+            assert!(refused >= 26, "{refused} refused");
+        },
+    );
+}
+
+// Lockout is not a weapon.
+
+#[test]
+fn a_known_browser_signs_in_while_strangers_keep_the_name_locked() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    app.create_user("alice", Role::User);
+    // Alice's own browser has signed in before (and signed out since).
+    let known = app.browser();
+    assert_eq!(
+        known.login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    assert!(known.cookie("__Host-device").is_some());
+    let token = known.token("/logout");
+    known.post("/logout", &format!("csrf_token={token}"));
+    // An attacker locks the name from elsewhere.
+    let attacker = app.browser();
+    for _ in 0..6 {
+        attacker.login("alice", WRONG, false);
+    }
+    assert_eq!(
+        attacker.login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+    // Alice's browser is not held back; an unknown browser still is.
+    assert_eq!(
+        known.login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+    // A device cookie names one account: it does not help with another.
+    let token = known.token("/logout");
+    known.post("/logout", &format!("csrf_token={token}"));
+    app.create_user("bobby", Role::User);
+    for _ in 0..5 {
+        attacker.login("bobby", WRONG, false);
+    }
+    assert_eq!(
+        known.login("bobby", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+}
+
+#[test]
+fn a_known_browser_guessing_is_throttled_on_its_own() {
+    let app = app_with(|f| f.merge(("address_failures", 1000)));
+    app.create_user("alice", Role::User);
+    let known = app.browser();
+    assert_eq!(
+        known.login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
+    let token = known.token("/logout");
+    known.post("/logout", &format!("csrf_token={token}"));
+    for _ in 0..5 {
+        known.login("alice", WRONG, false);
+    }
+    assert_eq!(
+        known.login("alice", PASSWORD, false).status,
+        Status::TooManyRequests
+    );
+    // Its failures did not lock the name for everyone else.
+    assert_eq!(
+        app.browser().login("alice", PASSWORD, false).status,
+        Status::SeeOther
+    );
 }

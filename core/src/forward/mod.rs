@@ -114,22 +114,20 @@ impl Rules {
         let mut out = Vec::with_capacity(rules.len());
         for (i, r) in rules.iter().enumerate() {
             let bad = |why: &str| format!("setting `access_rules[{i}]` (host {:?}): {why}", r.host);
-            let host = r.host.trim().to_ascii_lowercase();
-            let host = host.strip_suffix('.').unwrap_or(&host).to_string();
-            let name_ok = |h: &str| {
-                !h.is_empty()
-                    && h.split('.').all(|l| {
-                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    })
-            };
+            // Canonical as the targets' hosts are (`target::canonical_host`: lower case,
+            // IDNA, one trailing dot dropped), so that a rule matches the hosts it names.
+            let host = r.host.trim();
             let host = match host.strip_prefix("*.") {
-                Some(suffix) if name_ok(suffix) => HostPattern::Subdomains(suffix.to_string()),
-                None if name_ok(&host) => HostPattern::Exact(host),
-                _ => {
-                    return Err(bad(
-                        "`host` must be a host name, or *.domain for its subdomains",
-                    ))
-                }
+                Some(suffix) => target::canonical_host(suffix)
+                    .ok()
+                    .filter(|d| d.parse::<std::net::IpAddr>().is_err() && !d.starts_with('['))
+                    .map(HostPattern::Subdomains),
+                None => target::canonical_host(host).ok().map(HostPattern::Exact),
+            };
+            let Some(host) = host else {
+                return Err(bad(
+                    "`host` must be a host name, or *.domain for its subdomains",
+                ));
             };
             let glob = |p: &str| {
                 GlobBuilder::new(p)
@@ -284,6 +282,31 @@ mod tests {
         let p = HostPattern::Subdomains("example.com".into());
         assert!(p.matches("a.example.com") && p.matches("a.b.example.com"));
         assert!(!p.matches("example.com") && !p.matches("evilexample.com"));
+    }
+
+    #[test]
+    fn rule_hosts_are_canonical_as_targets_are() -> Result<(), String> {
+        let rules = Rules::from_config(
+            &[
+                rule("Bücher.Example.", None, "allow", &[]),
+                rule("*.APPS.example", None, "allow", &[]),
+            ],
+            "deny",
+            false,
+        )?;
+        for (url, decision) in [
+            ("https://xn--bcher-kva.example/", Decision::Allow),
+            ("https://a.apps.example/", Decision::Allow),
+            ("https://apps.example/", Decision::Deny),
+        ] {
+            let target = Target::from_url(url).map_err(|e| e.to_string())?;
+            assert_eq!(rules.decide(&target, None), decision, "{url}");
+        }
+        for host in ["*.192.0.2.1", "*.[::1]", "a b.example", "*.", ""] {
+            let r = Rules::from_config(&[rule(host, None, "allow", &[])], "deny", false);
+            assert!(r.is_err(), "{host:?} accepted");
+        }
+        Ok(())
     }
 
     #[test]

@@ -149,6 +149,17 @@ pub fn origin_of(url: &str) -> Result<(Scheme, Authority), BadTarget> {
     Ok((scheme, Authority::parse(scheme, authority)?))
 }
 
+/// The scheme and authority of a URL that is nothing more (`https://host[:port]`, no
+/// path, query or fragment; a setting such as `public_url`), canonical.
+pub fn bare_origin(url: &str) -> Result<(Scheme, Authority), BadTarget> {
+    let origin = origin_of(url)?;
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    if rest.contains(['/', '?', '#']) {
+        return Err(BadTarget::Path);
+    }
+    Ok(origin)
+}
+
 /// Whether canonical `host` is a subdomain of `domain` (`a.example.com` of
 /// `example.com`, not `evilexample.com`), or, with `or_itself`, the domain itself.
 pub fn within_domain(host: &str, domain: &str, or_itself: bool) -> bool {
