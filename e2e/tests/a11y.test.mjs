@@ -106,7 +106,7 @@ test('error page 429', async () => {
   await anon.goto(`${server.base}/login`);
   await anon.getByLabel('Username').fill('locked-out');
   await anon.getByLabel('Password').fill(PASSWORD);
-  const [response] = await Promise.all([anon.waitForResponse((r) => r.request().method() === 'POST'), anon.getByRole('button', { name: 'Sign in' }).click()]);
+  const [response] = await Promise.all([anon.waitForResponse((r) => r.request().method() === 'POST'), anon.getByRole('button', { name: 'Sign in', exact: true }).click()]);
   assert.equal(response.status(), 429);
   const found = [];
   await anon.evaluate(AXE);

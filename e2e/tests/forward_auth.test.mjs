@@ -96,7 +96,7 @@ test('an app behind nginx sends the browser to sign in, then sees who it is, unt
   assert.match(page.url(), new RegExp(`^https://auth\\.gh\\.test:${port}/login\\?rd=`));
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL(app);
   assert.equal(await page.textContent('#who'), 'alice');
   const cookies = await context.cookies();

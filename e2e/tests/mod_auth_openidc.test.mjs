@@ -110,7 +110,7 @@ test('mod_auth_openidc signs the person in through Gatehouse and out by back-cha
   await page.goto(`${base}/login`);
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
   await page.goto(`${base}/admin/groups`);
   await page.getByLabel('Name').fill('ops');
   await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Create group' }).click()]);
@@ -124,7 +124,7 @@ test('mod_auth_openidc signs the person in through Gatehouse and out by back-cha
   assert.match(page.url(), new RegExp(`^${base}/login`));
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
   await page.waitForURL(/\/oauth2\/authorize/);
   assert.match(await page.textContent('body'), /Apache app/);
   await Promise.all([page.waitForURL(`${app}/protected/**`), page.getByRole('button', { name: 'Allow' }).click()]);

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::attempt::{Admitted, Attempted, Gate, Verdict};
-use super::{App, SignIn, SignedIn};
+use super::{App, SignIn};
 use crate::accounts::{username_key, Account, Owner};
 use crate::effect::{Effect, SignInOutcome};
 use crate::error::{Error, Result};
 use crate::second_factor::passkeys::{self, Added, RelyingParty};
-use crate::sessions::{self, PasskeyAnswer, PasskeySignIn, Started};
+use crate::sessions::{self, PasskeyAnswer, PasskeySignIn};
 
 /// What the passkey sign-in form sent, and from where.
 pub struct PasskeySignInAttempt<'a> {
@@ -217,27 +217,7 @@ impl App {
                 })
                 .await?;
             drop(in_flight);
-            let Started::Session {
-                session,
-                refresh,
-                account,
-                groups,
-            } = started
-            else {
-                return Ok(Verdict::Wrong(SignIn::Failed));
-            };
-            let access = self.access_token(&account, &groups, &session.id, now)?;
-            let device = if known_device {
-                None
-            } else {
-                Some(self.device.issue(&account.username)?)
-            };
-            Ok(Verdict::Right(SignIn::Success(SignedIn {
-                access,
-                refresh,
-                device,
-                now,
-            })))
+            self.signed_in(started, known_device, now)
         };
         match self.attempt(gate, check).await? {
             Attempted::Done(result) => Ok(result),

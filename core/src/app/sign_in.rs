@@ -191,6 +191,18 @@ impl App {
             })
             .await?;
         drop(in_flight);
+        self.signed_in(started, known_device, now)
+    }
+
+    /// What a started sign-in hands the browser: an access token, the refresh token, and
+    /// a device token for a browser not known yet. The one ending of every sign-in that
+    /// starts a session (a password, a second step, a passkey).
+    pub(super) fn signed_in(
+        &self,
+        started: Started,
+        known_device: bool,
+        now: i64,
+    ) -> Result<Verdict<SignIn>> {
         let Started::Session {
             session,
             refresh,
