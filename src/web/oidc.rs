@@ -844,12 +844,6 @@ async fn authenticate(
             })
             .await?
     };
-    if let Some(wait) = wait {
-        return Err(Error::TooManyRequests {
-            retry_after: wait.max(1) as u64,
-        }
-        .into());
-    }
     let outcome = match (&client, &secret) {
         (Some(c), Some(s)) if !c.public && c.secret_matches(s) => {
             Some(Authenticated::Confidential(c.clone()))
@@ -857,9 +851,16 @@ async fn authenticate(
         (Some(c), None) if c.public => Some(Authenticated::Public(c.clone())),
         _ => None,
     };
-    match outcome {
-        Some(a) => Ok(a),
-        None => {
+    // The client's wait holds back guesses only: the app that knows its secret is never
+    // refused by what strangers sent (client ids are public, in every authorize URL), as a
+    // correct password never waits out a stranger's lockout (SPEC §5).
+    match (outcome, wait) {
+        (Some(a), _) => Ok(a),
+        (None, Some(wait)) => Err(Error::TooManyRequests {
+            retry_after: wait.max(1) as u64,
+        }
+        .into()),
+        (None, None) => {
             app.oidc_client_auth().record(ip);
             if client.is_some() {
                 app.oidc_db()

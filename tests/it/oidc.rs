@@ -1352,6 +1352,34 @@ fn failed_client_authentications_are_throttled_per_client() {
 }
 
 #[test]
+fn a_strangers_failures_never_lock_out_the_client_that_knows_its_secret() {
+    let app = op();
+    let (id, secret) = register(&app, &spec("Target"));
+    let secret = secret.unwrap();
+    let stranger: std::net::SocketAddr = "192.0.2.66:40000".parse().unwrap();
+    let app_server: std::net::SocketAddr = "192.0.2.10:40000".parse().unwrap();
+    let token = |from, secret: &str| {
+        app.client
+            .post("/oauth2/token")
+            .remote(from)
+            .header(ContentType::Form)
+            .body(format!(
+                "grant_type=refresh_token&refresh_token=x&client_id={id}&client_secret={secret}"
+            ))
+            .dispatch()
+            .status()
+    };
+    let mut last = Status::Ok;
+    for _ in 0..8 {
+        last = token(stranger, "guess");
+    }
+    assert_eq!(last, Status::TooManyRequests, "the guesses wait");
+    // The real client authenticates (the refresh token itself is junk: 400, not 401/429).
+    assert_eq!(token(app_server, &secret), Status::BadRequest);
+    assert_eq!(token(app_server, "guess"), Status::TooManyRequests);
+}
+
+#[test]
 fn introspection_is_for_the_confidential_client_that_holds_the_token() {
     let app = op();
     let (_, browser) = app.signed_in("alice", Role::User);
