@@ -8,7 +8,7 @@ use rocket::response::Redirect;
 use rocket::Either;
 use rocket::State;
 
-use crate::app::{App, SignIn, SignInAttempt};
+use crate::app::{App, SignIn, SignInAttempt, SignedIn};
 use crate::sessions::SIGN_IN_FAILED;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected, PreSessionToken};
@@ -161,6 +161,29 @@ impl CsrfProtected for LoginForm {
     }
 }
 
+/// What every sign-in that started a session answers (a password, the second step, a
+/// passkey): the session's cookies, a device cookie for a browser not known yet, fresh
+/// pre-session form tokens (the forms shown before are done with), and the way on.
+pub fn signed_in_answer(
+    jar: &CookieJar<'_>,
+    app: &App,
+    signed_in: SignedIn,
+    dest: &Destination,
+) -> Result<Redirect> {
+    session::set_cookies(
+        jar,
+        app,
+        signed_in.access,
+        Some(&signed_in.refresh),
+        signed_in.now,
+    );
+    if let Some(token) = signed_in.device {
+        session::set_device_cookie(jar, app, token);
+    }
+    crate::web::csrf::renew_presession(jar, app)?;
+    Ok(Redirect::to(dest.target()))
+}
+
 #[allow(clippy::too_many_arguments)]
 #[post("/login", data = "<form>")]
 pub async fn login(
@@ -187,19 +210,7 @@ pub async fn login(
     };
     match app.sign_in(&attempt).await? {
         SignIn::Success(signed_in) => {
-            session::set_cookies(
-                jar,
-                app,
-                signed_in.access,
-                Some(&signed_in.refresh),
-                signed_in.now,
-            );
-            if let Some(token) = signed_in.device {
-                session::set_device_cookie(jar, app, token);
-            }
-            // Forms shown before the sign-in (and their tokens) are done with.
-            crate::web::csrf::renew_presession(jar, app)?;
-            Ok(Either::Left(Redirect::to(dest.target())))
+            Ok(Either::Left(signed_in_answer(jar, app, signed_in, &dest)?))
         }
         SignIn::SecondFactor(pending) => {
             session::set_pending_cookie(jar, app, pending);
@@ -395,18 +406,7 @@ pub async fn second_step(
     {
         SecondStepResult::Success(signed_in) => {
             session::clear_pending_cookie(jar, app);
-            session::set_cookies(
-                jar,
-                app,
-                signed_in.access,
-                Some(&signed_in.refresh),
-                signed_in.now,
-            );
-            if let Some(device) = signed_in.device {
-                session::set_device_cookie(jar, app, device);
-            }
-            crate::web::csrf::renew_presession(jar, app)?;
-            Ok(Either::Left(Redirect::to(dest.target())))
+            Ok(Either::Left(signed_in_answer(jar, app, signed_in, &dest)?))
         }
         SecondStepResult::Wrong(left) => {
             let (passkey_options, totp) = second_step_offer(app, &passkeys, &pending).await?;

@@ -370,20 +370,9 @@ pub async fn sign_in(
         device: device.as_deref(),
     };
     match app.passkey_sign_in(&attempt).await? {
-        SignIn::Success(signed_in) => {
-            session::set_cookies(
-                jar,
-                app,
-                signed_in.access,
-                Some(&signed_in.refresh),
-                signed_in.now,
-            );
-            if let Some(token) = signed_in.device {
-                session::set_device_cookie(jar, app, token);
-            }
-            crate::web::csrf::renew_presession(jar, app)?;
-            Ok(Either::Left(Redirect::to(dest.target())))
-        }
+        SignIn::Success(signed_in) => Ok(Either::Left(crate::web::auth::signed_in_answer(
+            jar, app, signed_in, &dest,
+        )?)),
         SignIn::Throttled(wait) => Err(Error::TooManyRequests {
             retry_after: wait.max(1) as u64,
         }),
