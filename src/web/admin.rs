@@ -105,6 +105,7 @@ pub async fn users(
             q: search.prefix,
             role: search.role.map(|r| r.as_str()),
             status: status.filter(|_| search.status.is_some()),
+            oidc_on: app.oidc().is_some(),
             notice: notice::text(notice),
         },
     ))

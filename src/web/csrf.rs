@@ -105,6 +105,23 @@ pub fn same_origin(req: &Request<'_>, secure: bool) -> bool {
     scheme_ok && Authority::parse(scheme, this).is_ok_and(|host| host == origin)
 }
 
+/// Whether a request says it comes from this site (`same_origin`): for a route that takes
+/// cross-site posts too and must know which ones may confirm (the OpenID logout, whose
+/// confirmation form carries the session's form token).
+pub struct FromThisSite(pub bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for FromThisSite {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        let secure = req
+            .rocket()
+            .state::<App>()
+            .is_none_or(|app| app.settings().cookie_secure);
+        Outcome::Success(FromThisSite(same_origin(req, secure)))
+    }
+}
+
 #[rocket::async_trait]
 impl<'r, T: FromForm<'r> + CsrfProtected + Send + 'r> FromData<'r> for Csrf<T> {
     type Error = ();

@@ -12,14 +12,14 @@ use rocket::response::{self, Redirect, Responder, Response};
 use rocket::State;
 use serde_json::{json, Value};
 
-use crate::app::App;
+use crate::app::{App, ClientAuth, ClientCredentials, CodeRedemption, CodeRequest};
 use crate::context;
 use crate::i18n::Message;
 use crate::oidc::tokens::{at_hash, AccessClaims, IdClaims, Profile, Provider};
 use crate::oidc::{self, Client, Granted, Redeemed};
 use crate::sessions::keys::Alg;
 use crate::web::client::ClientInfo;
-use crate::web::csrf::{Csrf, CsrfProtected};
+use crate::web::csrf::{Csrf, CsrfProtected, FromThisSite};
 use crate::web::engine::Template;
 use crate::web::error::{Error, Result};
 use crate::web::lang::{page, Lang};
@@ -175,6 +175,11 @@ pub struct AuthParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub response_mode: Option<String>,
+    /// Request objects (OpenID Connect Core §6) are not supported: refused, never ignored.
+    #[serde(skip)]
+    pub request: Option<String>,
+    #[serde(skip)]
+    pub request_uri: Option<String>,
 }
 
 impl AuthParams {
@@ -331,12 +336,7 @@ async fn authorize_core(
 ) -> Result<AuthAnswer> {
     let p = provider(app)?.clone();
     let client_id = params.client_id.clone().unwrap_or_default();
-    let client = {
-        let id = client_id.clone();
-        app.oidc_db()
-            .run(move |c| oidc::find_client(c, &id))
-            .await?
-    };
+    let client = app.oidc_client(client_id.clone()).await?;
     let Some(client) = client else {
         return Ok(bad("oidc-unknown-client"));
     };
@@ -355,6 +355,15 @@ async fn authorize_core(
                 "response_mode must be query or form_post",
             );
         }
+    }
+    if params.request.is_some() {
+        return fail("request_not_supported", "request objects are not supported");
+    }
+    if params.request_uri.is_some() {
+        return fail(
+            "request_uri_not_supported",
+            "request objects are not supported",
+        );
     }
     match params.response_type.as_deref() {
         Some("code") => {}
@@ -450,12 +459,7 @@ async fn authorize_core(
         });
     }
     let now = app.now();
-    let facts = {
-        let sid = user.sid.clone();
-        app.oidc_db()
-            .run(move |c| oidc::session_facts(c, &sid, now))
-            .await?
-    };
+    let facts = app.oidc_session_facts(user.sid.clone()).await?;
     let Some(facts) = facts else {
         if none {
             return fail("login_required", "the session has ended");
@@ -483,15 +487,10 @@ async fn authorize_core(
         return fail("access_denied", "the account may not use this application");
     }
     let consent_needed = prompts.contains(&"consent")
-        || (!client.trusted && {
-            let (id, cid, sc) = (facts.account.id, client.client_id.clone(), scope.clone());
-            !app.oidc_db()
-                .run(move |c| {
-                    let s: Vec<&str> = sc.split(' ').collect();
-                    oidc::consented(c, id, &cid, &s)
-                })
-                .await?
-        });
+        || (!client.trusted
+            && !app
+                .oidc_consented(facts.account.id, client.client_id.clone(), scope.clone())
+                .await?);
     match decision {
         Decision::Deny => return fail("access_denied", "the person did not allow it"),
         Decision::None if consent_needed => {
@@ -520,36 +519,19 @@ async fn authorize_core(
         }
         _ => {}
     }
-    let amr = facts.amr.join(" ");
-    let ip = client_info.ip.clone();
-    let (sid, account_id, auth_time) = (user.sid.clone(), facts.account.id, facts.auth_time);
-    let remember = decision == Decision::Allow;
-    let (cid, u, sc, nonce, ch) = (
-        client.client_id.clone(),
-        uri.clone(),
-        scope.clone(),
-        params.nonce.clone(),
-        params.code_challenge.clone(),
-    );
     let code = app
-        .oidc_change(move |c| {
-            oidc::issue_code(
-                c,
-                &oidc::NewCode {
-                    client_id: &cid,
-                    account_id,
-                    session_id: &sid,
-                    redirect_uri: &u,
-                    scope: &sc,
-                    nonce: nonce.as_deref(),
-                    code_challenge: ch.as_deref(),
-                    auth_time,
-                    amr: &amr,
-                    consent: remember,
-                    ip: &ip,
-                },
-                now,
-            )
+        .oidc_issue_code(CodeRequest {
+            client_id: client.client_id.clone(),
+            account_id: facts.account.id,
+            session_id: user.sid.clone(),
+            redirect_uri: uri.clone(),
+            scope,
+            nonce: params.nonce.clone(),
+            code_challenge: params.code_challenge.clone(),
+            auth_time: facts.auth_time,
+            amr: facts.amr.join(" "),
+            consent: decision == Decision::Allow,
+            ip: client_info.ip.clone(),
         })
         .await?;
     let Some(code) = code else {
@@ -825,54 +807,16 @@ async fn authenticate(
             None => return Err(invalid_client("no client authentication")),
         },
     };
-    if let Some(wait) = app.oidc_client_auth().wait(ip) {
-        return Err(Error::TooManyRequests {
-            retry_after: wait.max(1) as u64,
-        }
-        .into());
-    }
-    let key = format!("oidc-client\n{id}");
-    let (limits, now) = (app.settings().throttle, app.now());
-    let (client, wait) = {
-        let (id, key) = (id.clone(), key.clone());
-        app.oidc_db()
-            .run(move |c| {
-                Ok((
-                    oidc::find_client(c, &id)?,
-                    crate::accounts::throttle::wait(c, &key, &limits, now)?,
-                ))
-            })
-            .await?
+    let creds = ClientCredentials {
+        client_id: id,
+        secret,
+        ip: ip.to_string(),
     };
-    let outcome = match (&client, &secret) {
-        (Some(c), Some(s)) if !c.public && c.secret_matches(s) => {
-            Some(Authenticated::Confidential(c.clone()))
-        }
-        (Some(c), None) if c.public => Some(Authenticated::Public(c.clone())),
-        _ => None,
-    };
-    // The client's wait holds back guesses only: the app that knows its secret is never
-    // refused by what strangers sent (client ids are public, in every authorize URL), as a
-    // correct password never waits out a stranger's lockout (SPEC §5).
-    match (outcome, wait) {
-        (Some(a), _) => Ok(a),
-        (None, Some(wait)) => Err(Error::TooManyRequests {
-            retry_after: wait.max(1) as u64,
-        }
-        .into()),
-        (None, None) => {
-            app.oidc_client_auth().record(ip);
-            if client.is_some() {
-                app.oidc_db()
-                    .run(move |c| {
-                        crate::db::write_tx(c, |c| {
-                            crate::accounts::throttle::charge(c, &key, &limits, now)
-                        })
-                    })
-                    .await?;
-            }
-            Err(invalid_client("client authentication failed"))
-        }
+    match app.oidc_authenticate_client(creds).await? {
+        ClientAuth::Confidential(c) => Ok(Authenticated::Confidential(c)),
+        ClientAuth::Public(c) => Ok(Authenticated::Public(c)),
+        ClientAuth::Wait(retry_after) => Err(Error::TooManyRequests { retry_after }.into()),
+        ClientAuth::Failed => Err(invalid_client("client authentication failed")),
     }
 }
 
@@ -969,7 +913,6 @@ pub async fn token(
     };
     let authed = authenticate(app, &creds, &fields, &client_info.ip).await?;
     let client = authed.client().clone();
-    let now = app.now();
     let ip = client_info.ip.clone();
     let redeemed = match form.grant_type.as_deref() {
         Some("authorization_code") => {
@@ -987,19 +930,12 @@ pub async fn token(
                     "a public client must send code_verifier",
                 ));
             }
-            let (cid, verifier) = (client.client_id.clone(), form.code_verifier);
-            app.oidc_change(move |c| {
-                oidc::redeem_code(
-                    c,
-                    &oidc::Redemption {
-                        client_id: &cid,
-                        code: &code,
-                        redirect_uri: &redirect_uri,
-                        code_verifier: verifier.as_deref(),
-                        ip: &ip,
-                    },
-                    now,
-                )
+            app.oidc_redeem_code(CodeRedemption {
+                client_id: client.client_id.clone(),
+                code,
+                redirect_uri,
+                code_verifier: form.code_verifier,
+                ip,
             })
             .await?
         }
@@ -1011,8 +947,7 @@ pub async fn token(
                     "refresh_token is needed",
                 ));
             };
-            let cid = client.client_id.clone();
-            app.oidc_change(move |c| oidc::refresh(c, &cid, &token, &ip, now))
+            app.oidc_refresh(client.client_id.clone(), token, ip)
                 .await?
         }
         Some(_) => {
@@ -1154,13 +1089,10 @@ pub async fn revoke(
     let now = app.now();
     if let Some(claims) = p.verify_access(&token, now) {
         if claims.client_id == client.client_id {
-            let jti = claims.jti.clone();
-            app.oidc_change(move |c| oidc::revoke_access(c, &jti, now))
-                .await?;
+            app.oidc_revoke_access(claims.jti.clone()).await?;
         }
     } else {
-        let cid = client.client_id.clone();
-        app.oidc_change(move |c| oidc::revoke_refresh(c, &cid, &token, now))
+        app.oidc_revoke_refresh(client.client_id.clone(), token)
             .await?;
     }
     Ok(NoStore(json!({})))
@@ -1204,7 +1136,25 @@ pub async fn introspect(
             }
             Ok(NoStore(body))
         }
-        None => Ok(NoStore(json!({ "active": false }))),
+        // Not a live access token of the client's: perhaps its current refresh token (a
+        // read; introspection never rotates or spends it).
+        None => match app
+            .oidc_refresh_active(client.client_id.clone(), token)
+            .await?
+        {
+            Some(r) => Ok(NoStore(json!({
+                "active": true,
+                "scope": r.scope,
+                "client_id": client.client_id,
+                "token_type": "refresh_token",
+                "exp": r.expires_at,
+                "sub": r.account_id.to_string(),
+                "iss": p.issuer,
+                "sid": r.session_id,
+                "username": r.username,
+            }))),
+            None => Ok(NoStore(json!({ "active": false }))),
+        },
     }
 }
 
@@ -1238,10 +1188,7 @@ async fn after_logout(app: &App, p: &Provider, params: &LogoutParams) -> Result<
     let Some(client_id) = client_id else {
         return Ok(signed_out);
     };
-    let client = app
-        .oidc_db()
-        .run(move |c| oidc::find_client(c, &client_id))
-        .await?;
+    let client = app.oidc_client(client_id).await?;
     match client {
         Some(c) if c.post_logout_allowed(uri) => {
             let mut to = uri.clone();
@@ -1261,9 +1208,7 @@ async fn end_session(
     client: &ClientInfo,
     jar: &CookieJar<'_>,
 ) -> Result<()> {
-    let (owner, now) = (user.owner(client), app.now());
-    app.oidc_change(move |c| crate::sessions::sign_out(c, &owner, now))
-        .await?;
+    app.sign_out(user.owner(client)).await?;
     session::clear_cookies(jar, app);
     Ok(())
 }
@@ -1326,16 +1271,25 @@ pub async fn logout(
     logout_request(params, user, client, app, jar, lang).await
 }
 
+#[allow(clippy::too_many_arguments)]
 #[post("/oauth2/logout", data = "<form>", rank = 2)]
 pub async fn logout_post(
     form: Form<LogoutParams>,
+    from_this_site: FromThisSite,
     user: Option<AnySession>,
     client: ClientInfo,
     app: &State<App>,
     jar: &CookieJar<'_>,
     lang: Lang,
 ) -> Result<rocket::Either<Redirect, Template>> {
-    logout_request(form.into_inner(), user, client, app, jar, lang).await
+    let params = form.into_inner();
+    // A relying party may post its logout request from its own site (with a hint); the
+    // confirmation form is ours, and its answer is held to the same origin checks as
+    // every other form of ours (`Csrf`): from another site it is refused.
+    if params.csrf_token.is_some() && !from_this_site.0 {
+        return Err(Error::Forbidden(Message::new("error-message-403")));
+    }
+    logout_request(params, user, client, app, jar, lang).await
 }
 
 // ---------------------------------------------------------------- apps you allowed
@@ -1343,8 +1297,7 @@ pub async fn logout_post(
 #[get("/account/apps")]
 pub async fn apps(user: AuthenticatedUser, app: &State<App>, lang: Lang) -> Result<Template> {
     provider(app)?;
-    let id = user.id;
-    let apps = app.oidc_db().run(move |c| oidc::apps_of(c, id)).await?;
+    let apps = app.oidc_apps(user.id).await?;
     let csrf_token = app.csrf().for_session(&user.sid);
     Ok(page(
         "oidc/apps",
@@ -1362,8 +1315,7 @@ pub async fn revoke_app(
     app: &State<App>,
 ) -> Result<Redirect> {
     provider(app)?;
-    let (owner, now, cid) = (user.owner(&client), app.now(), client_id.to_string());
-    app.oidc_change(move |c| oidc::revoke_app(c, &owner, &cid, now))
+    app.oidc_revoke_app(user.owner(&client), client_id.to_string())
         .await?;
     Ok(Redirect::to("/account/apps"))
 }

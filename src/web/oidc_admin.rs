@@ -8,7 +8,7 @@ use rocket::{Either, State};
 
 use crate::app::App;
 use crate::context;
-use crate::oidc::{self, Actor, Client, ClientSpec};
+use crate::oidc::{self, Client, ClientSpec};
 use crate::web::auth::TokenOnly;
 use crate::web::client::ClientInfo;
 use crate::web::csrf::{Csrf, CsrfProtected};
@@ -25,7 +25,7 @@ fn provider(app: &App) -> Result<&std::sync::Arc<oidc::tokens::Provider>> {
 #[get("/admin/clients")]
 pub async fn clients(admin: AdminUser, app: &State<App>, lang: Lang) -> Result<Template> {
     provider(app)?;
-    let clients = app.oidc_db().run(oidc::list_clients).await?;
+    let clients = app.oidc_clients().await?;
     Ok(page(
         "admin/clients",
         &lang,
@@ -134,14 +134,8 @@ pub fn new_client_page(admin: AdminUser, app: &State<App>, lang: Lang) -> Result
 
 /// Checks a spec against the keys and groups: the refusal's text, if any.
 async fn check(app: &App, spec: ClientSpec) -> Result<(ClientSpec, Option<String>)> {
-    let p = provider(app)?.clone();
-    Ok(app
-        .oidc_db()
-        .run(move |c| {
-            let refused = spec.check(c, &|alg| p.has(alg)).err();
-            Ok((spec, refused))
-        })
-        .await?)
+    provider(app)?;
+    Ok(app.oidc_check_client(spec).await?)
 }
 
 #[post("/admin/clients/new", data = "<form>")]
@@ -161,16 +155,7 @@ pub async fn new_client(
             new_form(app, &admin, &form, Some(&e), &lang),
         )));
     }
-    let (owner, now) = (admin.0.owner(&client), app.now());
-    let (made, secret) = app
-        .oidc_change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
-            oidc::create_client(c, &spec, &actor, now)
-        })
-        .await?;
+    let (made, secret) = app.oidc_create_client(spec, admin.0.owner(&client)).await?;
     Ok(Either::Right((
         Status::Ok,
         client_page(app, &admin, &made, secret.as_deref(), None, &lang),
@@ -196,9 +181,7 @@ fn client_page(
 }
 
 async fn load(app: &App, id: &str) -> Result<Client> {
-    let id = id.to_string();
-    app.oidc_db()
-        .run(move |c| oidc::find_client(c, &id))
+    app.oidc_client(id.to_string())
         .await?
         .ok_or(Error::NotFound)
 }
@@ -232,19 +215,8 @@ pub async fn edit_client(
             client_page(app, &admin, &existing, None, Some(&e), &lang),
         )));
     }
-    let (owner, now, cid) = (
-        admin.0.owner(&client),
-        app.now(),
-        existing.client_id.clone(),
-    );
-    app.oidc_change(move |c| {
-        let actor = Actor {
-            owner: Some(&owner),
-            ip: &owner.ip,
-        };
-        oidc::update_client(c, &cid, &spec, &actor, now)
-    })
-    .await?;
+    app.oidc_update_client(existing.client_id.clone(), spec, admin.0.owner(&client))
+        .await?;
     Ok(Either::Left(Redirect::to(here)))
 }
 
@@ -264,19 +236,8 @@ pub async fn rotate_secret(
         &format!("/admin/clients/{}", existing.client_id),
     )
     .await?;
-    let (owner, now, cid) = (
-        admin.0.owner(&client),
-        app.now(),
-        existing.client_id.clone(),
-    );
     let secret = app
-        .oidc_change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
-            oidc::rotate_secret(c, &cid, &actor, now)
-        })
+        .oidc_rotate_secret(existing.client_id.clone(), admin.0.owner(&client))
         .await?;
     Ok(client_page(
         app,
@@ -303,18 +264,7 @@ pub async fn delete_client(
         &format!("/admin/clients/{}", existing.client_id),
     )
     .await?;
-    let (owner, now, cid) = (
-        admin.0.owner(&client),
-        app.now(),
-        existing.client_id.clone(),
-    );
-    app.oidc_change(move |c| {
-        let actor = Actor {
-            owner: Some(&owner),
-            ip: &owner.ip,
-        };
-        oidc::delete_client(c, &cid, &actor, now)
-    })
-    .await?;
+    app.oidc_delete_client(existing.client_id.clone(), admin.0.owner(&client))
+        .await?;
     Ok(Redirect::to("/admin/clients"))
 }

@@ -110,7 +110,7 @@ fn params_of(location: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param(location: &str, name: &str) -> Option<String> {
+pub fn param(location: &str, name: &str) -> Option<String> {
     params_of(location)
         .into_iter()
         .find(|(k, _)| k == name)
@@ -415,6 +415,11 @@ fn unregistered_and_near_miss_redirect_uris_get_a_page_and_no_redirect() {
     for (extra, error) in [
         ("&response_type=token", "unsupported_response_type"),
         ("&code_challenge_method=plain", "invalid_request"),
+        ("&request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "&request_uri=https%3A%2F%2Frp.test%2Freq",
+            "request_uri_not_supported",
+        ),
     ] {
         let path = authorize_path(&id, CALLBACK, "")
             .replace(
@@ -475,7 +480,7 @@ fn legacy_code(app: &TestApp, browser: &Browser<'_>) -> (String, String, String)
     (id, secret.unwrap(), code)
 }
 
-fn redeem(
+pub fn redeem(
     client: &Client,
     id: &str,
     secret: &str,
@@ -808,6 +813,19 @@ fn rp_initiated_logout_asks_without_a_hint_and_follows_only_registered_uris() {
     // A cross-site POST without the page's token only asks too.
     let r = browser.post("/oauth2/logout", "post_logout_redirect_uri=x");
     assert_eq!(r.status, Status::Ok);
+    // The confirmation's answer from another site is refused like every form of ours,
+    // even with the page's token (which a framing or injected page might have read).
+    for header in [
+        Header::new("Origin", "https://evil.test"),
+        Header::new("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let r = browser.post_with("/oauth2/logout", &format!("csrf_token={token}"), header);
+        assert_eq!(r.status, Status::Forbidden);
+        assert!(
+            browser.get("/dashboard").status == Status::Ok,
+            "still signed in"
+        );
+    }
     // A valid hint: signed out, and back to the registered URI with state.
     let hint = tokens["id_token"].as_str().unwrap();
     let r = browser.get(&format!(
@@ -1067,6 +1085,17 @@ fn create_client_on_the_command_line_prints_its_id_and_secret() {
 fn admin_registers_a_client_after_confirming_and_sees_the_secret_once() {
     let app = op();
     let (_, admin) = app.signed_in("root", Role::Admin);
+    // The accounts page leads to the clients (only when the provider is on).
+    assert!(admin
+        .get("/admin/users")
+        .body
+        .contains("href=\"/admin/clients\""));
+    let plain = common::app();
+    let (_, plain_admin) = plain.signed_in("root", Role::Admin);
+    assert!(!plain_admin
+        .get("/admin/users")
+        .body
+        .contains("/admin/clients"));
     let page = admin.get("/admin/clients/new");
     assert_eq!(page.status, Status::Ok);
     let token = common::csrf_token(&page.body);
@@ -1204,7 +1233,7 @@ fn back_channel_logout_tokens_reach_the_client() {
 }
 
 /// The claims of a JWT, unverified (the tests read what was sent).
-fn claims_of(jwt: &str, part: usize) -> serde_json::Value {
+pub fn claims_of(jwt: &str, part: usize) -> serde_json::Value {
     serde_json::from_slice(
         &base64::Engine::decode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -1412,6 +1441,49 @@ fn introspection_is_for_the_confidential_client_that_holds_the_token() {
         other_secret.unwrap()
     ));
     assert_eq!(body["active"], false, "another client's token");
+    // Refresh tokens are introspected too: the current one is active (and stays usable:
+    // introspection is not a use), an older one of its family is not.
+    let (id2, secret2, code2) = code_for(&app, &browser, spec("C"), "openid offline_access");
+    let (_, t2) = redeem(&app.client, &id2, &secret2, &code2, "");
+    let first = t2["refresh_token"].as_str().unwrap().to_string();
+    let introspect_refresh = |token: &str, id: &str, secret: &str| -> serde_json::Value {
+        let r = app
+            .client
+            .post("/oauth2/introspect")
+            .header(ContentType::Form)
+            .body(format!(
+                "token={token}&token_type_hint=refresh_token&client_id={id}&client_secret={secret}"
+            ))
+            .dispatch();
+        serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or_default()
+    };
+    let body = introspect_refresh(&first, &id2, &secret2);
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["token_type"], "refresh_token");
+    assert_eq!(body["client_id"], id2.as_str());
+    assert_eq!(body["username"], "alice");
+    assert_eq!(
+        introspect_refresh(&first, &id, &secret)["active"],
+        false,
+        "another client's refresh token"
+    );
+    let r = app
+        .client
+        .post("/oauth2/token")
+        .header(ContentType::Form)
+        .body(format!(
+            "grant_type=refresh_token&refresh_token={first}&client_id={id2}&client_secret={secret2}"
+        ))
+        .dispatch();
+    assert_eq!(r.status(), Status::Ok, "introspection did not spend it");
+    let rotated: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(
+        introspect_refresh(&first, &id2, &secret2)["active"],
+        false,
+        "rotated away"
+    );
+    let next = rotated["refresh_token"].as_str().unwrap();
+    assert_eq!(introspect_refresh(next, &id2, &secret2)["active"], true);
     // Revoking the access token: userinfo and introspection refuse it at once.
     let r = app
         .client

@@ -921,3 +921,34 @@ fn the_script_is_first_party_under_the_same_policy_and_nothing_is_inline() {
     assert!(js.body.contains("navigator.credentials.create"));
     assert!(js.body.len() < 12_000, "small: {} bytes", js.body.len());
 }
+
+#[test]
+fn an_openid_sign_in_says_how_its_session_was_signed_in() {
+    let app = app_with(|f| crate::oidc::configure(f).merge(("public_url", ORIGIN)));
+    let (_, by_password) = app.signed_in("alice", Role::User);
+    let (mut key, r) = add_passkey(&by_password, "Laptop");
+    assert_eq!(r.status, Status::Ok);
+    let by_passkey = app.browser();
+    let r = passkey_sign_in(&by_passkey, &mut key);
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    let mut s = crate::oidc::spec("App");
+    s.require_pkce = false;
+    let (id, secret) = crate::oidc::register(&app, &s);
+    let amr_of = |b: &Browser<'_>| {
+        let r = b.get(&format!(
+            "/oauth2/authorize?client_id={id}&redirect_uri={}&response_type=code&scope=openid&state=st",
+            enc(crate::oidc::CALLBACK)
+        ));
+        let code = crate::oidc::param(r.location(), "code")
+            .unwrap_or_else(|| panic!("a code: {}", r.location()));
+        let (status, tokens) =
+            crate::oidc::redeem(&app.client, &id, secret.as_deref().unwrap(), &code, "");
+        assert_eq!(status, Status::Ok, "{tokens}");
+        crate::oidc::claims_of(tokens["id_token"].as_str().unwrap(), 1)["amr"].clone()
+    };
+    // The passkey's session: a hardware key with user verification, no password.
+    assert_eq!(amr_of(&by_passkey), serde_json::json!(["hwk", "user"]));
+    // The session signed in by password before the passkey was added: a password only
+    // (not what the account has enrolled since).
+    assert_eq!(amr_of(&by_password), serde_json::json!(["pwd"]));
+}

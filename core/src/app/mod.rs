@@ -7,6 +7,7 @@
 
 mod accounts;
 mod attempt;
+mod oidc;
 mod passkeys;
 mod second_factor;
 mod service;
@@ -34,6 +35,7 @@ use crate::sessions::revocations::Revocations;
 use crate::sessions::tokens::{Claims, JwtKeys};
 
 pub use self::accounts::{AccountRequest, NewAccount, PasswordChange};
+pub use oidc::{ClientAuth, ClientCredentials, CodeRedemption, CodeRequest};
 pub use passkeys::{PasskeyAdded, PasskeySignInAttempt};
 pub use second_factor::{Offer, Reauth, SecondStepResult};
 pub use service::{AccountOverview, AccountPage, AdminAction, Asker};

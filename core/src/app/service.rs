@@ -293,29 +293,6 @@ impl App {
             .refuses_access(sid, keys, account, groups, issued_at)
     }
 
-    /// Transitional (issue 20): the OpenID Connect routes (src/web/oidc.rs,
-    /// src/web/oidc_admin.rs) were written beside this work and still run their domain
-    /// functions themselves; these doors are for them alone, until their use cases move
-    /// into the core like every other route's. No other route uses them.
-    pub fn oidc_db(&self) -> &Arc<crate::db::Db> {
-        &self.db
-    }
-
-    /// Transitional (issue 20), as `oidc_db`: a state change of the OpenID Connect
-    /// routes, applied after commit like every other.
-    pub async fn oidc_change<C, F>(&self, f: F) -> Result<C::Value>
-    where
-        F: FnOnce(&mut crate::db::DbConn) -> Result<C> + Send + 'static,
-        C: crate::effect::Changed + Send + 'static,
-    {
-        self.change(f).await
-    }
-
-    /// Failed client authentications at the token endpoint, per client address.
-    pub fn oidc_client_auth(&self) -> &crate::accounts::throttle::WindowLimiter {
-        &self.client_auth
-    }
-
     // ---- passkeys: what the pages need besides the ceremonies (app::passkeys) ----
 
     /// The WebAuthn relying party, when passkeys are on.

@@ -191,7 +191,7 @@ fn loopback_without_port(uri: &str) -> Option<String> {
     };
     let host = if let Some(v6) = host_port.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
-        if !(after.is_empty() || after.strip_prefix(':')?.bytes().all(|b| b.is_ascii_digit())) {
+        if !(after.is_empty() || port_ok(after.strip_prefix(':')?)) {
             return None;
         }
         h.parse::<std::net::Ipv6Addr>()
@@ -199,16 +199,22 @@ fn loopback_without_port(uri: &str) -> Option<String> {
             .is_loopback()
             .then(|| "[::1]".to_string())?
     } else {
-        let (h, port) = host_port.split_once(':').unwrap_or((host_port, ""));
-        if !port.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
+        let h = match host_port.split_once(':') {
+            Some((h, port)) if port_ok(port) => h,
+            Some(_) => return None,
+            None => host_port,
+        };
         h.parse::<std::net::Ipv4Addr>()
             .ok()?
             .is_loopback()
             .then(|| h.to_string())?
     };
     Some(format!("http://{host}{path}"))
+}
+
+/// A port written after a colon: 1 to 65535 in plain digits (not empty, not `0`, no sign).
+fn port_ok(port: &str) -> bool {
+    port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 /// Whether `uri` may be registered as a redirect or logout URI: an absolute `https` URI
@@ -512,10 +518,14 @@ pub fn session_facts(conn: &mut DbConn, sid: &str, now: i64) -> Result<Option<Se
         Some(a) if !a.disabled && a.version == s.account_version => a,
         _ => return Ok(None),
     };
-    let mut amr = vec!["pwd".to_string()];
-    if account.has_second_factor() {
-        amr.push("otp".into());
-    }
+    // How this session was signed in, as recorded when it started ("pwd", "pwd otp",
+    // "pwd hwk", "hwk user"): not guessed from what the account has enrolled since.
+    let amr = s
+        .amr
+        .split(' ')
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect();
     let groups = crate::groups::of_account(conn, account.id)?;
     Ok(Some(SessionFacts {
         auth_time: s.reauth_at,
@@ -997,6 +1007,46 @@ fn revoke_counted(c: &mut DbConn, ids: &[String], now: i64) -> Result<(usize, Ef
     ))
 }
 
+/// A live refresh token, for introspection (RFC 7662).
+pub struct RefreshFacts {
+    pub account_id: i64,
+    pub username: String,
+    pub session_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// The facts of a refresh token when it is the current token of a live grant of
+/// `client_id`'s, its session live and its account unchanged; `None` for anything else
+/// (an older token of the family, another client's, revoked, expired: "active": false).
+/// Reads only: introspection never counts as a use.
+pub fn refresh_facts(
+    conn: &mut DbConn,
+    client_id: &str,
+    token: &str,
+    now: i64,
+) -> Result<Option<RefreshFacts>> {
+    let Some((_, owner, _, sid, scope, _, _, revoked, current, expires)) =
+        grant_by_family(conn, token)?
+    else {
+        return Ok(None);
+    };
+    if owner != client_id
+        || revoked.is_some()
+        || current.as_deref() != Some(hash_token(token).as_str())
+        || expires.is_none_or(|e| now >= e)
+    {
+        return Ok(None);
+    }
+    Ok(session_facts(conn, &sid, now)?.map(|f| RefreshFacts {
+        account_id: f.account.id,
+        username: f.account.username,
+        session_id: sid,
+        scope,
+        expires_at: expires.unwrap_or(now),
+    }))
+}
+
 /// RFC 7009 for a refresh token: revokes its grant when it belongs to `client_id`
 /// (anything else is ignored, as the RFC says).
 pub fn revoke_refresh(conn: &mut DbConn, client_id: &str, token: &str, now: i64) -> Result<Effect> {
@@ -1146,6 +1196,20 @@ mod tests {
         }
         assert!(uri_registered(&reg, "http://127.0.0.1:51234/cb"));
         assert!(uri_registered(&reg, "http://127.0.0.1/cb"));
+        // A port is 1 to 65535 in plain digits, or absent.
+        for bad in [
+            "http://127.0.0.1:99999/cb",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1:0/cb",
+            "http://127.0.0.1:+80/cb",
+            "http://127.0.0.1:0x50/cb",
+            "http://[::1]:70000/cb",
+            "http://[::1]:/cb",
+        ] {
+            assert!(!uri_registered(&reg, bad), "{bad}");
+            assert!(!valid_client_uri(bad), "{bad}");
+        }
+        assert!(uri_registered(&reg, "http://127.0.0.1:65535/cb"));
         assert!(valid_client_uri("http://[::1]:9/cb"));
         assert!(!valid_client_uri("http://example.com/cb"));
         assert!(!valid_client_uri("https://example.com/cb#x"));
