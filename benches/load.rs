@@ -10,7 +10,7 @@
 //! sets each wrk run's length; `GATEHOUSE_BENCH_ACCOUNTS` (default 1,000,000) the size of
 //! the admin search; `GATEHOUSE_BENCH_BINARY` another server binary to measure (before and
 //! after a change, on the same machine); `GATEHOUSE_BENCH_ONLY=forward` figures 7 and 8
-//! (forward auth) alone.
+//! (forward auth) alone, `GATEHOUSE_BENCH_ONLY=oidc` figure 9 (the OpenID provider) alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -531,9 +531,16 @@ fn main() {
         "Gatehouse benchmark, {cores} cores, {seconds} s per wrk run, server {}",
         server_binary().display()
     );
-    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|v| v == "forward") {
-        forward_auth(d, seconds);
-        return;
+    match std::env::var("GATEHOUSE_BENCH_ONLY").as_deref() {
+        Ok("forward") => {
+            forward_auth(d, seconds);
+            return;
+        }
+        Ok("oidc") => {
+            openid(d, seconds);
+            return;
+        }
+        _ => {}
     }
     // Timed first, on an idle machine: the ceiling for figure 3.
     let cost = 12;
@@ -772,6 +779,218 @@ fn main() {
     println!("   idle {idle_rss:.1} MiB; after load 1 {load1_rss:.1} MiB; after load 2 {load2_rss:.1} MiB");
 
     forward_auth(d, seconds);
+    openid(d, seconds);
+}
+
+/// The issuer of figure 9's provider (a name only: the bench talks to 127.0.0.1).
+const ISSUER: &str = "https://op.bench.test";
+const CALLBACK: &str = "https://rp.bench.test/cb";
+
+/// `jwt_keys` with an RS256 key (written to `dir`) beside the HMAC one.
+fn oidc_keys(dir: &Path) -> String {
+    let pem_path = dir.join("rsa.pem");
+    if !pem_path.exists() {
+        let pem =
+            gatehouse::sessions::keys::generate_pem(gatehouse::sessions::keys::Alg::RS256).unwrap();
+        std::fs::write(&pem_path, pem).unwrap();
+    }
+    format!(
+        "[{{kid=\"k1\",secret=\"{KEY}\"}},{{kid=\"r1\",alg=\"RS256\",private_key_file=\"{}\"}}]",
+        pem_path.display()
+    )
+}
+
+/// Registers a trusted confidential client (no consent page) with the command line.
+fn create_client(db: &str, data: &Path, keys: &str) -> (String, String) {
+    let out = Command::new(server_binary())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "create-client",
+            "Bench",
+            "--redirect-uri",
+            CALLBACK,
+            "--trusted",
+            "--no-pkce",
+            "--alg",
+            "RS256",
+        ])
+        .env("ROCKET_DATABASE_URL", db)
+        .env("ROCKET_DATA_DIR", data)
+        .env("ROCKET_ENCRYPTION_KEY", KEY)
+        .env("ROCKET_PUBLIC_URL", ISSUER)
+        .env("ROCKET_JWT_KEYS", keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create-client: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    (field("client_id:"), field("client_secret:"))
+}
+
+/// One authorization-code round trip: authorize (signed in, consent not needed) → 303
+/// with a code → the token exchange (two RS256 signatures). The access token on success.
+fn code_round_trip(
+    agent: &ureq::Agent,
+    server: &Server,
+    access: &str,
+    client: &(String, String),
+) -> Result<String, String> {
+    let (id, secret) = client;
+    let cb = "https%3A%2F%2Frp.bench.test%2Fcb";
+    let r = agent
+        .get(&server.url(&format!(
+            "/oauth2/authorize?client_id={id}&redirect_uri={cb}&response_type=code&scope=openid%20profile&state=s"
+        )))
+        .header("Cookie", access)
+        .call()
+        .map_err(|e| e.to_string())?;
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let code = location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .ok_or_else(|| format!("authorize: {} {location}", r.status()))?
+        .to_string();
+    let mut t = agent
+        .post(&server.url("/oauth2/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={cb}&client_id={id}&client_secret={secret}"
+        ))
+        .map_err(|e| e.to_string())?;
+    let body = t.body_mut().read_to_string().map_err(|e| e.to_string())?;
+    if t.status() != 200 {
+        return Err(format!("token: {} {body}", t.status()));
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    Ok(v["access_token"].as_str().unwrap_or_default().to_string())
+}
+
+/// Figure 9: the OpenID provider. Authorization-code round trips with 32 concurrent
+/// clients (each its own signed-in person) on SQLite and PostgreSQL; `/oauth2/userinfo`
+/// with a valid access token against `/healthz` in the same run.
+fn openid(d: &Path, seconds: u64) {
+    const CLIENTS: usize = 32;
+    let keys = oidc_keys(d);
+    let mut targets = vec![(
+        "SQLite".to_string(),
+        d.join("oidc.sqlite").to_string_lossy().to_string(),
+    )];
+    if let Ok(pg) = std::env::var("GATEHOUSE_BENCH_DATABASE_URL") {
+        targets.push(("PostgreSQL".into(), pg));
+    }
+    // One RS256 signature, in-process (a token response makes two).
+    let sign_ms = {
+        let pem = std::fs::read_to_string(d.join("rsa.pem")).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        let claims = serde_json::json!({ "sub": "1", "iat": 1, "exp": 2 });
+        let t = Instant::now();
+        for _ in 0..50 {
+            jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        }
+        t.elapsed().as_secs_f64() * 1000.0 / 50.0
+    };
+    println!(
+        "\n9. OpenID Connect provider, {CLIENTS} concurrent clients, each its own signed-in person (one RS256 signature {sign_ms:.2} ms in-process; a token response signs twice):"
+    );
+    let mut userinfo_token = None;
+    for (name, url) in &targets {
+        let people: Vec<String> = (0..CLIENTS).map(|i| format!("rp{i:02}")).collect();
+        for p in &people {
+            create_user(url, d, p, "user", 4); // on a reused PostgreSQL database they exist already
+        }
+        let client = create_client(url, d, &keys);
+        let server = Server::start(
+            url,
+            d,
+            4,
+            &[("ROCKET_PUBLIC_URL", ISSUER), ("ROCKET_JWT_KEYS", &keys)],
+        );
+        let sessions: Vec<String> = people.iter().map(|p| sign_in(&server, p).0).collect();
+        // Warm up, and check that a round trip works at all.
+        let first = code_round_trip(&agent(), &server, &sessions[0], &client)
+            .unwrap_or_else(|e| panic!("a code round trip on {name}: {e}"));
+        let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for access in &sessions {
+                let (done, failed, stop, server, client) =
+                    (&done, &failed, &stop, &server, &client);
+                s.spawn(move || {
+                    let agent = agent();
+                    while !stop.load(Ordering::Relaxed) {
+                        match code_round_trip(&agent, server, access, client) {
+                            Ok(_) => done.fetch_add(1, Ordering::Relaxed),
+                            Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_secs(seconds));
+            stop.store(true, Ordering::Relaxed);
+        });
+        let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "   {name:<10} {rate:>7.0} code round trips/s  (target >= 300); {} failed",
+            failed.load(Ordering::Relaxed)
+        );
+        if userinfo_token.is_none() {
+            userinfo_token = Some((server, first));
+        }
+    }
+    let (server, token) = userinfo_token.unwrap();
+    let auth = format!("Bearer {token}");
+    let script = header_script(d, "userinfo", &[("Authorization", &auth)]);
+    let check = agent()
+        .get(&server.url("/oauth2/userinfo"))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    assert_eq!(check.status(), 200, "userinfo answers the token");
+    let median = |mut v: Vec<Wrk>| {
+        v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        v.swap_remove(v.len() / 2)
+    };
+    let (mut infos, mut healths) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        infos.push(wrk(
+            &server.url("/oauth2/userinfo"),
+            32,
+            seconds,
+            Some(&script),
+            None,
+        ));
+        healths.push(wrk(&server.url("/healthz"), 32, seconds, None, None));
+    }
+    let (info, health) = (median(infos), median(healths));
+    println!(
+        "   /oauth2/userinfo (valid access token) {:>9.0} req/s  p99 {:.2} ms; {} non-2xx/3xx",
+        info.rps, info.p99_ms, info.non_2xx_3xx
+    );
+    println!(
+        "   /healthz                              {:>9.0} req/s  p99 {:.2} ms",
+        health.rps, health.p99_ms
+    );
+    println!(
+        "   ratio userinfo / healthz = {:.2}  (target >= 0.5; medians of three alternated runs)",
+        info.rps / health.rps
+    );
 }
 
 /// nginx run by figure 8, stopped with its workers when dropped (even when the bench
