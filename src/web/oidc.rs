@@ -984,7 +984,7 @@ pub async fn token(
 
 /// A valid access token's claims, checked against the in-memory revocation view (no
 /// database query).
-fn live_access(app: &App, p: &Provider, token: &str) -> Option<AccessClaims> {
+fn live_access(app: &App, p: &Provider, token: &str) -> Option<Arc<AccessClaims>> {
     let claims = p.verify_access(token, app.now())?;
     let refused = app.oidc_access_refused(
         &claims.sid,
@@ -1033,7 +1033,7 @@ fn userinfo_of(
         ));
     }
     let mut body = serde_json::to_value(&claims.profile).unwrap_or_else(|_| json!({}));
-    body["sub"] = Value::String(claims.sub);
+    body["sub"] = Value::String(claims.sub.clone());
     Ok(NoStore(body))
 }
 
@@ -1131,8 +1131,8 @@ pub async fn introspect(
                 "jti": c.jti,
                 "sid": c.sid,
             });
-            if let Some(u) = c.profile.preferred_username {
-                body["username"] = Value::String(u);
+            if let Some(u) = &c.profile.preferred_username {
+                body["username"] = Value::String(u.clone());
             }
             Ok(NoStore(body))
         }

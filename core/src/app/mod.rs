@@ -96,6 +96,7 @@ impl App {
 
     /// As `start`, with settings already read.
     pub fn open(settings: Settings) -> Result<App, String> {
+        crate::sessions::rsa::install();
         let db = Db::open(&settings.database)?;
         let keys =
             JwtKeys::new(&settings.keys, settings.access_token_ttl).map_err(|e| e.to_string())?;

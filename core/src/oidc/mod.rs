@@ -505,19 +505,31 @@ pub struct SessionFacts {
     pub amr: Vec<String>,
     pub account: Account,
     pub groups: Vec<String>,
+    /// When the session ends at the latest (a refresh token never outlives it).
+    pub expires_at: i64,
 }
 
 pub fn session_facts(conn: &mut DbConn, sid: &str, now: i64) -> Result<Option<SessionFacts>> {
-    let Some(s) = crate::sessions::store::find(conn, sid)? else {
+    // The session and its account in one query (each statement is a round trip on
+    // PostgreSQL, and this runs in every authorization, code redemption and refresh).
+    let found: Option<(crate::sessions::store::Session, Account)> = sessions::table
+        .inner_join(crate::db::schema::accounts::table)
+        .filter(sessions::id.eq(sid))
+        .select((
+            crate::sessions::store::Session::as_select(),
+            Account::as_select(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((s, account)) = found else {
         return Ok(None);
     };
     if s.ended_at.is_some() || now >= s.expires_at {
         return Ok(None);
     }
-    let account = match accounts::find(conn, s.account_id)? {
-        Some(a) if !a.disabled && a.version == s.account_version => a,
-        _ => return Ok(None),
-    };
+    if account.disabled || account.version != s.account_version {
+        return Ok(None);
+    }
     // How this session was signed in, as recorded when it started ("pwd", "pwd otp",
     // "pwd hwk", "hwk user"): not guessed from what the account has enrolled since.
     let amr = s
@@ -532,6 +544,7 @@ pub fn session_facts(conn: &mut DbConn, sid: &str, now: i64) -> Result<Option<Se
         amr,
         account,
         groups,
+        expires_at: s.expires_at,
     }))
 }
 
@@ -774,10 +787,7 @@ pub fn redeem_code(conn: &mut DbConn, r: &Redemption<'_>, now: i64) -> Result<(R
             return Ok((Redeemed::Invalid("the session has ended"), Effect::none()));
         };
         let offline = scope.split(' ').any(|s| s == "offline_access");
-        let expires = sessions::table
-            .find(&session_id)
-            .select(sessions::expires_at)
-            .first::<i64>(c)?;
+        let expires = facts.expires_at;
         diesel::insert_into(oidc_grants::table)
             .values((
                 oidc_grants::id.eq(&grant_id),
@@ -948,10 +958,7 @@ pub fn refresh(
         let Some(facts) = session_facts(c, &sid, now)? else {
             return Ok((Redeemed::Invalid("the session has ended"), Effect::none()));
         };
-        let session_expires = sessions::table
-            .find(&sid)
-            .select(sessions::expires_at)
-            .first::<i64>(c)?;
+        let session_expires = facts.expires_at;
         diesel::update(oidc_grants::table.find(&gid))
             .set(oidc_grants::refresh_expires_at.eq((now + REFRESH_TTL).min(session_expires)))
             .execute(c)?;

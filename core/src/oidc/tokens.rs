@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sessions::keys::{Alg, Key};
-use crate::sessions::tokens::{decoding_key, encoding_key, LEEWAY};
+use crate::sessions::tokens::{
+    decoding_key, encoding_key, VerifiedCache, LEEWAY, VERIFIED_CACHE_SIZE,
+};
 
 /// The event of a back-channel logout token.
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -32,6 +34,10 @@ pub struct Provider {
     /// Every asymmetric key, by kid.
     verifying: HashMap<String, (Alg, DecodingKey)>,
     pub access_ttl: i64,
+    /// Access tokens that passed every check (userinfo and introspection answer a token
+    /// in use with a hash lookup, not a signature check; the times are checked on every
+    /// hit, revocation by the caller).
+    verified: VerifiedCache<AccessClaims>,
 }
 
 /// The claims of an access token (RFC 9068), with the grant it belongs to and the
@@ -123,6 +129,7 @@ impl Provider {
             signing,
             verifying,
             access_ttl,
+            verified: VerifiedCache::new(VERIFIED_CACHE_SIZE),
         }
     }
 
@@ -194,16 +201,26 @@ impl Provider {
 
     /// The claims of an access token that passes every check at `now` (revocation is
     /// the caller's: `Revocations::refuses_access`).
-    pub fn verify_access(&self, token: &str, now: i64) -> Option<AccessClaims> {
+    pub fn verify_access(&self, token: &str, now: i64) -> Option<std::sync::Arc<AccessClaims>> {
+        let leeway = LEEWAY as i64;
+        let current = |c: &AccessClaims| {
+            c.iat <= now + leeway
+                && now <= c.exp + leeway
+                && c.exp - c.iat <= self.access_ttl + leeway
+        };
+        if let Some(claims) = self.verified.get(token, current) {
+            return Some(claims);
+        }
         let (key, v) = self.key_for(token, Some("at+jwt"))?;
         let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &v)
             .ok()?
             .claims;
-        let leeway = LEEWAY as i64;
-        (claims.iat <= now + leeway
-            && now <= claims.exp + leeway
-            && claims.exp - claims.iat <= self.access_ttl + leeway)
-            .then_some(claims)
+        if !current(&claims) {
+            return None;
+        }
+        let claims = std::sync::Arc::new(claims);
+        self.verified.put(token, &claims);
+        Some(claims)
     }
 
     /// An `id_token_hint` issued here (signature and issuer; an expired one counts).

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod keys;
 pub mod pending;
 pub mod revocations;
+pub mod rsa;
 pub mod store;
 pub mod tokens;
 

@@ -142,7 +142,7 @@ pub struct JwtKeys {
     signing: EncodingKey,
     verifying: HashMap<String, (DecodingKey, Validation)>,
     jwks: Vec<crate::sessions::keys::Jwk>,
-    verified: VerifiedCache,
+    verified: VerifiedCache<Claims>,
     /// The access-token lifetime: longer-lived tokens are refused.
     ttl: i64,
 }
@@ -154,12 +154,15 @@ pub struct JwtKeys {
 /// scan resistant: a flood of tokens used once leaves first, a token in use stays).
 /// Keys are hashed with foldhash (randomly seeded): only tokens that passed verification
 /// are ever inserted, so no one can choose keys to collide.
-struct VerifiedCache(Cache<Box<str>, Arc<Claims>, UnitWeighter, foldhash::fast::RandomState>);
+/// (Also the OpenID provider's cache of its access tokens, `oidc::tokens::Provider`.)
+pub(crate) struct VerifiedCache<C>(
+    Cache<Box<str>, Arc<C>, UnitWeighter, foldhash::fast::RandomState>,
+);
 
-const VERIFIED_CACHE_SIZE: usize = 16_384;
+pub(crate) const VERIFIED_CACHE_SIZE: usize = 16_384;
 
-impl VerifiedCache {
-    fn new(size: usize) -> VerifiedCache {
+impl<C> VerifiedCache<C> {
+    pub(crate) fn new(size: usize) -> VerifiedCache<C> {
         VerifiedCache(Cache::with(
             size,
             size as u64,
@@ -169,11 +172,12 @@ impl VerifiedCache {
         ))
     }
 
-    fn get(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
-        self.0.get(token).filter(|c| c.is_current(now))
+    /// A cached token's claims, if `current` still holds for them.
+    pub(crate) fn get(&self, token: &str, current: impl Fn(&C) -> bool) -> Option<Arc<C>> {
+        self.0.get(token).filter(|c| current(c))
     }
 
-    fn put(&self, token: &str, claims: &Arc<Claims>) {
+    pub(crate) fn put(&self, token: &str, claims: &Arc<C>) {
         self.0.insert(token.into(), claims.clone());
     }
 }
@@ -225,7 +229,7 @@ impl JwtKeys {
     /// The claims of a token that passes every check at `now`, or `None` (shared: a
     /// cached token costs no copy).
     pub fn verify(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
-        if let Some(claims) = self.verified.get(token, now) {
+        if let Some(claims) = self.verified.get(token, |c| c.is_current(now)) {
             return Some(claims);
         }
         let claims = Arc::new(self.verify_signature(token, now)?);
@@ -286,7 +290,7 @@ mod tests {
         assert!(keys.verify(&token, now).is_none());
         // Even if it had entered the cache while valid, a hit past exp + leeway is refused.
         keys.verified.put(&token, &Arc::new(claims));
-        assert!(keys.verified.get(&token, now).is_none());
+        assert!(keys.verified.get(&token, |c| c.is_current(now)).is_none());
         assert!(keys.verify(&token, now).is_none());
         // Valid a moment earlier, by the clock the caller passes.
         assert!(keys.verify(&token, now - 20).is_some());
@@ -300,9 +304,9 @@ mod tests {
         let good = keys.sign(&Claims::new(1, "a", Role::User, "s", now, 300)?)?;
         let forged = format!("{good}x");
         assert!(keys.verify(&forged, now).is_none());
-        assert!(keys.verified.get(&forged, now).is_none());
+        assert!(keys.verified.get(&forged, |c| c.is_current(now)).is_none());
         assert!(keys.verify(&good, now).is_some());
-        assert!(keys.verified.get(&good, now).is_some());
+        assert!(keys.verified.get(&good, |c| c.is_current(now)).is_some());
         Ok(())
     }
 
@@ -323,7 +327,10 @@ mod tests {
         }
         let cache = &keys.verified.0;
         assert!(cache.len() as u64 <= cache.capacity(), "bounded");
-        assert!(keys.verified.get(&known, now).is_some(), "still cached");
+        assert!(
+            keys.verified.get(&known, |c| c.is_current(now)).is_some(),
+            "still cached"
+        );
         Ok(())
     }
 }
