@@ -466,6 +466,38 @@ fn unregistered_and_near_miss_redirect_uris_get_a_page_and_no_redirect() {
     );
 }
 
+#[test]
+fn loopback_redirects_take_any_port_written_plainly_and_nothing_else() {
+    let app = op();
+    let (_, browser) = app.signed_in("alice", Role::User);
+    let mut s = spec("Native");
+    s.redirect_uris = vec!["http://127.0.0.1:8080/cb".into()];
+    let (id, _) = register(&app, &s);
+    let r = browser.get(&authorize_path(&id, "http://127.0.0.1:51234/cb", ""));
+    assert_eq!(r.status, Status::SeeOther);
+    assert!(r.location().starts_with("http://127.0.0.1:51234/cb?code="));
+    // Refused with a page (never a redirect, never a 500), signed in or not.
+    for uri in [
+        "http://127.0.0.1:080/cb",
+        "http://127.0.0.1:065535/cb",
+        "http://127.0.0.1:0000000000000000000000080/cb",
+        "http://127.0.0.1:99999/cb",
+        "http://127.0.0.1:0/cb",
+        "http://127.0.0.1:/cb",
+    ] {
+        for b in [&browser, &app.browser()] {
+            let r = b.get(&authorize_path(&id, uri, "&request=x"));
+            assert_eq!(r.status, Status::BadRequest, "{uri}");
+            assert!(r.header("Location").is_none(), "{uri}");
+        }
+    }
+    let r = app.browser().get(&format!(
+        "/oauth2/logout?client_id={id}&post_logout_redirect_uri={}",
+        enc("http://127.0.0.1:0009999/out")
+    ));
+    assert_eq!(r.location(), "/login?notice=signed_out");
+}
+
 /// A confidential client without PKCE, and a code for it.
 fn legacy_code(app: &TestApp, browser: &Browser<'_>) -> (String, String, String) {
     let mut s = spec("Legacy");
@@ -826,6 +858,15 @@ fn rp_initiated_logout_asks_without_a_hint_and_follows_only_registered_uris() {
             "still signed in"
         );
     }
+    // An access token is signed by the same keys but is no ID token: as a hint it signs
+    // nobody out (a resource server holding it could otherwise end the session).
+    let at = tokens["access_token"].as_str().unwrap();
+    let r = browser.post("/oauth2/logout", &format!("id_token_hint={at}"));
+    assert_eq!(r.status, Status::Ok, "asks instead");
+    assert!(
+        browser.get("/dashboard").status == Status::Ok,
+        "still signed in"
+    );
     // A valid hint: signed out, and back to the registered URI with state.
     let hint = tokens["id_token"].as_str().unwrap();
     let r = browser.get(&format!(

@@ -212,9 +212,13 @@ fn loopback_without_port(uri: &str) -> Option<String> {
     Some(format!("http://{host}{path}"))
 }
 
-/// A port written after a colon: 1 to 65535 in plain digits (not empty, not `0`, no sign).
+/// A port written after a colon: 1 to 65535 in plain digits, written plainly (not empty,
+/// no sign, no leading zero: `:080` would be matched here and then written as `:80`, and
+/// `:065535` is refused by the redirect's own URI parser).
 fn port_ok(port: &str) -> bool {
-    port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0)
+    !port.starts_with('0')
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 /// Whether `uri` may be registered as a redirect or logout URI: an absolute `https` URI
@@ -1210,6 +1214,10 @@ mod tests {
             "http://127.0.0.1:0/cb",
             "http://127.0.0.1:+80/cb",
             "http://127.0.0.1:0x50/cb",
+            "http://127.0.0.1:080/cb",
+            "http://127.0.0.1:065535/cb",
+            "http://127.0.0.1:0000000000000000000000080/cb",
+            "http://[::1]:0080/cb",
             "http://[::1]:70000/cb",
             "http://[::1]:/cb",
         ] {

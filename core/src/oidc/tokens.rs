@@ -223,9 +223,11 @@ impl Provider {
         Some(claims)
     }
 
-    /// An `id_token_hint` issued here (signature and issuer; an expired one counts).
+    /// An `id_token_hint` issued here: an ID token (`typ` `JWT`: an access token or a
+    /// logout token is not one, though signed by the same keys), its signature and issuer
+    /// (an expired one counts).
     pub fn verify_hint(&self, token: &str) -> Option<Hint> {
-        let (key, v) = self.key_for(token, None)?;
+        let (key, v) = self.key_for(token, Some("JWT"))?;
         jsonwebtoken::decode::<Hint>(token, key, &v)
             .ok()
             .map(|d| d.claims)
