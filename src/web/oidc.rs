@@ -1115,7 +1115,13 @@ pub async fn introspect(
     let Authenticated::Confidential(client) = authed else {
         return Err(invalid_client("introspection is for confidential clients"));
     };
-    let token = form.token.unwrap_or_default();
+    let Some(token) = form.token else {
+        return Err(oauth_error(
+            Status::BadRequest,
+            "invalid_request",
+            "token is missing",
+        ));
+    };
     match live_access(app, &p, &token).filter(|c| c.client_id == client.client_id) {
         Some(c) => {
             let mut body = json!({

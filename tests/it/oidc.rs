@@ -1476,6 +1476,18 @@ fn introspection_is_for_the_confidential_client_that_holds_the_token() {
     let (status, www, _) = introspect("");
     assert_eq!(status, Status::Unauthorized);
     assert!(www.is_some());
+    // RFC 7662: `token` is required.
+    let r = app
+        .client
+        .post("/oauth2/introspect")
+        .header(ContentType::Form)
+        .body(format!("client_id={id}&client_secret={secret}"))
+        .dispatch();
+    assert_eq!(r.status(), Status::BadRequest);
+    assert!(r
+        .into_string()
+        .unwrap_or_default()
+        .contains("invalid_request"));
     let (other, other_secret) = register(&app, &spec("B"));
     let (_, _, body) = introspect(&format!(
         "&client_id={other}&client_secret={}",
