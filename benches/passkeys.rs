@@ -57,8 +57,16 @@ async fn page(
     path: &str,
     cookies: Vec<Cookie<'static>>,
 ) -> (String, Vec<Cookie<'static>>) {
+    // Each page from an address of its own: the sign-in page makes at most 300 passkey
+    // ceremonies per address in ten minutes (then offers the password only), and every
+    // client here would otherwise be the local client's one address.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let remote =
+        std::net::SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40000));
     let r = client
         .get(path.to_string())
+        .remote(remote)
         .cookies(cookies)
         .dispatch()
         .await;
