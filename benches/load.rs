@@ -782,6 +782,12 @@ fn main() {
     openid(d, seconds);
 }
 
+/// The run with the median throughput.
+fn median(mut v: Vec<Wrk>) -> Wrk {
+    v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    v.swap_remove(v.len() / 2)
+}
+
 /// The issuer of figure 9's provider (a name only: the bench talks to 127.0.0.1).
 const ISSUER: &str = "https://op.bench.test";
 const CALLBACK: &str = "https://rp.bench.test/cb";
@@ -983,10 +989,6 @@ fn openid(d: &Path, seconds: u64) {
         .call()
         .unwrap();
     assert_eq!(check.status(), 200, "userinfo answers the token");
-    let median = |mut v: Vec<Wrk>| {
-        v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-        v.swap_remove(v.len() / 2)
-    };
     let (mut infos, mut healths) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         infos.push(wrk(
@@ -1069,10 +1071,6 @@ fn forward_auth(d: &Path, seconds: u64) {
         ],
     );
     // Alternated three times each (runs on this machine vary by ±10 %), medians compared.
-    let median = |mut v: Vec<Wrk>| {
-        v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-        v.swap_remove(v.len() / 2)
-    };
     let (mut checks, mut healths, mut same) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
         checks.push(wrk(

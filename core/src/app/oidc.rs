@@ -91,10 +91,7 @@ impl App {
     ) -> Result<(Client, Option<String>)> {
         let now = self.now();
         self.change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
+            let actor = Actor::admin(&owner);
             oidc::create_client(c, &spec, &actor, now)
         })
         .await
@@ -108,10 +105,7 @@ impl App {
     ) -> Result<()> {
         let now = self.now();
         self.change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
+            let actor = Actor::admin(&owner);
             oidc::update_client(c, &client_id, &spec, &actor, now)
         })
         .await
@@ -121,10 +115,7 @@ impl App {
     pub async fn oidc_rotate_secret(&self, client_id: String, owner: Owner) -> Result<String> {
         let now = self.now();
         self.change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
+            let actor = Actor::admin(&owner);
             oidc::rotate_secret(c, &client_id, &actor, now)
         })
         .await
@@ -134,10 +125,7 @@ impl App {
     pub async fn oidc_delete_client(&self, client_id: String, owner: Owner) -> Result<()> {
         let now = self.now();
         self.change(move |c| {
-            let actor = Actor {
-                owner: Some(&owner),
-                ip: &owner.ip,
-            };
+            let actor = Actor::admin(&owner);
             oidc::delete_client(c, &client_id, &actor, now)
         })
         .await

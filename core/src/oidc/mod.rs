@@ -314,6 +314,16 @@ pub struct Actor<'a> {
     pub ip: &'a str,
 }
 
+impl<'a> Actor<'a> {
+    /// An administrator, from their own address.
+    pub fn admin(owner: &'a Owner) -> Actor<'a> {
+        Actor {
+            owner: Some(owner),
+            ip: &owner.ip,
+        }
+    }
+}
+
 fn actor_event<'a>(kind: crate::audit::Kind, actor: &'a Actor<'_>, now: i64) -> Event<'a> {
     let e = Event::new(kind, actor.ip, now);
     match actor.owner {

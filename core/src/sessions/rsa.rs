@@ -38,44 +38,59 @@ fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
     Ok(Box::new(Rs256Signer(private_key(key.as_bytes())?)))
 }
 
-/// The parsed key of a DER private key, kept: jsonwebtoken asks for a signer per token,
-/// and a fresh OpenSSL key would redo its Montgomery set-up and blinding every time.
-/// There are a few keys (`jwt_keys`), so the map stays small; it is cleared if it ever
-/// holds more than 64.
-fn private_key(der: &[u8]) -> Result<PKey<Private>> {
-    type Keys = std::sync::Mutex<HashMap<Vec<u8>, PKey<Private>>>;
-    static KEYS: std::sync::OnceLock<Keys> = std::sync::OnceLock::new();
-    let keys = KEYS.get_or_init(Default::default);
-    if let Some(k) = keys.lock().ok().and_then(|m| m.get(der).cloned()) {
+/// Parsed keys, kept by their bytes: jsonwebtoken asks for a signer or verifier per
+/// token, and a freshly parsed OpenSSL key would redo its Montgomery set-up (and, to sign,
+/// its blinding) every time. There are a few keys (`jwt_keys`), so each map stays small;
+/// it is cleared if it ever holds more than 64.
+type Kept<T> = std::sync::OnceLock<std::sync::Mutex<HashMap<Vec<u8>, PKey<T>>>>;
+static PRIVATE: Kept<Private> = std::sync::OnceLock::new();
+static PUBLIC: Kept<Public> = std::sync::OnceLock::new();
+
+fn kept<T>(
+    keys: &'static Kept<T>,
+    id: &[u8],
+    parse: impl FnOnce() -> std::result::Result<Rsa<T>, openssl::error::ErrorStack>,
+) -> std::result::Result<PKey<T>, openssl::error::ErrorStack> {
+    let keys = keys.get_or_init(Default::default);
+    if let Some(k) = keys.lock().ok().and_then(|m| m.get(id).cloned()) {
         return Ok(k);
     }
-    let key = Rsa::private_key_from_der(der)
-        .and_then(PKey::from_rsa)
-        .map_err(|_| {
-            jsonwebtoken::errors::Error::from(ErrorKind::InvalidRsaKey(
-                "not a PKCS#1 RSA private key".into(),
-            ))
-        })?;
+    let key = PKey::from_rsa(parse()?)?;
     if let Ok(mut m) = keys.lock() {
         if m.len() >= 64 {
             m.clear();
         }
-        m.insert(der.to_vec(), key.clone());
+        m.insert(id.to_vec(), key.clone());
     }
     Ok(key)
+}
+
+fn private_key(der: &[u8]) -> Result<PKey<Private>> {
+    kept(&PRIVATE, der, || Rsa::private_key_from_der(der)).map_err(|_| {
+        jsonwebtoken::errors::Error::from(ErrorKind::InvalidRsaKey(
+            "not a PKCS#1 RSA private key".into(),
+        ))
+    })
 }
 
 fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     if *alg != Algorithm::RS256 {
         return (RUST_CRYPTO.verifier_factory)(alg, key);
     }
-    let rsa = match key.kind() {
-        DecodingKeyKind::SecretOrDer(der) => Rsa::public_key_from_der_pkcs1(der),
-        DecodingKeyKind::RsaModulusExponent { n, e } => BigNum::from_slice(n)
-            .and_then(|n| Ok((n, BigNum::from_slice(e)?)))
-            .and_then(|(n, e)| Rsa::from_public_components(n, e)),
-    };
-    let key = rsa.and_then(PKey::from_rsa).map_err(|_| {
+    // Kept like the private keys: a fresh key would redo its Montgomery set-up for every
+    // token checked (id_token_hint, and userinfo's first sight of each access token).
+    let key = match key.kind() {
+        DecodingKeyKind::SecretOrDer(der) => {
+            kept(&PUBLIC, der, || Rsa::public_key_from_der_pkcs1(der))
+        }
+        DecodingKeyKind::RsaModulusExponent { n, e } => {
+            let id = [n.as_slice(), b".", e.as_slice()].concat();
+            kept(&PUBLIC, &id, || {
+                Rsa::from_public_components(BigNum::from_slice(n)?, BigNum::from_slice(e)?)
+            })
+        }
+    }
+    .map_err(|_| {
         jsonwebtoken::errors::Error::from(ErrorKind::InvalidRsaKey(
             "not a PKCS#1 RSA public key".into(),
         ))
