@@ -75,15 +75,16 @@ impl<'r> FromRequest<'r> for Lang {
     }
 }
 
-/// Renders `name` with `context` plus the request's language: the copy of the template
-/// with this language's fixed texts compiled in (see `web::templates`; the server does
-/// not start without them).
+/// Renders `name` with `context` (a JSON object, as `context!` makes) plus the request's
+/// language: the copy of the template with this language's fixed texts compiled in (see
+/// `web::templates`; the server does not start without them). The object goes to Tera as
+/// it is, not copied (`Template::render_json`).
 pub fn page(
     name: &'static str,
     lang: &Lang,
-    context: impl Serialize,
+    context: serde_json::Value,
 ) -> crate::web::engine::Template {
-    let mut value = serde_json::to_value(context).unwrap_or(serde_json::Value::Null);
+    let mut value = context;
     if let serde_json::Value::Object(map) = &mut value {
         map.insert("lang".into(), serde_json::Value::String(lang.code.into()));
         map.insert(
@@ -91,5 +92,8 @@ pub fn page(
             serde_json::to_value(&lang.switch).unwrap_or_default(),
         );
     }
-    crate::web::engine::Template::render(super::templates::compiled_name(name, lang.code), value)
+    crate::web::engine::Template::render_json(
+        super::templates::compiled_name(name, lang.code),
+        value,
+    )
 }
