@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Figure 7 paired: /auth/nginx (valid access cookie, the headers nginx's auth_request
 # sends) against /healthz on the same server, wrk -t2 -c32, alternating base and head.
+# Also /healthz sent the same headers as /auth/nginx ("/healthz+h"): what the bigger
+# request alone costs (parsing it, on both sides of loopback), apart from the answer.
 # usage: forward.sh BASE_BIN BASE_DIR HEAD_BIN HEAD_DIR [rounds] [seconds]
 set -euo pipefail
 BASE_BIN=$1 BASE_DIR=$2 HEAD_BIN=$3 HEAD_DIR=$4 ROUNDS=${5:-3} SECS=${6:-8} COST=4 PEOPLE=0
@@ -19,6 +21,7 @@ for r in $(seq "$ROUNDS"); do
     p=$(port_of $n)
     f=$(one -s "$W/$n/fwd.lua" "http://127.0.0.1:$p/auth/nginx")
     h=$(one "http://127.0.0.1:$p/healthz")
-    echo "round $r $n /auth/nginx $f; /healthz $h"
+    hh=$(one -s "$W/$n/fwd.lua" "http://127.0.0.1:$p/healthz")
+    echo "round $r $n /auth/nginx $f; /healthz $h; /healthz+h $hh"
   done
 done

@@ -330,6 +330,47 @@ fn bad_access_tokens_mean_signed_out_and_are_cleared() {
     }
 }
 
+/// Through the real server's HTTP parsing (the local client hands its cookies over
+/// already parsed): a cookie written plainly is read as it is; one written with percent
+/// escapes is decoded (`%65` is `e`: the same token); one whose escapes decode to
+/// something that is not UTF-8 is dropped, and the browser is signed out.
+#[test]
+fn cookies_over_http_are_read_plainly_or_percent_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = Killed(spawn_server(
+        &database_url_in(dir.path()),
+        dir.path(),
+        port,
+        &[],
+    ));
+    let token = forge(&header(), &claims(), &key1());
+    assert!(token.starts_with("eyJ") && !token.contains('%'));
+    let dashboard = |cookie: String| {
+        raw_http(
+            port,
+            None,
+            "GET",
+            "/dashboard",
+            &format!("127.0.0.1:{port}"),
+            &[("Cookie", cookie)],
+            "",
+        )
+    };
+    let plain = dashboard(format!("theme=dark; {ACCESS}={token}"));
+    assert_eq!(plain.status, 200);
+    assert!(plain.body.contains("alice"));
+    let escaped = dashboard(format!("{ACCESS}=%65{}; theme=%64ark", &token[1..]));
+    assert_eq!(escaped.status, 200);
+    assert!(escaped.body.contains("alice"));
+    let not_utf8 = dashboard(format!("{ACCESS}=%FF{}", &token[1..]));
+    assert_eq!(not_utf8.status, 303);
+    assert_eq!(
+        not_utf8.header("location"),
+        Some("/login?next=%2Fdashboard")
+    );
+}
+
 #[test]
 fn unsigned_in_page_redirects_to_login_with_next() {
     let app = app();

@@ -1054,7 +1054,13 @@ impl<'r> Request<'r> {
             };
 
             for cookie_str in raw_str.split(';').map(|s| s.trim()) {
-                if let Ok(cookie) = Cookie::parse_encoded(cookie_str) {
+                // gatehouse: a cookie without a `%` decodes to itself; it is parsed
+                // without the byte-by-byte percent-decoding pass (same result).
+                let parsed = match cookie_str.contains('%') {
+                    true => Cookie::parse_encoded(cookie_str),
+                    false => Cookie::parse(cookie_str),
+                };
+                if let Ok(cookie) = parsed {
                     request.state.cookies.add_original(cookie.into_owned());
                 }
             }
