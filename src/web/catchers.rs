@@ -3,10 +3,12 @@
 use crate::web::engine::Template;
 use rocket::http::{RawStr, Status};
 use rocket::response::Redirect;
+use rocket::Either;
 use rocket::{Catcher, Request};
 
 use crate::app::App;
 use crate::web::error::{default_message, error_page};
+use crate::web::oidc::{self, OAuthError};
 use crate::web::session;
 
 /// Not signed in: to the sign-in page, coming back here afterwards (for a GET).
@@ -37,10 +39,19 @@ fn duty_first(req: &Request<'_>) -> Redirect {
     }
 }
 
+/// Anything else: an error page, or at the OpenID provider's JSON endpoints an RFC 6749
+/// error in JSON (its clients are programs).
 #[catch(default)]
-fn any(status: Status, req: &Request<'_>) -> Template {
+fn any(status: Status, req: &Request<'_>) -> Either<Template, OAuthError> {
+    if oidc::is_json_endpoint(req.uri().path().as_str()) {
+        return Either::Right(oidc::refused_before_the_route(status));
+    }
     let lang = crate::web::lang::Lang::of(req);
-    error_page(status, &lang, &default_message(status, lang.code))
+    Either::Left(error_page(
+        status,
+        &lang,
+        &default_message(status, lang.code),
+    ))
 }
 
 pub fn catchers() -> Vec<Catcher> {

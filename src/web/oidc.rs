@@ -637,6 +637,25 @@ fn oauth_error(status: Status, error: &'static str, description: impl Into<Strin
     }
 }
 
+/// The endpoints that programs call, which answer RFC 6749 errors in JSON (the others,
+/// `authorize`, `consent` and `logout`, are pages a browser is sent to).
+pub fn is_json_endpoint(path: &str) -> bool {
+    matches!(
+        path,
+        "/oauth2/token" | "/oauth2/userinfo" | "/oauth2/revoke" | "/oauth2/introspect"
+    )
+}
+
+/// What Rocket itself refused at a JSON endpoint (a form over the limit: 413, an unknown
+/// method: 404, a body that is not a form: 415), as an RFC 6749 error, not a page.
+pub fn refused_before_the_route(status: Status) -> OAuthError {
+    let error = match status.code {
+        500.. => "server_error",
+        _ => "invalid_request",
+    };
+    oauth_error(status, error, status.reason_lossy())
+}
+
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
         match e {
