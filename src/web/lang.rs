@@ -82,10 +82,9 @@ impl<'r> FromRequest<'r> for Lang {
 pub fn page(
     name: &'static str,
     lang: &Lang,
-    context: serde_json::Value,
+    mut context: serde_json::Value,
 ) -> crate::web::engine::Template {
-    let mut value = context;
-    if let serde_json::Value::Object(map) = &mut value {
+    if let serde_json::Value::Object(map) = &mut context {
         map.insert("lang".into(), serde_json::Value::String(lang.code.into()));
         map.insert(
             "lang_switch".into(),
@@ -94,6 +93,6 @@ pub fn page(
     }
     crate::web::engine::Template::render_json(
         super::templates::compiled_name(name, lang.code),
-        value,
+        context,
     )
 }

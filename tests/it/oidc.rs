@@ -536,8 +536,8 @@ pub fn redeem(
 }
 
 /// What Rocket refuses before a route runs (a form over the limit, an unknown method) is
-/// an RFC 6749 error in JSON at the endpoints programs call, and a page
-/// at the ones browsers are sent to.
+/// an RFC 6749 error in JSON at the endpoints programs call, and a page at the ones
+/// browsers are sent to.
 #[test]
 fn the_json_endpoints_answer_what_rocket_refuses_in_json() {
     let app = op();
@@ -547,15 +547,15 @@ fn the_json_endpoints_answer_what_rocket_refuses_in_json() {
         "grant_type=authorization_code&client_id={id}&client_secret={secret}&code={}",
         "a".repeat(17 * 1024)
     );
-    // (`/oauth2/userinfo` reads its form only if there is one: a body it cannot read is
-    // no token, 401 `invalid_token`, also JSON.)
-    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
-        let r = app
-            .client
-            .post(path)
+    let post_huge = |path: &str| {
+        app.client
+            .post(path.to_string())
             .header(ContentType::Form)
             .body(&huge)
-            .dispatch();
+            .dispatch()
+    };
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
+        let r = post_huge(path);
         assert_eq!(r.status(), Status::PayloadTooLarge, "{path}");
         assert_eq!(r.content_type(), Some(ContentType::JSON), "{path}");
         assert_eq!(r.headers().get_one("Cache-Control"), Some("no-store"));
@@ -563,24 +563,16 @@ fn the_json_endpoints_answer_what_rocket_refuses_in_json() {
             serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap();
         assert_eq!(body["error"], "invalid_request", "{path}");
     }
-    let r = app
-        .client
-        .post("/oauth2/userinfo")
-        .header(ContentType::Form)
-        .body(&huge)
-        .dispatch();
+    // `/oauth2/userinfo` reads its form only if there is one: a body it cannot read is no
+    // token, 401 `invalid_token`, also JSON.
+    let r = post_huge("/oauth2/userinfo");
     assert_eq!(r.status(), Status::Unauthorized);
     assert_eq!(r.content_type(), Some(ContentType::JSON));
     let wrong_method = app.client.put("/oauth2/token").dispatch();
     assert_eq!(wrong_method.status(), Status::NotFound);
     assert_eq!(wrong_method.content_type(), Some(ContentType::JSON));
     // A browser's page stays a page.
-    let page = app
-        .client
-        .post("/oauth2/authorize")
-        .header(ContentType::Form)
-        .body(&huge)
-        .dispatch();
+    let page = post_huge("/oauth2/authorize");
     assert_eq!(page.status(), Status::PayloadTooLarge);
     assert_eq!(page.content_type(), Some(ContentType::HTML));
 }

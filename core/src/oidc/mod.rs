@@ -213,12 +213,12 @@ fn loopback_without_port(uri: &str) -> Option<String> {
 }
 
 /// A port written after a colon: 1 to 65535 in plain digits, written plainly (not empty,
-/// no sign, no leading zero: `:080` would be matched here and then written as `:80`, and
-/// `:065535` is refused by the redirect's own URI parser).
+/// no sign, no leading zero, so not `0` either: `:080` would be matched here and then
+/// written as `:80`, and `:065535` is refused by the redirect's own URI parser).
 fn port_ok(port: &str) -> bool {
     !port.starts_with('0')
         && port.bytes().all(|b| b.is_ascii_digit())
-        && port.parse::<u16>().is_ok_and(|p| p > 0)
+        && port.parse::<u16>().is_ok()
 }
 
 /// Whether `uri` may be registered as a redirect or logout URI: an absolute `https` URI
